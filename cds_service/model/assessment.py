@@ -1,0 +1,291 @@
+"""Typed output of the salvage model: the assessment of one patient on one date.
+
+Contract between the model (`cds_service.model.assess`), the assessment API, the cards and the
+SMART app. `Assessment.to_json()` produces exactly the JSON of `POST /api/assessment` described in
+`shared/spec/api-contract.md` (public names: add fields freely, never rename or remove).
+Pure: no Flask, no HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+# Situation codes (clinical-model §3), first match wins in this order.
+LEPTOMENINGEAL = "leptomeningeal-disease"
+DISSEMINATED_AFTER_WBRT = "disseminated-progression-after-wbrt"
+DISSEMINATED_AFTER_LOCAL = "disseminated-progression-after-local"
+LOCAL_AFTER_SRS_IN_FIELD = "local-progression-after-srs-in-field"
+LOCAL_AFTER_SRS_OUT_OF_FIELD = "local-progression-after-srs-out-of-field"
+LOCAL_AFTER_WBRT = "local-progression-after-wbrt"
+LOCAL_AFTER_SURGERY = "local-progression-after-surgery"
+NO_PROGRESSION = "no-progression"
+NOT_SALVAGE = "not-salvage"
+NOT_APPLICABLE = "not-applicable"
+
+PROGRESSIVE_SITUATIONS = (
+    LEPTOMENINGEAL,
+    DISSEMINATED_AFTER_WBRT,
+    DISSEMINATED_AFTER_LOCAL,
+    LOCAL_AFTER_SRS_IN_FIELD,
+    LOCAL_AFTER_SRS_OUT_OF_FIELD,
+    LOCAL_AFTER_WBRT,
+    LOCAL_AFTER_SURGERY,
+)
+
+
+@dataclass(frozen=True)
+class Situation:
+    code: str
+    label: str  # human wording, e.g. "Progressive BCBM after SRS (in-field)"
+    evidence: tuple[str, ...] = ()  # sentences naming dates, lesions, values
+    sources: tuple[str, ...] = ()  # FHIR references behind the evidence
+    progressing_lesions: tuple[str, ...] = ()  # Lesion.id
+    symptomatic: bool = False
+    on_systemic_therapy: bool = False  # progression occurred during active systemic therapy
+
+    @property
+    def is_progressive(self) -> bool:
+        return self.code in PROGRESSIVE_SITUATIONS
+
+
+@dataclass(frozen=True)
+class PerformanceStatus:
+    kps: int | None
+    ecog: int | None
+    good: bool | None  # None when neither score is known
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kps": self.kps, "ecog": self.ecog, "good": self.good}
+
+
+@dataclass(frozen=True)
+class Subtype:
+    code: str  # her2 | luminal-a | luminal-b | triple-negative | unknown
+    her2: str
+    er: str
+    pr: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "her2": self.her2, "er": self.er, "pr": self.pr}
+
+
+@dataclass(frozen=True)
+class GpaFactor:
+    name: str  # "kps" | "subtype" | "age" | "brain_metastases" | "extracranial_metastases"
+    value: str | None  # what was used, in words ("KPS 80", "2 lesions"); None when missing
+    points: float | None
+
+
+@dataclass(frozen=True)
+class Gpa:
+    score: float | None
+    median_survival_months: float | None
+    missing: tuple[str, ...] = ()
+    factors: tuple[GpaFactor, ...] = ()
+    ecog_stand_in: bool = False  # KPS band taken from ECOG
+    notes: tuple[str, ...] = ()  # e.g. "extracranial metastases: none recorded"
+    references: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "median_survival_months": self.median_survival_months,
+            "missing": list(self.missing),
+            "factors": [
+                {"name": f.name, "value": f.value, "points": f.points} for f in self.factors
+            ],
+            "ecog_stand_in": self.ecog_stand_in,
+            "notes": list(self.notes),
+            "references": list(self.references),
+        }
+
+
+@dataclass(frozen=True)
+class LesionResponse:
+    lesion: str
+    baseline_mm: float | None
+    nadir_mm: float | None
+    current_mm: float | None
+    target: bool
+    measurable: bool
+
+
+@dataclass(frozen=True)
+class RanoBm:
+    category: str | None  # CR | PR | SD | PD, None when not assessable
+    baseline_sld_mm: float | None = None
+    nadir_sld_mm: float | None = None
+    current_sld_mm: float | None = None
+    reasons: tuple[str, ...] = ()
+    baseline_date: date | None = None
+    current_date: date | None = None
+    lesions: tuple[LesionResponse, ...] = ()
+    new_lesions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "baseline_sld_mm": self.baseline_sld_mm,
+            "nadir_sld_mm": self.nadir_sld_mm,
+            "current_sld_mm": self.current_sld_mm,
+            "reasons": list(self.reasons),
+            "baseline_date": self.baseline_date.isoformat() if self.baseline_date else None,
+            "current_date": self.current_date.isoformat() if self.current_date else None,
+            "lesions": [
+                {
+                    "lesion": item.lesion,
+                    "baseline_mm": item.baseline_mm,
+                    "nadir_mm": item.nadir_mm,
+                    "current_mm": item.current_mm,
+                    "target": item.target,
+                    "measurable": item.measurable,
+                }
+                for item in self.lesions
+            ],
+            "new_lesions": list(self.new_lesions),
+        }
+
+
+@dataclass(frozen=True)
+class Regimen:
+    total_dose_gy: float
+    fractions: int
+    lesion: str | None = None  # Lesion.id when the dose follows that lesion's diameter
+    note: str | None = None  # e.g. "max diameter 2.5 cm"
+
+    @property
+    def dose_per_fraction_gy(self) -> float:
+        return self.total_dose_gy / self.fractions
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "total_dose_gy": self.total_dose_gy,
+            "fractions": self.fractions,
+            "lesion": self.lesion,
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str  # salvage-option code: surgery | srs | fsrt | wbrt | re-wbrt | systemic-therapy | ...
+    rank: int  # 1 = first choice
+    title: str
+    rationale: str
+    references: tuple[int, ...]
+    selected_patients_only: bool = False
+    regimens: tuple[Regimen, ...] = ()
+    reirradiation: bool = False  # the option irradiates a previously irradiated volume
+    lesions: tuple[str, ...] = ()  # lesions the option targets
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "rank": self.rank,
+            "title": self.title,
+            "selected_patients_only": self.selected_patients_only,
+            "regimens": [r.to_json() for r in self.regimens],
+            "rationale": self.rationale,
+            "references": list(self.references),
+            "reirradiation": self.reirradiation,
+            "lesions": list(self.lesions),
+        }
+
+
+@dataclass(frozen=True)
+class SystemicRegimen:
+    code: str  # systemic-regimen code (clinical-model §5b)
+    title: str
+    references: tuple[int, ...]
+    investigational: bool = False
+    note: str | None = None  # e.g. "switch the systemic line: progression on current therapy"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "title": self.title,
+            "references": list(self.references),
+            "investigational": self.investigational,
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Warning:
+    code: str  # salvage-warning code
+    message: str
+    references: tuple[int, ...] = ()
+    severity: str = "warning"  # info | warning | critical (maps to the card indicator)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "references": list(self.references),
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    assessment_date: date
+    situation: Situation
+    performance_status: PerformanceStatus
+    subtype: Subtype
+    gpa: Gpa
+    rano_bm: RanoBm
+    options: tuple[Option, ...] = ()
+    systemic_regimens: tuple[SystemicRegimen, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+    missing_data: tuple[str, ...] = ()
+    references: tuple[int, ...] = field(default=())  # every reference cited anywhere above
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assessment_date": self.assessment_date.isoformat(),
+            "situation": {
+                "code": self.situation.code,
+                "label": self.situation.label,
+                "evidence": list(self.situation.evidence),
+                "progressing_lesions": list(self.situation.progressing_lesions),
+                "symptomatic": self.situation.symptomatic,
+            },
+            "performance_status": self.performance_status.to_json(),
+            "subtype": self.subtype.to_json(),
+            "gpa": self.gpa.to_json(),
+            "rano_bm": self.rano_bm.to_json(),
+            "options": [o.to_json() for o in self.options],
+            "systemic_regimens": [r.to_json() for r in self.systemic_regimens],
+            "warnings": [w.to_json() for w in self.warnings],
+            "missing_data": list(self.missing_data),
+            "references": list(self.references),
+        }
+
+
+@dataclass(frozen=True)
+class OrderCorrection:
+    """How a draft order should change. Values are what the corrected order must carry."""
+
+    action: str  # "update" | "delete"
+    total_dose_cgy: float | None = None
+    fractions: int | None = None
+    reirradiation: bool | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OrderFinding:
+    """One problem found in one draft order (clinical-model §9)."""
+
+    code: str  # salvage-warning code, or salvage-option code for an info ("srs" preferred...)
+    message: str
+    resource_id: str  # "ServiceRequest/x" | "MedicationRequest/y"
+    severity: str = "warning"  # info | warning | critical
+    references: tuple[int, ...] = ()
+    corrections: tuple[OrderCorrection, ...] = ()  # one suggestion each; empty = advice only

@@ -1,0 +1,288 @@
+"""Typed, immutable input of the salvage model: one patient's facts, mapped from FHIR.
+
+This module is the contract between the FHIR mapping (`cds_service.mapping`, which builds a
+`PatientRecord`) and the salvage model (`cds_service.model`, which reads it). It is pure: no Flask,
+no HTTP, no FHIR library. Every fact carries the FHIR references it came from (``"Observation/123"``)
+so that cards can show their provenance, and nothing is guessed: a fact that was not found is
+``None``/``UNKNOWN`` and named in ``PatientRecord.missing``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+
+class Presence(str, Enum):
+    """Whether a condition is on record. ABSENT means "none recorded", never "proven absent"."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+class ReceptorStatus(str, Enum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    EQUIVOCAL = "equivocal"
+    UNKNOWN = "unknown"
+
+
+class TreatmentKind(str, Enum):
+    """Local therapy of brain metastases (review §2)."""
+
+    SURGERY = "surgery"
+    SRS = "srs"  # focal volume, 1 fraction
+    FSRT = "fsrt"  # focal volume, 2-10 fractions
+    WBRT = "wbrt"  # whole-brain volume
+    OTHER_RT = "other-rt"  # brain RT that fits none of the above (e.g. focal, > 10 fractions)
+
+
+class Trend(str, Enum):
+    """mCODE cancer disease status values (LOINC 97509-4)."""
+
+    WORSENED = "worsened"
+    STABLE = "stable"
+    IMPROVED = "improved"
+    UNDETERMINED = "undetermined"
+
+
+class ProgressionQualifier(str, Enum):
+    """CodeX codexrt-radiotherapy-disease-progression-qualifier."""
+
+    LOCAL = "local"
+    DISTANT = "distant"
+
+
+class SteroidTrend(str, Enum):
+    NONE = "none"  # no corticosteroid on record
+    STABLE = "stable"
+    DECREASED = "decreased"
+    INCREASED = "increased"
+    UNKNOWN = "unknown"  # in use, but the trend cannot be told
+
+
+class TherapyClass(str, Enum):
+    HER2_DIRECTED = "her2-directed"
+    HORMONAL = "hormonal"
+    CDK46 = "cdk4/6"
+    CHEMOTHERAPY = "chemotherapy"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ConditionFact:
+    """A condition the rules need: whether it is on record, since when, and from which resources."""
+
+    presence: Presence
+    onset: date | None = None  # onset[x] (start) or recordedDate, whichever is given
+    sources: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # "system|code" of the matching codings, for the card detail
+
+    @property
+    def present(self) -> bool:
+        return self.presence is Presence.PRESENT
+
+
+@dataclass(frozen=True)
+class Receptor:
+    """Latest valid HER2/ER/PR result."""
+
+    status: ReceptorStatus
+    date: date | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PerformanceScore:
+    """Latest Karnofsky (0-100) or ECOG (0-5) score."""
+
+    value: int
+    date: date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One longest-diameter measurement of one lesion, always in millimetres."""
+
+    date: date
+    longest_diameter_mm: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """One brain lesion tracked across scans by its mCODE Tumor identifier."""
+
+    id: str  # Tumor identifier value (or the BodyStructure id when it has no identifier)
+    measurements: tuple[Measurement, ...]  # date order, oldest first
+    first_seen: date | None
+    body_structure_ids: tuple[str, ...] = ()  # "BodyStructure/x" references that name this lesion
+    identifiers: tuple[str, ...] = ()  # every identifier value of the Tumor(s)
+
+    @property
+    def latest(self) -> Measurement | None:
+        return self.measurements[-1] if self.measurements else None
+
+    def measurements_after(self, day: date) -> tuple[Measurement, ...]:
+        return tuple(m for m in self.measurements if m.date > day)
+
+
+@dataclass(frozen=True)
+class LocalTreatment:
+    """One completed (or running) local therapy of the brain: surgery or a radiotherapy course."""
+
+    kind: TreatmentKind
+    start: date | None
+    end: date | None
+    source: str
+    total_dose_cgy: float | None = None
+    fractions: int | None = None
+    lesion_ids: tuple[str, ...] = ()  # lesions (Lesion.id) the treated volume covers
+    volume_ids: tuple[str, ...] = ()  # "BodyStructure/x" treated volumes
+    reirradiation: bool | None = None
+
+    @property
+    def date(self) -> date | None:
+        """The day the treatment ended (or started, when no end is known)."""
+        return self.end or self.start
+
+    @property
+    def is_radiotherapy(self) -> bool:
+        return self.kind is not TreatmentKind.SURGERY
+
+    @property
+    def is_focal_radiotherapy(self) -> bool:
+        return self.kind in (TreatmentKind.SRS, TreatmentKind.FSRT)
+
+
+@dataclass(frozen=True)
+class DiseaseStatus:
+    """A documented cancer disease status (mCODE / CodeX)."""
+
+    date: date | None
+    trend: Trend
+    source: str
+    qualifier: ProgressionQualifier | None = None
+    focus: tuple[str, ...] = ()  # references as written ("Condition/x", "BodyStructure/y")
+    lesion_ids: tuple[str, ...] = ()  # lesions the focus resolves to
+    volume_ids: tuple[str, ...] = ()  # treated volumes the focus resolves to
+    pathology_confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class SteroidUse:
+    trend: SteroidTrend
+    active: bool
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemicTherapy:
+    """An active anti-cancer drug (MedicationRequest / MedicationStatement)."""
+
+    drug: str  # normalised generic name, e.g. "trastuzumab"
+    therapy_class: TherapyClass
+    source: str
+    rxnorm: str | None = None
+    start: date | None = None
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """A neurological symptom condition (seizure, hemiparesis, oedema, raised ICP)."""
+
+    code: str
+    display: str
+    date: date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class SkippedResource:
+    """A resource the mapping could not use, and why (never silently dropped)."""
+
+    reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything the salvage model reads about one patient."""
+
+    patient_id: str | None
+    birth_date: date | None
+    gender: str | None
+    breast_cancer: ConditionFact
+    brain_metastases: ConditionFact
+    leptomeningeal: ConditionFact
+    extracranial: ConditionFact
+    her2: Receptor
+    er: Receptor
+    pr: Receptor
+    kps: PerformanceScore | None = None
+    ecog: PerformanceScore | None = None
+    lesions: tuple[Lesion, ...] = ()
+    treatments: tuple[LocalTreatment, ...] = ()  # date order, oldest first
+    disease_statuses: tuple[DiseaseStatus, ...] = ()  # date order, oldest first
+    steroids: SteroidUse = field(default_factory=lambda: SteroidUse(SteroidTrend.NONE, False))
+    systemic_therapies: tuple[SystemicTherapy, ...] = ()
+    symptoms: tuple[Symptom, ...] = ()
+    missing: tuple[str, ...] = ()
+    skipped: tuple[SkippedResource, ...] = ()
+
+    def age_on(self, day: date) -> int | None:
+        """Age in whole years on `day`; None when the birth date is unknown."""
+        if self.birth_date is None:
+            return None
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+    @property
+    def last_local_treatment(self) -> LocalTreatment | None:
+        dated = [t for t in self.treatments if t.date is not None]
+        return max(dated, key=lambda t: t.date) if dated else None
+
+    def symptoms_after(self, day: date | None) -> tuple[Symptom, ...]:
+        """Neurological symptoms recorded after `day` (all of them when `day` is None)."""
+        if day is None:
+            return self.symptoms
+        return tuple(s for s in self.symptoms if s.date is None or s.date > day)
+
+
+@dataclass(frozen=True)
+class DraftRadiotherapyOrder:
+    """A CodeX radiotherapy course prescription from a hook's draftOrders."""
+
+    resource_id: str  # "ServiceRequest/x"
+    total_dose_cgy: float | None
+    fractions: int | None
+    whole_brain: bool | None  # from the prescribed volume's locationQualifier; None if unknown
+    volume_ids: tuple[str, ...] = ()
+    lesion_ids: tuple[str, ...] = ()
+    reirradiation: bool | None = None
+
+    @property
+    def kind(self) -> TreatmentKind | None:
+        from cds_service.model.classify import classify_radiotherapy
+
+        return classify_radiotherapy(self.whole_brain, self.fractions)
+
+
+@dataclass(frozen=True)
+class DraftMedicationOrder:
+    resource_id: str  # "MedicationRequest/x"
+    drug: str | None
+    therapy_class: TherapyClass | None
+    is_steroid: bool = False
+
+
+@dataclass(frozen=True)
+class DraftOrders:
+    radiotherapy: tuple[DraftRadiotherapyOrder, ...] = ()
+    medications: tuple[DraftMedicationOrder, ...] = ()
+    skipped: tuple[SkippedResource, ...] = ()
