@@ -1,0 +1,1 @@
+"""Card and suggestion builders (CDS Hooks 2.0 response objects) and their markdown templates."""

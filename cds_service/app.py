@@ -1,0 +1,148 @@
+"""The Flask application factory.
+
+`create_app(config)` builds everything an app needs — registry, validator, allowlist, feedback
+store, authenticator — and keeps it on ``app.extensions["salvage_cds"]``. Nothing happens at import
+time. Every error leaves as JSON (never an HTML page, never a stack trace).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service.config import ServiceConfig
+from cds_service.errors import ServiceError
+from cds_service.feedback_store import FeedbackStore
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.protocol.validation import RequestValidator
+from cds_service.registry import ServiceRegistry
+from cds_service.security import build_authenticator
+from cds_service.services import AppServices
+
+log = logging.getLogger("salvage_cds.app")
+
+CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE_S = "600"
+
+
+def create_app(config: ServiceConfig | None = None) -> Flask:
+    from hooks import load_services  # the hook modules import cards/model code: load lazily
+
+    config = config or ServiceConfig.from_env()
+    app = Flask("cds_service", instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=config.secret_key or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=config.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(dict(config.flask))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app.extensions["salvage_cds"] = AppServices(
+        config=config,
+        registry=ServiceRegistry.from_services(load_services()),
+        validator=RequestValidator.create(),
+        allowlist=FhirAllowlist.from_config(config.fhir_allowlist,
+                                            config.fhir_allow_insecure_loopback),
+        feedback=FeedbackStore.open(config.database_url),
+        authenticator=build_authenticator(config),
+    )
+
+    from cds_service.cds_blueprint import bp as cds_bp
+
+    app.register_blueprint(cds_bp)
+    _register_optional_blueprints(app)
+    _register_health(app)
+    _register_cors(app, config)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    # TODO(foundation): register unconditionally once the assessment API and SMART app land.
+    for module in ("cds_service.assessment_api", "cds_service.smart"):
+        try:
+            blueprint = __import__(module, fromlist=["bp"]).bp
+        except ImportError:
+            continue
+        app.register_blueprint(blueprint)
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/health")
+    def health() -> Any:
+        services: AppServices = app.extensions["salvage_cds"]
+        try:
+            services.feedback.ping()
+            database = "ok"
+        except Exception:  # noqa: BLE001 - health reports, never raises
+            log.exception("database ping failed")
+            database = "unavailable"
+        status = 200 if database == "ok" else 503
+        return jsonify({"status": "ok" if status == 200 else "degraded",
+                        "database": database,
+                        "services": len(services.registry.services)}), status
+
+
+def _register_cors(app: Flask, config: ServiceConfig) -> None:
+    allowed = config.cors_origins
+
+    def origin_allowed(origin: str) -> str | None:
+        if "*" in allowed:
+            return "*"
+        return origin if origin in allowed else None
+
+    @app.before_request
+    def preflight() -> Response | None:
+        if request.method == "OPTIONS":
+            return app.make_default_options_response()
+        return None
+
+    @app.after_request
+    def cors_headers(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return response
+        allow = origin_allowed(origin)
+        if allow is None:
+            return response
+        response.headers["Access-Control-Allow-Origin"] = allow
+        if allow != "*":
+            response.headers.add("Vary", "Origin")
+        if request.method == "OPTIONS":
+            response.status_code = 204
+            response.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE_S
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> Any:
+        response = jsonify(error.to_json())
+        response.status_code = error.status
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="salvage-cds"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        response = jsonify({"error": (error.name or "error").lower().replace(" ", "-"),
+                            "message": error.description or error.name})
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        # The message is generic on purpose: no stack trace, no data, reaches the caller.
+        log.error("unexpected error: %s", type(error).__name__, exc_info=error)
+        response = jsonify({"error": "internal-error",
+                            "message": "the service failed to process this request"})
+        response.status_code = 500
+        return response

@@ -1,0 +1,111 @@
+"""Explicit configuration of the service.
+
+One frozen dataclass holds every setting, with embedded defaults that let `salvage-cds serve --dev`
+run on a fresh machine. Operators override any field through environment variables named
+``SALVAGE_CDS_<FIELD NAME IN UPPER CASE>`` (e.g. ``SALVAGE_CDS_DATABASE_URL``); lists are
+comma-separated, booleans are ``1/true/yes`` or ``0/false/no``. Nothing is read at import time:
+`ServiceConfig.from_env()` is called by the app factory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "SALVAGE_CDS_"
+
+# The embedded FHIR allowlist accepts loopback servers only: a fresh install never sends a
+# patient's bearer token anywhere but this machine until an operator lists the EHR's server.
+LOOPBACK_FHIR_ALLOWLIST = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    # Persistence: SQLite file by default, any SQLAlchemy URL (postgresql+psycopg://...) otherwise.
+    database_url: str = "sqlite:///instance/salvage-cds.sqlite3"
+    # Public base URL of this service (links on cards, SMART launch URLs, JWT `aud`).
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    # FHIR access -----------------------------------------------------------------------------
+    # URL prefixes (scheme://host[:port][/path]) a request's fhirServer must start with.
+    fhir_allowlist: tuple[str, ...] = LOOPBACK_FHIR_ALLOWLIST
+    # Plain http is accepted only for loopback hosts, and only while this is true.
+    fhir_allow_insecure_loopback: bool = True
+    fhir_connect_timeout_s: float = 3.05
+    fhir_read_timeout_s: float = 10.0
+    fhir_retries: int = 2  # bounded retries of idempotent GETs on connection errors / 502-504
+    fhir_max_pages: int = 10  # `next` links followed per query before we stop and say so
+    fhir_max_workers: int = 8  # concurrent FHIR queries per hook call
+    fhir_max_response_bytes: int = 20 * 1024 * 1024
+    fhir_max_entries: int = 5000  # resources kept per query; the rest is reported as truncated
+
+    # HTTP -------------------------------------------------------------------------------------
+    cors_origins: tuple[str, ...] = ("*",)
+    max_request_bytes: int = 5 * 1024 * 1024
+    max_json_depth: int = 64
+    request_budget_s: float = 20.0  # whole hook call, FHIR fallback included
+
+    # Security ---------------------------------------------------------------------------------
+    auth_required: bool = True  # JWT on every CDS call; only `serve --dev` turns it off
+    jwt_clients_file: str | None = None  # JSON file: issuers -> JWKS file / allowed jku / tenant
+    jti_cache_seconds: int = 3600
+
+    # SMART app --------------------------------------------------------------------------------
+    smart_client_id: str = "salvage-cds"
+    smart_scopes: str = "launch openid fhirUser patient/*.rs"
+    secret_key: str | None = None  # Flask session signing; generated per process when unset
+
+    # Model ------------------------------------------------------------------------------------
+    limited_lesion_max: int = 4  # clinical-model §3 LIMITED_LESION_MAX
+    countable_lesion_max: int = 10  # clinical-model §4 COUNTABLE_LESION_MAX
+
+    # Extra Flask settings (tests) — not read from the environment.
+    flask: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServiceConfig:
+        """Defaults, then ``SALVAGE_CDS_*`` variables, then keyword overrides."""
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "flask":
+                continue
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(raw, hints[f.name], f.name)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> ServiceConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(raw: str, hint: Any, name: str) -> Any:
+    text = str(hint)
+    try:
+        if hint is bool:
+            return _parse_bool(raw)
+        if hint is int:
+            return int(raw)
+        if hint is float:
+            return float(raw)
+        if "tuple" in text:
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+        if "None" in text and raw == "":
+            return None
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r} ({exc})") from None
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected a boolean (true/false)")

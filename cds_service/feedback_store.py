@@ -1,0 +1,208 @@
+"""Durable storage of CDS Hooks feedback and of the cards the service returned.
+
+SQLAlchemy Core over SQLite by default (WAL, synchronous=FULL, busy timeout: several gunicorn
+workers may write at once and an acknowledged entry must survive a crash) or any database URL such
+as PostgreSQL. A feedback POST is stored in ONE transaction: all entries or none, and the service
+answers 200 only after the commit.
+
+`issued_cards` keeps, per hookInstance, the uuid and topic of each returned card and the uuids of
+its suggestions — no patient identifier — so feedback can be linked to what it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+
+metadata = MetaData()
+
+feedback_table = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(128), nullable=False, index=True),
+    Column("card_uuid", String(128), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("accepted_suggestions", Text, nullable=False),  # JSON list of suggestion uuids
+    Column("override_reason_system", String(512)),
+    Column("override_reason_code", String(128)),
+    Column("override_reason_display", String(512)),
+    Column("override_comment", Text),
+    Column("outcome_timestamp", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+issued_cards_table = Table(
+    "issued_cards",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card_uuid", String(128), nullable=False, index=True),
+    Column("service_id", String(128), nullable=False),
+    Column("hook_instance", String(256), nullable=False, index=True),
+    Column("topic_system", String(512)),
+    Column("topic_code", String(128)),
+    Column("indicator", String(16), nullable=False),
+    Column("suggestion_uuids", Text, nullable=False),  # JSON list
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    topic_code: str
+    issued: int
+    accepted: int
+    overridden: int
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        answered = self.accepted + self.overridden
+        return self.accepted / answered if answered else None
+
+    @property
+    def override_rate(self) -> float | None:
+        answered = self.accepted + self.overridden
+        return self.overridden / answered if answered else None
+
+
+class FeedbackStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> FeedbackStore:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                directory = os.path.dirname(os.path.abspath(database))
+                os.makedirs(directory, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 10})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    def add_feedback(self, service_id: str, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Store every entry in one transaction; return how many were stored."""
+        now = datetime.now(UTC)
+        rows = []
+        for entry in entries:
+            reason = entry.get("overrideReason") or {}
+            coding = reason.get("reason") or {}
+            rows.append({
+                "service_id": service_id,
+                "card_uuid": entry["card"],
+                "outcome": entry["outcome"],
+                "accepted_suggestions": json.dumps(
+                    [s["id"] for s in entry.get("acceptedSuggestions") or []]
+                ),
+                "override_reason_system": coding.get("system"),
+                "override_reason_code": coding.get("code"),
+                "override_reason_display": coding.get("display"),
+                "override_comment": reason.get("userComment"),
+                "outcome_timestamp": entry["outcomeTimestamp"],
+                "received_at": now,
+            })
+        with self.engine.begin() as conn:
+            conn.execute(feedback_table.insert(), rows)
+        return len(rows)
+
+    def record_issued_cards(self, service_id: str, hook_instance: str,
+                            cards: Iterable[Mapping[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        rows = []
+        for card in cards:
+            topic = (card.get("source") or {}).get("topic") or {}
+            rows.append({
+                "card_uuid": card["uuid"],
+                "service_id": service_id,
+                "hook_instance": hook_instance,
+                "topic_system": topic.get("system"),
+                "topic_code": topic.get("code"),
+                "indicator": card["indicator"],
+                "suggestion_uuids": json.dumps(
+                    [s["uuid"] for s in card.get("suggestions") or [] if "uuid" in s]
+                ),
+                "issued_at": now,
+            })
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(issued_cards_table.insert(), rows)
+
+    def feedback_for_card(self, card_uuid: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(feedback_table).where(feedback_table.c.card_uuid == card_uuid)
+                .order_by(feedback_table.c.id)
+            )
+            return [dict(row._mapping) for row in result]
+
+    def count_feedback(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
+
+    def topic_report(self) -> list[TopicStats]:
+        """Acceptance and override counts per card topic (cards linked to feedback by uuid)."""
+        cards = issued_cards_table
+        fb = feedback_table
+        with self.engine.connect() as conn:
+            issued = dict(conn.execute(
+                select(cards.c.topic_code, func.count()).group_by(cards.c.topic_code)
+            ).all())
+            outcomes = conn.execute(
+                select(cards.c.topic_code, fb.c.outcome, func.count())
+                .select_from(fb.join(cards, fb.c.card_uuid == cards.c.card_uuid))
+                .group_by(cards.c.topic_code, fb.c.outcome)
+            ).all()
+        counts: dict[str, dict[str, int]] = {}
+        for topic, outcome, n in outcomes:
+            counts.setdefault(topic or "(none)", {})[outcome] = n
+        topics = sorted({(t or "(none)") for t in issued} | set(counts))
+        return [
+            TopicStats(
+                topic_code=topic,
+                issued=int(issued.get(None if topic == "(none)" else topic, 0)),
+                accepted=counts.get(topic, {}).get("accepted", 0),
+                overridden=counts.get(topic, {}).get("overridden", 0),
+            )
+            for topic in topics
+        ]

@@ -1,0 +1,85 @@
+"""The fhirServer guard: which FHIR servers this service may contact (and send tokens to).
+
+A CDS client names the FHIR server in each call, and the service would send the patient's bearer
+token there: an unchecked URL is both an SSRF vector and a token leak. Every URL is checked against
+the configured allowlist — scheme, host, port and path prefix — before any request is made, and
+``next`` links are held to the same rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ServerNotAllowed(ValueError):
+    """The URL may not be contacted; the message says why (safe to show: no token in it)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+    path: str  # normalised: no trailing slash
+
+    @classmethod
+    def parse(cls, url: str) -> Origin:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError as exc:
+            raise ServerNotAllowed(f"not a valid URL ({exc})") from None
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise ServerNotAllowed("only http(s) URLs are allowed")
+        if parts.username or parts.password:
+            raise ServerNotAllowed("credentials in the URL are not allowed")
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise ServerNotAllowed("the URL has no host")
+        return cls(scheme, host, port or DEFAULT_PORTS[scheme], parts.path.rstrip("/"))
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    def contains(self, other: Origin) -> bool:
+        """True when `other` is this origin or below its path (at a segment boundary)."""
+        if (self.scheme, self.host, self.port) != (other.scheme, other.host, other.port):
+            return False
+        return other.path == self.path or other.path.startswith(self.path + "/")
+
+
+@dataclass(frozen=True)
+class FhirAllowlist:
+    entries: tuple[Origin, ...]
+    allow_insecure_loopback: bool
+
+    @classmethod
+    def from_config(cls, prefixes: tuple[str, ...], allow_insecure_loopback: bool) -> FhirAllowlist:
+        return cls(tuple(Origin.parse(p) for p in prefixes), allow_insecure_loopback)
+
+    def check(self, url: str) -> Origin:
+        """Return the parsed origin of an allowed URL; raise ServerNotAllowed otherwise."""
+        origin = Origin.parse(url)
+        if origin.scheme != "https" and not (origin.is_loopback and self.allow_insecure_loopback):
+            raise ServerNotAllowed("https is required for a non-loopback FHIR server")
+        if not any(entry.contains(origin) for entry in self.entries):
+            raise ServerNotAllowed("the FHIR server is not on this service's allowlist")
+        return origin
+
+    def same_server(self, base: Origin, url: str) -> bool:
+        """A paging link may only point below the FHIR base the call named."""
+        try:
+            return base.contains(Origin.parse(url))
+        except ServerNotAllowed:
+            return False

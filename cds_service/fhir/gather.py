@@ -1,0 +1,151 @@
+"""Gather the FHIR data of one hook call: prefetch first, the FHIR server for the rest.
+
+The CDS Hooks 2.0 rules (see `cds_service.protocol.prefetch`) decide per key whether the client's
+value stands or must be fetched. Missing keys are fetched from `fhirServer` concurrently. If a
+*required* key can be neither read from prefetch nor fetched, the call fails with 412 — per the
+CDS Hooks specification ("the service SHALL respond with an HTTP 412 Precondition Failed").
+Optional keys that cannot be had are named in `GatheredData.missing` and the service proceeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cds_service.config import ServiceConfig
+from cds_service.errors import PreconditionFailed
+from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
+from cds_service.fhir.client import FhirClient, FhirSettings
+from cds_service.protocol.prefetch import (
+    PlannedKey,
+    PrefetchState,
+    TemplateError,
+    next_link,
+    prefetch_state,
+    render_template,
+)
+from cds_service.registry import HookService
+
+
+@dataclass(frozen=True)
+class GatheredData:
+    values: Mapping[str, Any]  # key -> resource / Bundle / None (no data)
+    missing: tuple[str, ...] = ()  # "observations: the FHIR server timed out"
+    notes: tuple[str, ...] = ()  # partial data, paging caps
+    fetched: tuple[str, ...] = ()  # keys that came from the FHIR server
+    fetch_seconds: float = 0.0
+
+    def resources(self) -> list[Any]:
+        """Every value, for the mapping to flatten."""
+        return [v for v in self.values.values() if v is not None]
+
+
+def fhir_settings(config: ServiceConfig) -> FhirSettings:
+    return FhirSettings(
+        connect_timeout_s=config.fhir_connect_timeout_s,
+        read_timeout_s=config.fhir_read_timeout_s,
+        retries=config.fhir_retries,
+        max_pages=config.fhir_max_pages,
+        max_workers=config.fhir_max_workers,
+        max_response_bytes=config.fhir_max_response_bytes,
+        max_entries=config.fhir_max_entries,
+    )
+
+
+def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
+    prefetch = request.get("prefetch")
+    planned = []
+    for key, template in service.prefetch.items():
+        try:
+            query = render_template(template, request["context"])
+        except TemplateError as exc:
+            # The context was validated, so this is a template the context cannot fill.
+            raise PreconditionFailed(f"prefetch {key!r}: {exc}") from None
+        planned.append(PlannedKey(key, prefetch_state(prefetch, key), query,
+                                  key in service.required_prefetch))
+    return planned
+
+
+def gather(service: HookService, request: Mapping[str, Any], config: ServiceConfig,
+           allowlist: FhirAllowlist, deadline: float) -> GatheredData:
+    prefetch = request.get("prefetch") or {}
+    values: dict[str, Any] = {}
+    to_fetch: dict[str, str] = {}
+    required: set[str] = set()
+    missing: list[str] = []
+    notes: list[str] = []
+    pages_to_follow: dict[str, dict[str, Any]] = {}
+
+    for item in plan(service, request):
+        if item.required:
+            required.add(item.key)
+        if item.state is PrefetchState.NO_DATA:
+            values[item.key] = None
+        elif item.state is PrefetchState.PROVIDED:
+            values[item.key] = prefetch[item.key]
+            if next_link(prefetch[item.key]) is not None:
+                pages_to_follow[item.key] = prefetch[item.key]
+        elif item.query is None:
+            values[item.key] = None  # a user token that does not apply to this user
+        else:
+            to_fetch[item.key] = item.query
+
+    if not to_fetch and not pages_to_follow:
+        return GatheredData(values=values)
+
+    server = request.get("fhirServer")
+    refusal: str | None = None
+    if not server:
+        refusal = "not prefetched and the request has no fhirServer"
+    else:
+        try:
+            base = allowlist.check(server)
+        except ServerNotAllowed as exc:
+            refusal = f"not prefetched and fhirServer refused: {exc}"
+
+    if refusal is not None:
+        absent_required = sorted(required & set(to_fetch))
+        if absent_required:
+            raise PreconditionFailed(
+                f"required data {', '.join(absent_required)} {refusal}",
+                missing=absent_required,
+            )
+        missing.extend(f"{key}: {refusal}" for key in sorted(to_fetch))
+        notes.extend(f"{key}: only the first page was prefetched" for key in sorted(pages_to_follow))
+        for key in to_fetch:
+            values.setdefault(key, None)
+        return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes))
+
+    token = (request.get("fhirAuthorization") or {}).get("access_token")
+    started = time.perf_counter()
+    with FhirClient(base, server, token, fhir_settings(config), allowlist) as client:
+        results = client.fetch_many(to_fetch, deadline)
+        for key, bundle in pages_to_follow.items():
+            page_notes: list[str] = []
+            try:
+                values[key] = client.follow_pages(bundle, page_notes)
+            except Exception as exc:  # noqa: BLE001 - any paging failure keeps the first page
+                page_notes.append(f"could not read further pages ({exc})")
+            notes.extend(f"{key}: {n}" for n in page_notes)
+    elapsed = time.perf_counter() - started
+
+    failed_required = []
+    for key, result in results.items():
+        notes.extend(f"{key}: {n}" for n in result.notes)
+        if result.error is None:
+            values[key] = result.value
+            continue
+        values[key] = None
+        if key in required:
+            failed_required.append(f"{key} ({result.error})")
+        else:
+            missing.append(f"{key}: {result.error}")
+    if failed_required:
+        raise PreconditionFailed(
+            "required data could not be obtained from the FHIR server: " + "; ".join(failed_required),
+            missing=sorted(k.split(" ", 1)[0] for k in failed_required),
+        )
+    return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
+                        fetched=tuple(sorted(to_fetch)), fetch_seconds=elapsed)

@@ -1,0 +1,54 @@
+"""Reading a JSON request body safely: content type, size cap, parse errors, nesting depth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request
+
+from cds_service.errors import BadRequest, PayloadTooLarge
+
+JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Iterative depth check (no recursion, so hostile nesting cannot blow the stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
+    media_type = (request.mimetype or "").lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        shown = media_type or "none"
+        raise BadRequest(f"Content-Type must be application/json (got {shown})",
+                         field="Content-Type")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"request body exceeds {max_bytes} bytes")
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body exceeds {max_bytes} bytes")
+    if not raw.strip():
+        raise BadRequest("request body is empty; a JSON object is required", field="(body)")
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 JSON", field="(body)") from None
+    except RecursionError:
+        raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)") from None
+    except ValueError as exc:
+        raise BadRequest(f"malformed JSON: {exc}", field="(body)") from None
+    if json_depth_exceeds(body, max_depth):
+        raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", field="(body)")
+    return body

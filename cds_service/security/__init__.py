@@ -1,0 +1,33 @@
+"""Authentication of CDS clients (CDS Hooks 2.0, "Trusting CDS Clients")."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Request
+
+from cds_service.config import ServiceConfig
+from cds_service.errors import Unauthorized
+
+log = logging.getLogger("salvage_cds.security")
+
+
+class DevModeAuthenticator:
+    """`salvage-cds serve --dev` only: accepts every caller, and says so on every request."""
+
+    def authenticate(self, request: Request) -> None:
+        log.warning("authentication is DISABLED (dev mode): request accepted without a JWT")
+
+
+class NoClientsAuthenticator:
+    """Secure default when no CDS client is configured: nobody is trusted."""
+
+    def authenticate(self, request: Request) -> None:
+        log.warning("request refused: no trusted CDS client is configured")
+        raise Unauthorized("authentication required")
+
+
+def build_authenticator(config: ServiceConfig):  # noqa: ANN201 - returns an Authenticator
+    if not config.auth_required:
+        return DevModeAuthenticator()
+    return NoClientsAuthenticator()

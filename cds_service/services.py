@@ -1,0 +1,32 @@
+"""The per-app collaborators, built once by the app factory and kept on `app.extensions`.
+
+Nothing here is module-global: two apps (e.g. two tests) never share a store or a validator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import Request
+
+from cds_service.config import ServiceConfig
+from cds_service.feedback_store import FeedbackStore
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.protocol.validation import RequestValidator
+from cds_service.registry import ServiceRegistry
+
+
+class Authenticator(Protocol):
+    def authenticate(self, request: Request) -> None:
+        """Return when the caller is authenticated; raise `Unauthorized` otherwise."""
+
+
+@dataclass(frozen=True)
+class AppServices:
+    config: ServiceConfig
+    registry: ServiceRegistry
+    validator: RequestValidator
+    allowlist: FhirAllowlist
+    feedback: FeedbackStore
+    authenticator: Authenticator
