@@ -1,0 +1,113 @@
+"""Shared fixtures: a fresh app per test, and the real service under gunicorn on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from cds_service.app import create_app
+from cds_service.config import ServiceConfig
+
+# TODO(foundation): make unconditional once the FHIR server plugin has landed.
+if (Path(__file__).parent / "fhir_server_plugin.py").exists():
+    pytest_plugins = ["tests.fhir_server_plugin"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> ServiceConfig:
+    return ServiceConfig(
+        database_url=f"sqlite:///{tmp_path / 'service.sqlite3'}",
+        auth_required=False,
+        public_base_url="http://localhost",
+        fhir_read_timeout_s=5.0,
+        request_budget_s=10.0,
+    )
+
+
+@pytest.fixture
+def app(app_config: ServiceConfig):
+    application = create_app(app_config)
+    yield application
+    application.extensions["salvage_cds"].feedback.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveService:
+    base_url: str
+    database_url: str
+    process: subprocess.Popen
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] | None = None,
+                       dev: bool = True) -> LiveService:
+    port = free_port()
+    database_url = f"sqlite:///{tmp_dir / 'live.sqlite3'}"
+    environ = dict(os.environ)
+    environ.update({
+        "SALVAGE_CDS_DATABASE_URL": database_url,
+        "SALVAGE_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    })
+    environ.update(env or {})
+    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers)]
+    if dev:
+        command.append("--dev")
+    log_file = open(tmp_dir / "service.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log_file,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited early; see {tmp_dir / 'service.log'}")
+        try:
+            if requests.get(base_url + "/health", timeout=1).status_code == 200:
+                return LiveService(base_url, database_url, process)
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop_live_service(process)
+    raise RuntimeError("service did not become healthy within 30 s")
+
+
+def stop_live_service(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The real service (gunicorn, --dev) on a free loopback port, for the whole session."""
+    service = start_live_service(tmp_path_factory.mktemp("live-service"))
+    yield service
+    stop_live_service(service.process)

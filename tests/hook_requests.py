@@ -1,0 +1,75 @@
+"""Building CDS Hooks 2.0 requests for tests: contexts, full prefetch from a patient's resources."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+# Which prefetch key (hooks/prefetch_templates.py) holds which resource type.
+PREFETCH_KEY_BY_TYPE = {
+    "Condition": "conditions",
+    "Observation": "observations",
+    "Procedure": "procedures",
+    "BodyStructure": "bodyStructures",
+    "MedicationRequest": "medicationRequests",
+    "MedicationStatement": "medicationStatements",
+}
+
+
+def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"fullUrl": f"http://ehr.example/fhir/{r['resourceType']}/{r['id']}",
+                   "resource": copy.deepcopy(r), "search": {"mode": "match"}} for r in resources],
+    }
+
+
+def full_prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every prefetch key filled, as an EHR that satisfies all templates would send it."""
+    grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in PREFETCH_KEY_BY_TYPE.values()}
+    patient = None
+    for resource in resources:
+        if resource["resourceType"] == "Patient":
+            patient = copy.deepcopy(resource)
+        elif resource["resourceType"] in PREFETCH_KEY_BY_TYPE:
+            grouped[PREFETCH_KEY_BY_TYPE[resource["resourceType"]]].append(resource)
+    prefetch: dict[str, Any] = {"patient": patient}
+    prefetch.update({key: searchset(items) for key, items in grouped.items()})
+    return prefetch
+
+
+def context(patient_id: str, hook: str = "patient-view", draft_orders: dict[str, Any] | None = None,
+            selections: list[str] | None = None) -> dict[str, Any]:
+    ctx: dict[str, Any] = {"userId": "Practitioner/example-radonc", "patientId": patient_id}
+    if hook in ("order-select", "order-sign"):
+        ctx["draftOrders"] = draft_orders or {"resourceType": "Bundle", "type": "collection",
+                                              "entry": []}
+    if hook == "order-select":
+        ctx["selections"] = selections or [
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in ctx["draftOrders"].get("entry", [])[:1]
+        ] or ["ServiceRequest/none"]
+    return ctx
+
+
+def hook_request(patient_id: str, hook: str = "patient-view", *, prefetch: dict | None = None,
+                 fhir_server: str | None = None, access_token: str | None = None,
+                 **context_kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "context": context(patient_id, hook, **context_kw),
+    }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    if fhir_server:
+        body["fhirServer"] = fhir_server
+    if access_token:
+        body["fhirAuthorization"] = {
+            "access_token": access_token, "token_type": "Bearer", "expires_in": 300,
+            "scope": "patient/*.read", "subject": "salvage-cds", "patient": patient_id,
+        }
+    return body

@@ -1,0 +1,24 @@
+"""The committed patient bundles are exactly what tests/synthetic_patients.py builds."""
+
+import json
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from tests import fhir_builders as b
+from tests.synthetic_patients import PATIENTS, bundle_path
+
+
+@pytest.mark.parametrize("name", sorted(PATIENTS))
+def test_bundle_file_matches_builder(name: str) -> None:
+    on_disk = json.loads(bundle_path(name).read_text("utf-8"))
+    assert on_disk == b.transaction(PATIENTS[name]()), (
+        f"{bundle_path(name)} is stale: run `python -m tests.synthetic_patients`"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PATIENTS))
+def test_bundle_is_valid_fhir_r4(name: str) -> None:
+    bundle = Bundle.model_validate(json.loads(bundle_path(name).read_text("utf-8")))
+    assert bundle.type == "transaction"
+    assert sum(1 for e in bundle.entry if e.resource.__resource_type__ == "Patient") == 1
