@@ -19,7 +19,8 @@ ENV_PREFIX = "SALVAGE_CDS_"
 
 # The embedded FHIR allowlist accepts loopback servers only: a fresh install never sends a
 # patient's bearer token anywhere but this machine until an operator lists the EHR's server.
-LOOPBACK_FHIR_ALLOWLIST = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+# Entries are URL prefixes; ":*" stands for any port.
+LOOPBACK_FHIR_ALLOWLIST = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,19 @@ class ServerNotAllowed(ValueError):
 class Origin:
     scheme: str
     host: str
-    port: int
+    port: int | None  # None: any port (an allowlist entry written as "http://host:*")
     path: str  # normalised: no trailing slash
 
     @classmethod
-    def parse(cls, url: str) -> Origin:
+    def parse(cls, url: str, *, allow_any_port: bool = False) -> Origin:
+        url = url.strip()
+        any_port = False
+        if allow_any_port:
+            scheme_host, sep, rest = url.partition(":*")
+            if sep and (rest == "" or rest.startswith("/")):
+                url, any_port = scheme_host + rest, True
         try:
-            parts = urlsplit(url.strip())
+            parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
             raise ServerNotAllowed(f"not a valid URL ({exc})") from None
@@ -41,6 +47,8 @@ class Origin:
         host = (parts.hostname or "").lower()
         if not host:
             raise ServerNotAllowed("the URL has no host")
+        if any_port:
+            return cls(scheme, host, None, parts.path.rstrip("/"))
         return cls(scheme, host, port or DEFAULT_PORTS[scheme], parts.path.rstrip("/"))
 
     @property
@@ -54,7 +62,9 @@ class Origin:
 
     def contains(self, other: Origin) -> bool:
         """True when `other` is this origin or below its path (at a segment boundary)."""
-        if (self.scheme, self.host, self.port) != (other.scheme, other.host, other.port):
+        if (self.scheme, self.host) != (other.scheme, other.host):
+            return False
+        if self.port is not None and self.port != other.port:
             return False
         return other.path == self.path or other.path.startswith(self.path + "/")
 
@@ -66,7 +76,8 @@ class FhirAllowlist:
 
     @classmethod
     def from_config(cls, prefixes: tuple[str, ...], allow_insecure_loopback: bool) -> FhirAllowlist:
-        return cls(tuple(Origin.parse(p) for p in prefixes), allow_insecure_loopback)
+        return cls(tuple(Origin.parse(p, allow_any_port=True) for p in prefixes),
+                   allow_insecure_loopback)
 
     def check(self, url: str) -> Origin:
         """Return the parsed origin of an allowed URL; raise ServerNotAllowed otherwise."""

@@ -1,0 +1,85 @@
+"""Feedback: validated, stored in one transaction, acknowledged only after the commit."""
+
+from cds_service.app import create_app
+
+URL = "/cds-services/bcbm-salvage/feedback"
+
+
+def accepted(card: str = "card-1") -> dict:
+    return {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": "sugg-1"}],
+            "outcomeTimestamp": "2026-11-28T10:00:00Z"}
+
+
+def overridden(card: str = "card-2") -> dict:
+    return {"card": card, "outcome": "overridden",
+            "overrideReason": {"reason": {"code": "patient-declined",
+                                          "system": "https://salvage-cds.org/fhir/CodeSystem/override-reason",
+                                          "display": "Patient declined"},
+                               "userComment": "prefers systemic therapy"},
+            "outcomeTimestamp": "2026-11-28T10:01:00.123+01:00"}
+
+
+def test_feedback_is_stored(app, client) -> None:
+    response = client.post(URL, json={"feedback": [accepted(), overridden()]})
+    assert response.status_code == 200
+    assert response.get_json() == {"stored": 2}
+    store = app.extensions["salvage_cds"].feedback
+    [row] = store.feedback_for_card("card-2")
+    assert row["outcome"] == "overridden"
+    assert row["override_reason_code"] == "patient-declined"
+    assert row["override_comment"] == "prefers systemic therapy"
+    assert store.feedback_for_card("card-1")[0]["accepted_suggestions"] == '["sugg-1"]'
+
+
+def test_feedback_survives_an_app_restart(app_config) -> None:
+    first = create_app(app_config)
+    assert first.test_client().post(URL, json={"feedback": [accepted("durable")]}).status_code == 200
+    first.extensions["salvage_cds"].feedback.close()
+
+    second = create_app(app_config)
+    rows = second.extensions["salvage_cds"].feedback.feedback_for_card("durable")
+    assert len(rows) == 1 and rows[0]["outcome"] == "accepted"
+
+
+def test_one_invalid_entry_stores_nothing_and_names_it(app, client) -> None:
+    bad = {"card": "card-3", "outcome": "ignored", "outcomeTimestamp": "2026-11-28T10:00:00Z"}
+    response = client.post(URL, json={"feedback": [accepted("card-ok"), bad]})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert "feedback.1.outcome" in body["invalid"]
+    assert app.extensions["salvage_cds"].feedback.count_feedback() == 0
+
+
+def test_accepted_needs_accepted_suggestions(client) -> None:
+    entry = accepted()
+    del entry["acceptedSuggestions"]
+    response = client.post(URL, json={"feedback": [entry]})
+    assert response.status_code == 400
+    assert "feedback.0.acceptedSuggestions" in response.get_json()["invalid"]
+
+
+def test_each_required_member_is_named(client) -> None:
+    for member in ("card", "outcome", "outcomeTimestamp"):
+        entry = overridden()
+        del entry[member]
+        response = client.post(URL, json={"feedback": [entry]})
+        assert response.status_code == 400
+        assert f"feedback.0.{member}" in response.get_json()["invalid"]
+
+
+def test_timestamp_must_be_rfc3339(client) -> None:
+    entry = overridden()
+    entry["outcomeTimestamp"] = "28/11/2026"
+    response = client.post(URL, json={"feedback": [entry]})
+    assert response.status_code == 400
+    assert "feedback.0.outcomeTimestamp" in response.get_json()["invalid"]
+
+
+def test_empty_or_missing_feedback_list(client) -> None:
+    assert client.post(URL, json={"feedback": []}).status_code == 400
+    assert client.post(URL, json={}).get_json()["field"] == "feedback"
+
+
+def test_feedback_for_unknown_service_is_404(client) -> None:
+    response = client.post("/cds-services/nope/feedback", json={"feedback": [accepted()]})
+    assert response.status_code == 404
