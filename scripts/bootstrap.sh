@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Creates .venv (Python >= 3.11) and installs the project into it. Idempotent.
+# Usage: scripts/bootstrap.sh [extras]   e.g. scripts/bootstrap.sh test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+stamp=".venv/.installed-${extras:-base}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  if [ -n "$extras" ]; then
+    .venv/bin/python -m pip install --quiet -e ".[${extras}]"
+  else
+    .venv/bin/python -m pip install --quiet -e .
+  fi
+  touch "$stamp"
+fi
