@@ -1,0 +1,56 @@
+"""The `salvage-cds` command line."""
+
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from cds_service.cli import build_parser, default_workers
+from cds_service.feedback_store import FeedbackStore
+
+
+def test_serve_defaults() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.dev) == ("127.0.0.1", 8080, False)
+    assert default_workers() >= 3
+
+
+def test_serve_requires_a_command() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([])
+
+
+def test_feedback_report_prints_rates_per_topic(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'report.sqlite3'}"
+    store = FeedbackStore.open(url)
+    topic = {"system": "https://salvage-cds.org/fhir/CodeSystem/salvage-option", "code": "srs"}
+    store.record_issued_cards("bcbm-salvage", "hook-1", [
+        {"uuid": "c1", "indicator": "warning", "source": {"topic": topic},
+         "suggestions": [{"uuid": "s1"}]},
+        {"uuid": "c2", "indicator": "warning", "source": {"topic": topic}},
+    ])
+    store.add_feedback("bcbm-salvage", [
+        {"card": "c1", "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}],
+         "outcomeTimestamp": "2026-11-28T10:00:00Z"},
+        {"card": "c2", "outcome": "overridden", "outcomeTimestamp": "2026-11-28T10:00:00Z"},
+    ])
+    [row] = store.topic_report()
+    assert (row.topic_code, row.issued, row.accepted, row.overridden) == ("srs", 2, 1, 1)
+    assert row.acceptance_rate == 0.5
+    store.close()
+
+    output = subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "feedback-report", "--database-url", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("srs"))
+    assert line.split() == ["srs", "2", "1", "1", "50"]
+
+
+@pytest.mark.integration
+def test_gunicorn_service_serves_discovery_and_health(live_service) -> None:
+    health = requests.get(live_service.url("/health"), timeout=5)
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    services = requests.get(live_service.url("/cds-services"), timeout=5).json()["services"]
+    assert {s["id"] for s in services} == {"bcbm-salvage", "bcbm-order-select", "bcbm-order-sign"}
