@@ -1,0 +1,200 @@
+"""The code systems and canonical URLs of the cards: one place, public names (api-contract.md).
+
+The project's own code systems live under `CODE_SYSTEM_BASE`; their codes are the public names of
+`shared/spec/api-contract.md` ("Coding on cards") and must never be renamed. Standard codes (SNOMED
+CT, LOINC, UCUM, RxNorm) and the mCODE / CodeX canonical URLs are the ones the input profile uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# --- The review every card cites -------------------------------------------------------------
+REVIEW_DOI = "10.3390/cancers14041096"
+REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
+REVIEW_CITATION = (
+    "Spalek MJ, Mandat T. Salvage Treatment for Progressive Brain Metastases in Breast Cancer. "
+    "Cancers 2022;14:1096"
+)
+REVIEW_SHORT = "Spalek & Mandat, Cancers 2022"
+SOURCE_LABEL = "BCBM salvage (Spalek & Mandat, Cancers 2022)"
+
+# --- Project code systems ----------------------------------------------------------------------
+CODE_SYSTEM_BASE = "https://salvage-cds.org/fhir/CodeSystem/"
+SALVAGE_OPTION = CODE_SYSTEM_BASE + "salvage-option"
+SYSTEMIC_REGIMEN = CODE_SYSTEM_BASE + "systemic-regimen"
+SALVAGE_WARNING = CODE_SYSTEM_BASE + "salvage-warning"
+OVERRIDE_REASON = CODE_SYSTEM_BASE + "override-reason"
+NAMING_SYSTEM_BASE = "https://salvage-cds.org/fhir/NamingSystem/"
+LESION_IDENTIFIER_SYSTEM = NAMING_SYSTEM_BASE + "brain-lesion"
+SUGGESTION_IDENTIFIER_SYSTEM = NAMING_SYSTEM_BASE + "cds-suggestion"
+
+SALVAGE_OPTIONS: dict[str, str] = {
+    "surgery": "Surgical resection",
+    "srs": "Stereotactic radiosurgery (SRS)",
+    "fsrt": "Fractionated stereotactic radiotherapy (FSRT)",
+    "wbrt": "Whole-brain radiotherapy (WBRT)",
+    "re-wbrt": "Repeat whole-brain radiotherapy (re-WBRT)",
+    "systemic-therapy": "Systemic therapy",
+    "best-supportive-care": "Best supportive care",
+    "tumor-board": "Multidisciplinary tumour board",
+}
+
+# Short names used in one-line summaries ("consider surgery or FSRT").
+OPTION_SHORT: dict[str, str] = {
+    "surgery": "surgery",
+    "srs": "SRS",
+    "fsrt": "FSRT",
+    "wbrt": "WBRT",
+    "re-wbrt": "re-WBRT",
+    "systemic-therapy": "systemic therapy",
+    "best-supportive-care": "best supportive care",
+    "tumor-board": "tumour board",
+}
+
+SYSTEMIC_REGIMENS: dict[str, str] = {
+    "temozolomide": "Temozolomide",
+    "temozolomide-capecitabine": "Temozolomide + capecitabine",
+    "cmf": "Cyclophosphamide + methotrexate + 5-fluorouracil (CMF)",
+    "bevacizumab": "Bevacizumab",
+    "sacituzumab-govitecan": "Sacituzumab govitecan",
+    "conventional-chemotherapy": "Conventional chemotherapy",
+    "iniparib-irinotecan": "Iniparib + irinotecan (investigational)",
+    "tucatinib-trastuzumab-capecitabine": "Tucatinib + trastuzumab + capecitabine",
+    "trastuzumab-deruxtecan": "Trastuzumab deruxtecan",
+    "neratinib-capecitabine": "Neratinib + capecitabine",
+    "lapatinib-capecitabine": "Lapatinib + capecitabine",
+    "trastuzumab-emtansine": "Trastuzumab emtansine",
+    "pertuzumab-high-dose-trastuzumab": "Pertuzumab + high-dose trastuzumab",
+    "abemaciclib": "Abemaciclib",
+    "palbociclib": "Palbociclib",
+}
+
+SALVAGE_WARNINGS: dict[str, str] = {
+    "radionecrosis-risk": "Radionecrosis risk of re-irradiation",
+    "pseudoprogression-possible": "Possible pseudoprogression or radionecrosis",
+    "srs-size-limit": "Lesion too large for single-fraction SRS",
+    "hormonal-therapy-not-recommended": "Hormonal therapy alone is not a salvage option",
+    "poor-performance-status": "Poor performance status",
+    "missing-data": "Data missing for the assessment",
+}
+
+# Warnings that get a card of their own (they change a decision); the others are shown on the
+# main card only.
+WARNING_CARD_CODES = (
+    "radionecrosis-risk",
+    "pseudoprogression-possible",
+    "poor-performance-status",
+    "hormonal-therapy-not-recommended",
+)
+
+OVERRIDE_REASONS: dict[str, str] = {
+    "patient-declined": "Patient declined",
+    "tumor-board-decided": "Decided otherwise by the tumour board",
+    "data-outdated": "Data shown are outdated or incomplete",
+    "already-planned": "Already planned or ordered",
+    "not-applicable": "Does not apply to this patient",
+}
+ORDER_OVERRIDE_REASONS: dict[str, str] = {
+    "tumor-board-decided": "Decided otherwise by the tumour board",
+    "institutional-protocol": "Follows an institutional protocol",
+    "dosimetry-reviewed": "Dosimetry reviewed and accepted",
+    "data-outdated": "Data shown are outdated or incomplete",
+    "patient-declined": "Patient declined the alternative",
+}
+
+# --- Standard terminologies ----------------------------------------------------------------------
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+CODEXRT = "http://hl7.org/fhir/us/codex-radiation-therapy/StructureDefinition/"
+COURSE_PRESCRIPTION_PROFILE = CODEXRT + "codexrt-radiotherapy-course-prescription"
+DOSE_PRESCRIBED_TO_VOLUME = CODEXRT + "codexrt-radiotherapy-dose-prescribed-to-volume"
+REIRRADIATION_EXTENSION = CODEXRT + "codexrt-radiotherapy-course-involves-reirradiation"
+PROCEDURE_INTENT_EXTENSION = MCODE + "mcode-procedure-intent"
+RADIOTHERAPY_VOLUME_PROFILE = MCODE + "mcode-radiotherapy-volume"
+
+RT_COURSE = (SNOMED, "1217123003", "Radiotherapy course of treatment")
+RT_CATEGORY = (SNOMED, "1287742003", "Radiotherapy")
+PALLIATIVE_INTENT = (SNOMED, "363676003", "Palliative - procedure intent")
+BRAIN = (SNOMED, "12738006", "Brain structure")
+PTV = (SNOMED, "228793007", "Planning target volume")
+ENTIRE = (SNOMED, "255503000", "Entire")
+PARTIAL = (SNOMED, "255609007", "Partial")
+SURGICAL_PROCEDURE = (SNOMED, "387713003", "Surgical procedure")
+OPERATION_ON_BRAIN = (SNOMED, "70586009", "Operation on brain")
+PATIENT_REFERRAL = (SNOMED, "3457005", "Patient referral")
+PALLIATIVE_CARE_REFERRAL = (SNOMED, "306237005", "Referral to palliative care service")
+
+# RxNorm ingredients of the §5b regimens. A regimen whose drugs are not all listed here gets no
+# order suggestion (the card names it; the clinician orders it).
+RXNORM_DRUGS: dict[str, tuple[str, str]] = {
+    "temozolomide": ("37776", "temozolomide"),
+    "capecitabine": ("194000", "capecitabine"),
+    "cyclophosphamide": ("3002", "cyclophosphamide"),
+    "methotrexate": ("6851", "methotrexate"),
+    "fluorouracil": ("4492", "fluorouracil"),
+    "bevacizumab": ("253337", "bevacizumab"),
+    "trastuzumab": ("224905", "trastuzumab"),
+    "tucatinib": ("2361286", "tucatinib"),
+    "lapatinib": ("480167", "lapatinib"),
+    "abemaciclib": ("1946825", "abemaciclib"),
+    "palbociclib": ("1601374", "palbociclib"),
+}
+
+# Drugs of each regimen (in the order they are named).
+REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {
+    "temozolomide": ("temozolomide",),
+    "temozolomide-capecitabine": ("temozolomide", "capecitabine"),
+    "cmf": ("cyclophosphamide", "methotrexate", "fluorouracil"),
+    "bevacizumab": ("bevacizumab",),
+    "tucatinib-trastuzumab-capecitabine": ("tucatinib", "trastuzumab", "capecitabine"),
+    "lapatinib-capecitabine": ("lapatinib", "capecitabine"),
+    "abemaciclib": ("abemaciclib",),
+    "palbociclib": ("palbociclib",),
+}
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def snomed(triple: tuple[str, str, str]) -> dict[str, Any]:
+    return coding(*triple)
+
+
+def option_coding(code: str) -> dict[str, Any]:
+    return coding(SALVAGE_OPTION, code, SALVAGE_OPTIONS.get(code))
+
+
+def regimen_coding(code: str) -> dict[str, Any]:
+    return coding(SYSTEMIC_REGIMEN, code, SYSTEMIC_REGIMENS.get(code))
+
+
+def warning_coding(code: str) -> dict[str, Any]:
+    return coding(SALVAGE_WARNING, code, SALVAGE_WARNINGS.get(code))
+
+
+def topic_coding(code: str) -> dict[str, Any]:
+    """A card topic: a salvage-warning code, else a salvage-option code."""
+    if code in SALVAGE_WARNINGS:
+        return warning_coding(code)
+    if code in SALVAGE_OPTIONS:
+        return option_coding(code)
+    raise ValueError(f"{code!r} is neither a salvage-warning nor a salvage-option code")
+
+
+def override_reasons(table: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [coding(OVERRIDE_REASON, code, display)
+            for code, display in (table or OVERRIDE_REASONS).items()]
+
+
+def quantity_cgy(value: float) -> dict[str, Any]:
+    number: float | int = int(value) if float(value).is_integer() else round(value, 2)
+    return {"value": number, "unit": "cGy", "system": UCUM, "code": "cGy"}
