@@ -1,0 +1,82 @@
+"""Read one patient's data for the SMART app through the hooks' data access layer.
+
+The same queries as the hooks' prefetch (`hooks.prefetch_templates.PATIENT_DATA_PREFETCH`), the same
+`FhirClient` (allowlist, timeouts, bounded retries, no redirects, paging caps) and the same rule for
+what is required: without the Patient and its Conditions there is no plan; every other query that
+fails is named on the page as missing data. Errors carry messages that are safe to show (no token).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds_service.config import ServiceConfig
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.client import FhirAuthError, FhirClient, FhirError, FhirNotFound
+from cds_service.fhir.gather import fhir_settings
+from cds_service.protocol.prefetch import render_template
+from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
+
+
+class PatientDataError(Exception):
+    """The plan cannot be built; `kind` picks the page, `str()` is safe to show."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "auth" | "not-found" | "unavailable"
+
+
+@dataclass
+class PatientData:
+    values: dict[str, Any]
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fetch_seconds: float = 0.0
+
+    def resources(self) -> list[Any]:
+        return [value for value in self.values.values() if value is not None]
+
+    @property
+    def patient(self) -> dict[str, Any] | None:
+        value = self.values.get("patient")
+        return value if isinstance(value, dict) and value.get("resourceType") == "Patient" else None
+
+
+def queries_for(patient_id: str) -> dict[str, str]:
+    context = {"patientId": patient_id}
+    rendered = {key: render_template(template, context)
+                for key, template in PATIENT_DATA_PREFETCH.items()}
+    return {key: query for key, query in rendered.items() if query is not None}
+
+
+def fetch_patient_data(config: ServiceConfig, allowlist: FhirAllowlist, fhir_base: str,
+                       access_token: str, patient_id: str) -> PatientData:
+    base = allowlist.check(fhir_base)  # re-checked on every use: the allowlist may have changed
+    started = time.perf_counter()
+    deadline = time.monotonic() + config.request_budget_s
+    with FhirClient(base, fhir_base, access_token, fhir_settings(config), allowlist) as client:
+        results = client.fetch_many(queries_for(patient_id), deadline)
+    data = PatientData(values={}, fetch_seconds=time.perf_counter() - started)
+    for key, result in results.items():
+        data.notes.extend(f"{key}: {note}" for note in result.notes)
+        if result.error is None:
+            data.values[key] = result.value
+            continue
+        data.values[key] = None
+        if isinstance(result.error, FhirAuthError):
+            raise PatientDataError("auth", str(result.error))
+        if key in REQUIRED_KEYS:
+            if key == "patient" and isinstance(result.error, FhirNotFound):
+                raise PatientDataError("not-found", "the patient in context was not found on the "
+                                                    "FHIR server")
+            raise PatientDataError("unavailable", f"{key}: {result.error}")
+        data.missing.append(f"{key}: {_safe(result.error)}")
+    if data.patient is None:
+        raise PatientDataError("not-found", "the FHIR server did not return the patient in context")
+    return data
+
+
+def _safe(error: FhirError) -> str:
+    return str(error)
