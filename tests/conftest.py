@@ -18,9 +18,7 @@ import requests
 from cds_service.app import create_app
 from cds_service.config import ServiceConfig
 
-# TODO(foundation): make unconditional once the FHIR server plugin has landed.
-if (Path(__file__).parent / "fhir_server_plugin.py").exists():
-    pytest_plugins = ["tests.fhir_server_plugin"]
+pytest_plugins = ["tests.fhir_server_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,212 @@
+"""The prefetch fallback against the real test FHIR server (Medplum), over real HTTP.
+
+Each test loads a synthetic patient into the FHIR server and calls the service with some, none or
+all of the prefetch, then checks what the service fetched (the server's own request counters).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.errors import PreconditionFailed
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.client import FhirClient
+from cds_service.fhir.gather import fhir_settings, gather
+from hooks import patient_view
+from hooks.prefetch_templates import PATIENT_DATA_PREFETCH
+from tests import fhir_builders as b
+from tests.conftest import free_port
+from tests.hook_requests import full_prefetch, hook_request
+from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
+
+pytestmark = pytest.mark.integration
+
+NAME = "progressive-after-srs-in-field"
+URL = "/cds-services/bcbm-salvage"
+ALL_KEYS = set(PATIENT_DATA_PREFETCH)
+
+
+@pytest.fixture
+def loaded(clean_fhir_server):
+    clean_fhir_server.load_bundle(load_bundle(NAME))
+    clean_fhir_server.reset_stats()
+    return clean_fhir_server
+
+
+def fhir_get_paths(server) -> list[str]:
+    return [r["path"] for r in server.stats()["recent"] if r["method"] == "GET"]
+
+
+def gather_for(app_config, body, deadline_s: float = 10.0):
+    allowlist = FhirAllowlist.from_config(app_config.fhir_allowlist,
+                                          app_config.fhir_allow_insecure_loopback)
+    return gather(patient_view.SERVICE, body, app_config, allowlist,
+                  time.monotonic() + deadline_s)
+
+
+def test_no_prefetch_fetches_every_key_from_the_fhir_server(loaded, app_config) -> None:
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url, access_token="tok-123")
+    data = gather_for(app_config, body)
+    assert set(data.fetched) == ALL_KEYS
+    assert data.missing == ()
+    assert data.values["patient"]["id"] == patient_id(NAME)
+    observations = data.values["observations"]["entry"]
+    expected = [r for r in PATIENTS[NAME]() if r["resourceType"] == "Observation"]
+    assert len(observations) == len(expected)
+    stats = loaded.stats()
+    assert stats["requests"] == len(ALL_KEYS)
+    assert stats["requests_with_bearer"] == len(ALL_KEYS)  # the token went with every query
+
+
+def test_full_prefetch_makes_no_fhir_request(loaded, client) -> None:
+    body = hook_request(patient_id(NAME), prefetch=full_prefetch(PATIENTS[NAME]()),
+                        fhir_server=loaded.base_url)
+    assert client.post(URL, json=body).status_code == 200
+    assert loaded.stats()["requests"] == 0
+
+
+def test_null_prefetch_means_no_data_and_is_not_fetched(loaded, app_config) -> None:
+    prefetch = {key: None for key in ALL_KEYS}
+    prefetch["patient"] = b.patient(patient_id(NAME))
+    body = hook_request(patient_id(NAME), prefetch=prefetch, fhir_server=loaded.base_url)
+    data = gather_for(app_config, body)
+    assert data.fetched == ()
+    assert data.values["conditions"] is None
+    assert loaded.stats()["requests"] == 0
+
+
+def test_partial_prefetch_fetches_only_the_missing_keys(loaded, app_config) -> None:
+    full = full_prefetch(PATIENTS[NAME]())
+    prefetch = {"patient": full["patient"], "conditions": full["conditions"]}
+    body = hook_request(patient_id(NAME), prefetch=prefetch, fhir_server=loaded.base_url)
+    data = gather_for(app_config, body)
+    assert set(data.fetched) == ALL_KEYS - {"patient", "conditions"}
+    paths = fhir_get_paths(loaded)
+    assert not any(p.startswith("/fhir/Patient") or p.startswith("/fhir/Condition") for p in paths)
+
+
+def test_operation_outcome_prefetch_is_fetched_again(loaded, app_config) -> None:
+    prefetch = full_prefetch(PATIENTS[NAME]())
+    prefetch["observations"] = {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "timeout"}]}
+    body = hook_request(patient_id(NAME), prefetch=prefetch, fhir_server=loaded.base_url)
+    data = gather_for(app_config, body)
+    assert data.fetched == ("observations",)
+    assert data.values["observations"]["entry"]
+
+
+def test_paginated_prefetch_is_completed_from_the_server(loaded, app_config) -> None:
+    pid = patient_id(NAME)
+    client = FhirClient(*_client_args(loaded, app_config))
+    first_page = client._get_json(client.absolute(f"Observation?patient={pid}&_count=3"))
+    client.close()
+    assert any(link["relation"] == "next" for link in first_page["link"])
+    prefetch = full_prefetch(PATIENTS[NAME]())
+    prefetch["observations"] = first_page
+    body = hook_request(pid, prefetch=prefetch, fhir_server=loaded.base_url)
+    data = gather_for(app_config, body)
+    expected = sum(1 for r in PATIENTS[NAME]() if r["resourceType"] == "Observation")
+    assert len(data.values["observations"]["entry"]) == expected
+
+
+def _client_args(server, config):
+    allowlist = FhirAllowlist.from_config(config.fhir_allowlist, True)
+    return (allowlist.check(server.base_url), server.base_url, None, fhir_settings(config),
+            allowlist)
+
+
+def test_paging_follows_next_links_up_to_the_cap(loaded, app_config) -> None:
+    pid = patient_id(NAME)
+    client = FhirClient(*_client_args(loaded, app_config))
+    result = client.query(f"Observation?patient={pid}&_count=2")
+    assert result.error is None
+    expected = sum(1 for r in PATIENTS[NAME]() if r["resourceType"] == "Observation")
+    assert len(result.value["entry"]) == expected
+    client.close()
+
+    capped = FhirClient(*_client_args(loaded, app_config.replace(fhir_max_pages=2)))
+    result = capped.query(f"Observation?patient={pid}&_count=2")
+    assert len(result.value["entry"]) == 4
+    assert any("stopped after 2 pages" in note for note in result.notes)
+    capped.close()
+
+
+def test_queries_run_concurrently(loaded, app_config) -> None:
+    """A delayed FHIR server must not multiply the latency by the number of queries."""
+    delay_ms = 400
+    loaded.set_faults(delay_ms=delay_ms)
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+    started = time.perf_counter()
+    data = gather_for(app_config, body)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert set(data.fetched) == ALL_KEYS
+    sequential_ms = delay_ms * len(ALL_KEYS)
+    assert elapsed_ms < 0.5 * sequential_ms, f"{elapsed_ms:.0f} ms for {len(ALL_KEYS)} queries"
+    assert loaded.stats()["max_in_flight"] >= 3
+
+
+def test_unreachable_server_with_required_data_missing_is_412(client) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/fhir"
+    response = client.post(URL, json=hook_request("p1", fhir_server=dead))
+    assert response.status_code == 412
+    body = response.get_json()
+    assert set(body["missing"]) == {"patient", "conditions"}
+    assert "could not be reached" in body["message"]
+
+
+def test_required_query_failing_is_412(loaded, client) -> None:
+    loaded.set_faults(status=500, match="/Condition")
+    response = client.post(URL, json=hook_request(patient_id(NAME), fhir_server=loaded.base_url))
+    assert response.status_code == 412
+    assert response.get_json()["missing"] == ["conditions"]
+    assert "500" in response.get_json()["message"]
+
+
+def test_optional_query_failing_proceeds_and_says_what_is_missing(loaded, app_config) -> None:
+    loaded.set_faults(status=500, match="/MedicationRequest")
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+    data = gather_for(app_config, body)
+    assert data.values["medicationRequests"] is None
+    assert data.missing == ("medicationRequests: the FHIR server failed (500)",)
+    assert data.values["observations"]["entry"]
+
+
+def test_missing_patient_is_412(loaded, client) -> None:
+    response = client.post(URL, json=hook_request("nobody", fhir_server=loaded.base_url))
+    assert response.status_code == 412
+    assert "patient" in response.get_json()["missing"]
+
+
+def test_allowlist_refusal_happens_before_any_request(loaded, app_config) -> None:
+    app = create_app(app_config.replace(fhir_allowlist=("https://ehr.example.org/fhir",)))
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url, access_token="secret")
+    response = app.test_client().post(URL, json=body)
+    assert response.status_code == 412
+    assert "allowlist" in response.get_json()["message"]
+    assert loaded.stats()["requests"] == 0
+    app.extensions["salvage_cds"].feedback.close()
+
+
+def test_no_fhir_server_and_no_prefetch_is_412(client) -> None:
+    response = client.post(URL, json=hook_request("p1"))
+    assert response.status_code == 412
+    assert "no fhirServer" in response.get_json()["message"]
+
+
+def test_gather_raises_precondition_failed_with_missing_keys(app_config) -> None:
+    with pytest.raises(PreconditionFailed) as error:
+        gather_for(app_config, hook_request("p1"))
+    assert error.value.extra["missing"] == ["conditions", "patient"]
+
+
+def test_live_service_answers_over_http_with_fallback(loaded, live_service) -> None:
+    import requests
+
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+    response = requests.post(live_service.url(URL), json=body, timeout=30)
+    assert response.status_code == 200
+    assert "cards" in response.json()
+    assert loaded.stats()["requests"] == len(ALL_KEYS)
