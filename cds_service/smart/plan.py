@@ -1,0 +1,535 @@
+"""From FHIR data to the plan page's view model: map, assess, and shape for the template.
+
+`build_plan_page` runs the same mapping (`cds_service.mapping.map_patient`) and model
+(`cds_service.model.assess.assess`) as the hooks, then turns the typed `Assessment` and
+`PatientRecord` into plain view objects: words instead of codes, numbers already formatted, the two
+SVG charts, and the tables that carry the same numbers for screen readers and for print. The
+template only loops and prints (Jinja2 autoescaping does the HTML escaping; `svg` escapes the SVG).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
+from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
+from cds_service.smart import svg
+from cds_service.smart.data import PatientData
+
+REVIEW_CITATION = ("Spalek MJ, Mandat T. Salvage Treatment for Progressive Brain Metastases in "
+                   "Breast Cancer. Cancers 2022;14:1096")
+REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
+
+TREATMENT_NAMES = {
+    TreatmentKind.SURGERY: "Surgery",
+    TreatmentKind.SRS: "SRS",
+    TreatmentKind.FSRT: "FSRT",
+    TreatmentKind.WBRT: "WBRT",
+    TreatmentKind.OTHER_RT: "Brain RT",
+}
+RANO_LABELS = {
+    "CR": "Complete response (CR)",
+    "PR": "Partial response (PR)",
+    "SD": "Stable disease (SD)",
+    "PD": "Progressive disease (PD)",
+}
+GPA_FACTOR_LABELS = {
+    "kps": "Performance status (KPS)",
+    "subtype": "Tumour subtype",
+    "age": "Age",
+    "brain_metastases": "Number of brain metastases",
+    "extracranial_metastases": "Extracranial metastases",
+}
+SEVERITY_LABELS = {"critical": "Critical", "warning": "Warning", "info": "Note"}
+
+
+# -- view objects ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Banner:
+    name: str
+    birth_date: str | None
+    gender: str | None
+    patient_id: str
+    age: int | None
+
+
+@dataclass(frozen=True)
+class RegimenRow:
+    dose: str  # "20 Gy"
+    fractions: int
+    per_fraction: str  # "20 Gy"
+    lesion: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class OptionView:
+    rank: int
+    code: str
+    title: str
+    rationale: str
+    references: tuple[int, ...]
+    selected_patients_only: bool
+    reirradiation: bool
+    lesions: tuple[str, ...]
+    regimens: tuple[RegimenRow, ...]
+
+
+@dataclass(frozen=True)
+class WarningView:
+    severity: str
+    severity_label: str
+    code: str
+    message: str
+    references: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    label: str
+    value: str
+    points: str
+
+
+@dataclass(frozen=True)
+class GpaView:
+    score: str | None
+    median: str | None
+    factors: tuple[FactorRow, ...]
+    missing: tuple[str, ...]
+    notes: tuple[str, ...]
+    ecog_stand_in: bool
+    references: tuple[int, ...]
+    chart: Markup
+    bands: tuple[tuple[str, str, bool], ...]  # (score range, median, is this patient's band)
+
+
+@dataclass(frozen=True)
+class RanoLesionRow:
+    lesion: str
+    baseline: str
+    nadir: str
+    current: str
+    target: bool
+    measurable: bool
+    progressing: bool
+
+
+@dataclass(frozen=True)
+class RanoView:
+    category: str | None
+    category_label: str
+    baseline: str
+    nadir: str
+    current: str
+    threshold: str  # nadir + 20 %
+    change_from_nadir: str | None
+    baseline_date: str | None
+    current_date: str | None
+    reasons: tuple[str, ...]
+    lesions: tuple[RanoLesionRow, ...]
+    new_lesions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MeasurementRow:
+    lesion: str
+    day: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SumRow:
+    day: str
+    total: str
+    lesions: int
+    at_or_above_threshold: bool
+
+
+@dataclass(frozen=True)
+class TreatmentRow:
+    kind: str
+    dates: str
+    dose: str
+    lesions: str
+    reirradiation: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ReferenceView:
+    number: int
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    banner: Banner | None
+    show_banner: bool
+    assessment_date: str
+    generated_at: str
+    fhir_server: str
+    situation_code: str
+    situation_label: str
+    situation_progressive: bool
+    evidence: tuple[str, ...]
+    progressing_lesions: tuple[str, ...]
+    symptomatic: bool
+    on_systemic_therapy: bool
+    performance: str
+    subtype: str
+    warnings: tuple[WarningView, ...]
+    options: tuple[OptionView, ...]
+    systemic_regimens: tuple[tuple[str, str | None, bool, tuple[int, ...]], ...]
+    gpa: GpaView
+    rano: RanoView
+    timeline: Markup
+    lesion_count: int
+    treatment_count: int
+    measurements: tuple[MeasurementRow, ...]
+    sums: tuple[SumRow, ...]
+    treatments: tuple[TreatmentRow, ...]
+    missing: tuple[str, ...]
+    skipped: tuple[str, ...]
+    notes: tuple[str, ...]
+    references: tuple[ReferenceView, ...]
+    review_citation: str = REVIEW_CITATION
+    review_url: str = REVIEW_URL
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- entry point ----------------------------------------------------------------------------------
+def build_plan_page(data: PatientData, *, patient_id: str, on: date, fhir_base: str,
+                    need_patient_banner: bool = True) -> PlanPage:
+    from cds_service.mapping import collect_resources, map_patient
+    from cds_service.model.assess import assess
+
+    record = map_patient(collect_resources(*data.resources()), patient_id=patient_id)
+    assessment = assess(record, on)
+    return plan_page(record, assessment, data, fhir_base=fhir_base,
+                     need_patient_banner=need_patient_banner)
+
+
+def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, *,
+              fhir_base: str, need_patient_banner: bool = True) -> PlanPage:
+    rano = assessment.rano_bm
+    progressing = set(assessment.situation.progressing_lesions)
+    sums = sum_series(record, rano)
+    nadir = rano.nadir_sld_mm
+    if nadir is None and sums:
+        nadir = min(p.total_mm for p in sums)
+    threshold = round(nadir * 1.2, 1) if nadir is not None and nadir > 0 else None
+
+    lesion_series = tuple(
+        svg.LesionSeries(
+            lesion_id=lesion.id,
+            points=tuple((m.date, m.longest_diameter_mm) for m in lesion.measurements),
+            progressing=lesion.id in progressing,
+        )
+        for lesion in record.lesions if lesion.measurements
+    )
+    marks = tuple(_mark(t) for t in record.treatments if t.start or t.end)
+    timeline = svg.lesion_timeline_svg(svg.TimelineInput(
+        lesions=lesion_series,
+        treatments=marks,
+        sums=sums,
+        nadir_mm=nadir,
+        progression_mm=threshold,
+        assessment_date=assessment.assessment_date,
+        title="Lesion timeline: longest diameter per lesion, sum of diameters, local treatments",
+    ))
+    patient = data.patient or {}
+    return PlanPage(
+        banner=_banner(patient, record, assessment.assessment_date),
+        show_banner=need_patient_banner,
+        assessment_date=assessment.assessment_date.isoformat(),
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        fhir_server=_host(fhir_base),
+        situation_code=assessment.situation.code,
+        situation_label=assessment.situation.label,
+        situation_progressive=assessment.situation.is_progressive,
+        evidence=tuple(assessment.situation.evidence),
+        progressing_lesions=tuple(assessment.situation.progressing_lesions),
+        symptomatic=assessment.situation.symptomatic,
+        on_systemic_therapy=assessment.situation.on_systemic_therapy,
+        performance=_performance(assessment),
+        subtype=_subtype(assessment),
+        warnings=tuple(_warning(w) for w in _by_severity(assessment.warnings)),
+        options=tuple(_option(o) for o in sorted(assessment.options, key=lambda o: o.rank)),
+        systemic_regimens=tuple((r.title, r.note, r.investigational, tuple(r.references))
+                                for r in assessment.systemic_regimens),
+        gpa=_gpa(assessment.gpa),
+        rano=_rano(rano, threshold, progressing),
+        timeline=timeline,
+        lesion_count=len(lesion_series),
+        treatment_count=len(marks),
+        measurements=tuple(
+            MeasurementRow(lesion.id, m.date.isoformat(), svg.mm(m.longest_diameter_mm), m.source)
+            for lesion in record.lesions for m in lesion.measurements
+        ),
+        sums=tuple(SumRow(p.day.isoformat(), svg.mm(p.total_mm), p.lesions_counted,
+                          threshold is not None and p.total_mm >= threshold) for p in sums),
+        treatments=tuple(_treatment_row(t) for t in record.treatments),
+        missing=tuple(dict.fromkeys((*assessment.missing_data, *data.missing))),
+        skipped=tuple(f"{s.reference}: {s.reason}" for s in record.skipped),
+        notes=tuple(data.notes),
+        references=tuple(reference(n) for n in _all_references(assessment)),
+    )
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+def sum_series(record: PatientRecord, rano: RanoBm) -> tuple[svg.SumPoint, ...]:
+    """Sum of longest diameters per scan date, over RANO-BM target lesions (all lesions when the
+    model named no targets)."""
+    targets = {r.lesion for r in rano.lesions if r.target}
+    by_day: dict[date, list[float]] = defaultdict(list)
+    for lesion in record.lesions:
+        if targets and lesion.id not in targets:
+            continue
+        for m in lesion.measurements:
+            by_day[m.date].append(m.longest_diameter_mm)
+    return tuple(svg.SumPoint(day, round(sum(values), 1), len(values))
+                 for day, values in sorted(by_day.items()))
+
+
+def _gy(cgy: float | None) -> str | None:
+    return None if cgy is None else f"{svg._num(cgy / 100)} Gy"
+
+
+def treatment_label(t: LocalTreatment) -> str:
+    name = TREATMENT_NAMES.get(t.kind, t.kind.value)
+    if t.kind is TreatmentKind.SURGERY:
+        return name
+    dose = _gy(t.total_dose_cgy)
+    if dose and t.fractions:
+        return f"{name} {dose}/{t.fractions} fx"
+    if dose:
+        return f"{name} {dose}"
+    return name
+
+
+def _mark(t: LocalTreatment) -> svg.TreatmentMark:
+    start = t.start or t.end
+    assert start is not None
+    end = t.end if t.end and t.end != start else None
+    dates = start.isoformat() + (f" to {end.isoformat()}" if end else "")
+    lesions = f"; lesions {', '.join(t.lesion_ids)}" if t.lesion_ids else ""
+    reirr = "; re-irradiation" if t.reirradiation else ""
+    return svg.TreatmentMark(kind=t.kind.value, label=treatment_label(t), start=start, end=end,
+                             detail=f"{treatment_label(t)}, {dates}{lesions}{reirr}")
+
+
+def _treatment_row(t: LocalTreatment) -> TreatmentRow:
+    start, end = t.start, t.end
+    if start and end and end != start:
+        dates = f"{start.isoformat()} to {end.isoformat()}"
+    else:
+        dates = (start or end).isoformat() if (start or end) else "date unknown"
+    dose = "—"
+    if t.kind is not TreatmentKind.SURGERY:
+        total = _gy(t.total_dose_cgy)
+        parts = [p for p in (total, f"{t.fractions} fractions" if t.fractions else None) if p]
+        if total and t.fractions:
+            parts.append(f"{svg._num(t.total_dose_cgy / 100 / t.fractions)} Gy per fraction")
+        dose = ", ".join(parts) or "dose not recorded"
+    reirradiation = {True: "yes", False: "no", None: "—"}[t.reirradiation]
+    return TreatmentRow(kind=TREATMENT_NAMES.get(t.kind, t.kind.value), dates=dates, dose=dose,
+                        lesions=", ".join(t.lesion_ids) or "—", reirradiation=reirradiation,
+                        source=t.source)
+
+
+def _banner(patient: dict[str, Any], record: PatientRecord, on: date) -> Banner | None:
+    if not patient and record.patient_id is None:
+        return None
+    return Banner(
+        name=_patient_name(patient) or "(no name on record)",
+        birth_date=record.birth_date.isoformat() if record.birth_date else None,
+        gender=record.gender,
+        patient_id=str(patient.get("id") or record.patient_id or ""),
+        age=record.age_on(on),
+    )
+
+
+def _patient_name(patient: dict[str, Any]) -> str | None:
+    names = patient.get("name")
+    if not isinstance(names, list) or not names:
+        return None
+    chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"),
+                  names[0])
+    if not isinstance(chosen, dict):
+        return None
+    if isinstance(chosen.get("text"), str) and chosen["text"].strip():
+        return chosen["text"].strip()[:200]
+    given = " ".join(g for g in chosen.get("given") or [] if isinstance(g, str))
+    family = chosen.get("family") if isinstance(chosen.get("family"), str) else ""
+    text = " ".join(p for p in (given, family.upper() if family else "") if p)
+    return text[:200] or None
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _performance(assessment: Assessment) -> str:
+    ps = assessment.performance_status
+    parts = []
+    if ps.kps is not None:
+        parts.append(f"KPS {ps.kps}")
+    if ps.ecog is not None:
+        parts.append(f"ECOG {ps.ecog}")
+    if not parts:
+        return "not on record"
+    quality = {True: "good", False: "poor", None: "not assessable"}[ps.good]
+    return f"{', '.join(parts)} ({quality})"
+
+
+def _subtype(assessment: Assessment) -> str:
+    s = assessment.subtype
+    names = {"her2": "HER2-positive (HR-negative)", "luminal-a": "Luminal A (HR+, HER2−)",
+             "luminal-b": "Luminal B (HR+, HER2+)", "triple-negative": "Triple-negative",
+             "unknown": "Unknown"}
+    return f"{names.get(s.code, s.code)} — HER2 {s.her2}, ER {s.er}, PR {s.pr}"
+
+
+def _by_severity(warnings: Any) -> list[Any]:
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(warnings, key=lambda w: order.get(w.severity, 3))
+
+
+def _warning(w: Any) -> WarningView:
+    return WarningView(severity=w.severity, severity_label=SEVERITY_LABELS.get(w.severity, "Note"),
+                       code=w.code, message=w.message, references=tuple(w.references))
+
+
+def _option(o: Option) -> OptionView:
+    regimens = tuple(
+        RegimenRow(dose=f"{svg._num(r.total_dose_gy)} Gy", fractions=r.fractions,
+                   per_fraction=f"{svg._num(r.dose_per_fraction_gy)} Gy", lesion=r.lesion,
+                   note=r.note)
+        for r in o.regimens
+    )
+    return OptionView(rank=o.rank, code=o.code, title=o.title, rationale=o.rationale,
+                      references=tuple(o.references),
+                      selected_patients_only=o.selected_patients_only,
+                      reirradiation=o.reirradiation, lesions=tuple(o.lesions), regimens=regimens)
+
+
+def _gpa(gpa: Gpa) -> GpaView:
+    current = svg.gpa_band(gpa.score)
+    factors = tuple(
+        FactorRow(label=GPA_FACTOR_LABELS.get(f.name, f.name.replace("_", " ")),
+                  value=f.value if f.value is not None else "missing",
+                  points="—" if f.points is None else svg._num(f.points))
+        for f in gpa.factors
+    )
+    return GpaView(
+        score=None if gpa.score is None else f"{gpa.score:.1f}",
+        median=None if gpa.median_survival_months is None else svg._num(gpa.median_survival_months),
+        factors=factors,
+        missing=tuple(gpa.missing),
+        notes=tuple(gpa.notes),
+        ecog_stand_in=gpa.ecog_stand_in,
+        references=tuple(gpa.references),
+        chart=svg.gpa_bar_svg(gpa.score, gpa.median_survival_months, missing=gpa.missing),
+        bands=tuple((f"{b.low:.1f}–{b.high:.1f}", f"{b.median_months:.1f}",
+                     b is current) for b in svg.GPA_BANDS),
+    )
+
+
+def _rano(rano: RanoBm, threshold: float | None, progressing: set[str]) -> RanoView:
+    change = None
+    if rano.nadir_sld_mm and rano.current_sld_mm is not None:
+        pct = (rano.current_sld_mm - rano.nadir_sld_mm) / rano.nadir_sld_mm * 100
+        change = f"{pct:+.0f} %"
+    return RanoView(
+        category=rano.category,
+        category_label=RANO_LABELS.get(rano.category or "", "Not assessable"),
+        baseline=svg.mm(rano.baseline_sld_mm),
+        nadir=svg.mm(rano.nadir_sld_mm),
+        current=svg.mm(rano.current_sld_mm),
+        threshold=svg.mm(threshold),
+        change_from_nadir=change,
+        baseline_date=rano.baseline_date.isoformat() if rano.baseline_date else None,
+        current_date=rano.current_date.isoformat() if rano.current_date else None,
+        reasons=tuple(rano.reasons),
+        lesions=tuple(
+            RanoLesionRow(lesion=r.lesion, baseline=svg.mm(r.baseline_mm), nadir=svg.mm(r.nadir_mm),
+                          current=svg.mm(r.current_mm), target=r.target, measurable=r.measurable,
+                          progressing=r.lesion in progressing)
+            for r in rano.lesions
+        ),
+        new_lesions=tuple(rano.new_lesions),
+    )
+
+
+def _all_references(assessment: Assessment) -> list[int]:
+    numbers = set(assessment.references)
+    for o in assessment.options:
+        numbers.update(o.references)
+    for w in assessment.warnings:
+        numbers.update(w.references)
+    for r in assessment.systemic_regimens:
+        numbers.update(r.references)
+    numbers.update(assessment.gpa.references)
+    return sorted(n for n in numbers if isinstance(n, int))
+
+
+# -- references -----------------------------------------------------------------------------------
+def _lookup(number: int) -> Any:
+    try:
+        from cds_service.model import evidence
+    except ImportError:
+        return None
+    for name in ("reference", "get", "lookup"):
+        fn = getattr(evidence, name, None)
+        if callable(fn):
+            try:
+                return fn(number)
+            except (KeyError, LookupError, ValueError):
+                return None
+    table = getattr(evidence, "REFERENCES", None)
+    if isinstance(table, dict):
+        return table.get(number)
+    return None
+
+
+def _field(entry: Any, *names: str) -> Any:
+    for name in names:
+        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        if value:
+            return value
+    return None
+
+
+def reference(number: int) -> ReferenceView:
+    entry = _lookup(number)
+    if entry is None:
+        return ReferenceView(number, f"Reference {number} of Spalek & Mandat, Cancers 2022.", None)
+    authors = _field(entry, "authors", "author")
+    if isinstance(authors, (list, tuple)):
+        authors = ", ".join(str(a) for a in authors[:3]) + (" et al." if len(authors) > 3 else "")
+    parts = [str(p).rstrip(".") for p in (authors, _field(entry, "title")) if p]
+    venue = " ".join(str(p) for p in (_field(entry, "journal", "source"), _field(entry, "year"))
+                     if p)
+    if venue:
+        parts.append(venue)
+    text = ". ".join(parts) + "." if parts else f"Reference {number} of the review."
+    doi = _field(entry, "doi")
+    link = None
+    if doi:
+        doi = str(doi).removeprefix("https://doi.org/").removeprefix("doi:")
+        link = f"https://doi.org/{doi}"
+    else:
+        candidate = _field(entry, "url")
+        if isinstance(candidate, str) and candidate.startswith("https://"):
+            link = candidate
+    return ReferenceView(number, text, link)
