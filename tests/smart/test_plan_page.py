@@ -1,0 +1,159 @@
+"""The plan page from a hand-built record and assessment: every section, escaping, accessibility."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import pytest
+from flask import render_template
+
+from cds_service.smart.plan import plan_page, sum_series, treatment_label
+from tests.smart import plan_fixtures as fx
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def page():
+    return plan_page(fx.record(), fx.assessment(), fx.patient_data(),
+                     fhir_base="http://127.0.0.1:9999/fhir")
+
+
+@pytest.fixture
+def html(app, page):
+    with app.test_request_context("/smart/plan"):
+        return render_template("smart_plan.html", page=page, csp_nonce="n0nce")
+
+
+def svgs(html: str) -> list[ET.Element]:
+    return [ET.fromstring(m) for m in re.findall(r"<svg .*?</svg>", html, flags=re.S)]
+
+
+def test_sections_and_headings(html):
+    headings = re.findall(r"<h([12])[^>]*>(.*?)</h\1>", html, flags=re.S)
+    assert [level for level, _ in headings][0] == "1"
+    titles = [re.sub(r"<[^>]+>", "", text).strip() for _, text in headings]
+    for expected in ("Situation", "Warnings", "Ranked options", "Lesion timeline",
+                     "RANO-BM response", "Prognosis: updated Breast GPA", "Data that was missing",
+                     "References"):
+        assert expected in titles
+
+
+def test_content(html):
+    assert "Progressive BCBM after SRS (in-field)" in html
+    assert "Halina ZIELINSKA" in html and "1972-04-17" in html
+    assert "2024-02-10" in html  # assessment date
+    # Options in rank order with regimens, rationale and references.
+    assert html.index('data-option="srs"') < html.index('data-option="surgery"')
+    assert "Repeat SRS" in html and "20 Gy" in html and "24 Gy" in html
+    assert "selected patients only" in html and "re-irradiation" in html
+    assert 'href="#ref-30"' in html and 'id="ref-30"' in html
+    # Warnings, critical first.
+    assert html.index("radionecrosis-risk") < html.index("pseudoprogression-possible")
+    # GPA with median survival and factors.
+    assert "<strong>GPA 3.0</strong>" in html
+    assert "23.5 months" in html and "Performance status (KPS)" in html and "KPS 80" in html
+    # RANO-BM SLD values and the +20 % threshold.
+    assert "Progressive disease (PD)" in html
+    for value in ("15 mm", "10 mm", "18 mm", "12 mm"):
+        assert value in html
+    # Missing data from the model and from the FHIR reads; unusable resources; partial reads.
+    assert "no MRI perfusion study on record" in html
+    assert "medicationStatements: the FHIR server answered 404" in html
+    assert "Observation/zz: no unit" in html
+    assert "stopped after 10 pages" in html
+    # Treatments table.
+    assert "WBRT" in html and "30 Gy, 10 fractions, 3 Gy per fraction" in html
+
+
+def test_text_from_the_record_is_escaped(app):
+    record = fx.record(lesion_b_id=fx.HOSTILE)
+    page = plan_page(record, fx.assessment(), fx.patient_data(), fhir_base="http://x/fhir")
+    with app.test_request_context("/smart/plan"):
+        html = render_template("smart_plan.html", page=page, csp_nonce="n")
+    assert fx.HOSTILE not in html
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+    for svg in svgs(html):  # the SVG is still well-formed XML
+        assert svg.tag == SVG_NS + "svg"
+
+
+def test_charts_are_accessible_and_have_tables(html):
+    timeline, gpa = svgs(html)
+    for chart in (timeline, gpa):
+        assert chart.get("role") == "img"
+        assert chart.find(SVG_NS + "title").text
+        assert chart.find(SVG_NS + "desc").text
+    lesions = [g for g in timeline.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
+    assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
+    markers = [g.get("data-kind") for g in timeline.iter(SVG_NS + "g")
+               if g.get("class") == "treatment-marker"]
+    assert markers == ["surgery", "srs", "wbrt"]
+    assert '<table class="measurements">' in html and '<table class="treatments">' in html
+    assert '<table class="gpa-factors">' in html and '<table class="sums">' in html
+    assert html.count("<caption>") >= 6
+
+
+def test_html_is_balanced_and_has_no_script_or_external_asset(html):
+    class Checker(HTMLParser):
+        void = {"meta", "br", "input", "img", "link", "hr", "path", "circle", "rect", "line",
+                "polygon", "polyline"}
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.tags: set[str] = set()
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            for name, value in attrs:
+                if name in ("src",) or (name == "href" and tag == "link"):
+                    raise AssertionError(f"external asset: {tag} {value}")
+            if tag not in self.void:
+                self.stack.append(tag)
+
+        def handle_startendtag(self, tag, attrs):
+            self.tags.add(tag)
+
+        def handle_endtag(self, tag):
+            if tag in self.void:
+                return
+            assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
+            self.stack.pop()
+
+    checker = Checker()
+    checker.feed(html)
+    assert checker.stack == []
+    assert "script" not in checker.tags
+    assert "@media print" in html
+
+
+def test_sum_series_uses_target_lesions(page):
+    sums = sum_series(fx.record(), fx.assessment().rano_bm)
+    assert [(p.day.isoformat(), p.total_mm) for p in sums] == [
+        ("2023-02-20", 15), ("2023-06-01", 10), ("2023-09-01", 11), ("2024-02-01", 18)]
+    assert page.rano.threshold == "12 mm"
+    assert page.sums[-1].at_or_above_threshold
+
+
+def test_treatment_labels():
+    surgery, srs, wbrt = fx.record().treatments
+    assert treatment_label(surgery) == "Surgery"
+    assert treatment_label(srs) == "SRS 20 Gy/1 fx"
+    assert treatment_label(wbrt) == "WBRT 30 Gy/10 fx"
+
+
+def test_gpa_not_computable(app):
+    from dataclasses import replace
+
+    from cds_service.model.assessment import Gpa
+
+    assessment = replace(fx.assessment(), gpa=Gpa(score=None, median_survival_months=None,
+                                                  missing=("kps",)))
+    page = plan_page(fx.record(), assessment, fx.patient_data(), fhir_base="http://x/fhir")
+    with app.test_request_context("/smart/plan"):
+        html = render_template("smart_plan.html", page=page, csp_nonce="n")
+    assert "Not computable" in html and "missing kps" in html
+    assert 'class="gpa-marker"' not in html
