@@ -28,6 +28,14 @@ class NoClientsAuthenticator:
 
 
 def build_authenticator(config: ServiceConfig):  # noqa: ANN201 - returns an Authenticator
+    """Dev mode (auth off) only when asked for; otherwise JWT authentication of the clients in
+    `config.jwt_clients_file` — and with no client configured, nobody gets in."""
     if not config.auth_required:
         return DevModeAuthenticator()
-    return NoClientsAuthenticator()
+    from cds_service.security.clients import ClientRegistry
+    from cds_service.security.jwt_auth import JwtAuthenticator
+
+    clients = ClientRegistry.load(config.jwt_clients_file)
+    if not len(clients):
+        return NoClientsAuthenticator()
+    return JwtAuthenticator(config, clients)
