@@ -54,7 +54,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     )
 
     from cds_service.cds_blueprint import bp as cds_bp
+    from cds_service.security.logging import install_request_logging
 
+    install_request_logging(app)  # first: request ids exist before any other hook logs
     app.register_blueprint(cds_bp)
     _register_optional_blueprints(app)
     _register_health(app)
