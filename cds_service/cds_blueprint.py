@@ -18,6 +18,7 @@ from cds_service.errors import NotFound
 from cds_service.fhir.gather import gather
 from cds_service.http_json import read_json_body
 from cds_service.registry import HookCall
+from cds_service.security.clients import effective_allowlist
 from cds_service.services import AppServices
 
 bp = Blueprint("cds", __name__)
@@ -49,7 +50,7 @@ def call_service(service_id: str) -> Any:
                           max_depth=config.max_json_depth)
     services.validator.validate_request(body, service.hook)
     deadline = time.monotonic() + config.request_budget_s
-    data = gather(service, body, config, services.allowlist, deadline)
+    data = gather(service, body, config, effective_allowlist(services.allowlist), deadline)
     call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
     response = service.handler(call)
     services.feedback.record_issued_cards(service.id, call.hook_instance, response.get("cards", []))
