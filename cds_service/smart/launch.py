@@ -531,7 +531,7 @@ def plan() -> Any:
                                 "administrators.", code="fhir-unavailable") from None
     on = date.fromisoformat(session.assessment_date) if session.assessment_date else date.today()
     page = build_plan_page(data, patient_id=session.patient_id, on=on,
-                           fhir_base=session.fhir_base,
+                           fhir_base=session.fhir_base, config=services.config,
                            need_patient_banner=session.need_patient_banner)
     return render_template("smart_plan.html", page=page)
 

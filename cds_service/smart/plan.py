@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from cds_service.config import ServiceConfig
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
 from cds_service.smart import svg
@@ -208,12 +209,14 @@ class PlanPage:
 
 # -- entry point ----------------------------------------------------------------------------------
 def build_plan_page(data: PatientData, *, patient_id: str, on: date, fhir_base: str,
-                    need_patient_banner: bool = True) -> PlanPage:
+                    config: ServiceConfig, need_patient_banner: bool = True) -> PlanPage:
+    """The same mapping, model and model settings as the hooks (`hooks.pipeline`)."""
     from cds_service.mapping import collect_resources, map_patient
     from cds_service.model.assess import assess
+    from hooks.pipeline import model_config
 
-    record = map_patient(collect_resources(*data.resources()), patient_id=patient_id)
-    assessment = assess(record, on)
+    record = map_patient(list(collect_resources(*data.resources())), patient_id=patient_id)
+    assessment = assess(record, on=on, config=model_config(config))
     return plan_page(record, assessment, data, fhir_base=fhir_base,
                      need_patient_banner=need_patient_banner)
 
@@ -511,18 +514,27 @@ def _field(entry: Any, *names: str) -> Any:
 
 
 def reference(number: int) -> ReferenceView:
+    """One reference line: authors, title, journal year;volume:pages, and what the review says of
+    the study (design, size) when the registry has it."""
     entry = _lookup(number)
     if entry is None:
         return ReferenceView(number, f"Reference {number} of Spalek & Mandat, Cancers 2022.", None)
     authors = _field(entry, "authors", "author")
     if isinstance(authors, (list, tuple)):
-        authors = ", ".join(str(a) for a in authors[:3]) + (" et al." if len(authors) > 3 else "")
+        et_al = bool(_field(entry, "et_al")) or len(authors) > 3
+        authors = ", ".join(str(a) for a in authors[:3]) + (" et al." if et_al else "")
     parts = [str(p).rstrip(".") for p in (authors, _field(entry, "title")) if p]
     venue = " ".join(str(p) for p in (_field(entry, "journal", "source"), _field(entry, "year"))
                      if p)
+    volume, pages = _field(entry, "volume"), _field(entry, "pages")
+    if venue and volume:
+        venue += f";{volume}" + (f":{pages}" if pages else "")
     if venue:
         parts.append(venue)
     text = ". ".join(parts) + "." if parts else f"Reference {number} of the review."
+    study = ", ".join(str(p) for p in (_field(entry, "study_type"), _field(entry, "size")) if p)
+    if study:
+        text += f" Study: {study}."
     doi = _field(entry, "doi")
     link = None
     if doi:
