@@ -1,0 +1,209 @@
+"""order-select / order-sign cards: one card per problem found in a draft order (clinical model §9).
+
+A finding with corrections gets one suggestion per correction:
+- `update`: a copy of the draft order (same id, everything else kept) with the corrected
+  `totalDose` / `fractions` of its `codexrt-radiotherapy-dose-prescribed-to-volume` and the
+  corrected re-irradiation flag, validated as FHIR R4, with `resourceId` = "ServiceRequest/<id>";
+- `delete`: `resourceId` only (CDS Hooks 2.0 deprecates the resource for deletes).
+Alternative corrections of one order exclude each other: `selectionBehavior: at-most-one`, the
+first correction `isRecommended`. A finding without corrections (e.g. radionecrosis risk, hormonal
+therapy alone — nothing to change in the order itself, a decision to take) is advice only: the
+card has no suggestion. An `update` whose dose cannot be placed unambiguously (no draft found,
+several prescribed volumes) is left out and the card says to correct the order by hand.
+No finding → no card.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cards import codes
+from cards.common import order_override_reasons, review_link, source
+from cards.references import references_section
+from cards.render import bullets, card, md, new_uuid, num, plain, render, section
+from cards.suggestions import (
+    InvalidResource,
+    dose_prescribed_to_volume,
+    reirradiation_extension,
+    validate_resource,
+)
+from cds_service.model.assessment import OrderCorrection, OrderFinding
+
+log = logging.getLogger("salvage_cds.cards")
+
+
+def draft_resources(draft_orders: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """"Type/id" -> resource for every draft order in the context's Bundle."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in (draft_orders or {}).get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping) and resource.get("resourceType") and resource.get("id"):
+            out[f"{resource['resourceType']}/{resource['id']}"] = dict(resource)
+    return out
+
+
+def _dose_extensions(resource: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in resource.get("extension") or []
+            if isinstance(e, Mapping) and e.get("url") == codes.DOSE_PRESCRIBED_TO_VOLUME]
+
+
+def _sub(extension: Mapping[str, Any], name: str) -> Any:
+    for sub in extension.get("extension") or []:
+        if sub.get("url") == name:
+            return sub
+    return None
+
+
+def describe_draft(resource: Mapping[str, Any]) -> str:
+    """"2400 cGy in 1 fraction" for each prescribed volume of a radiotherapy draft."""
+    parts = []
+    for extension in _dose_extensions(resource):
+        total = (_sub(extension, "totalDose") or {}).get("valueQuantity", {}).get("value")
+        fractions = (_sub(extension, "fractions") or {}).get("valuePositiveInt")
+        if total is None and fractions is None:
+            continue
+        dose = f"{num(total)} cGy" if total is not None else "dose not given"
+        count = f"{fractions} fraction{'s' if fractions != 1 else ''}" if fractions else "fractions not given"
+        parts.append(f"{dose} in {count}")
+    flag = [e for e in resource.get("extension") or []
+            if isinstance(e, Mapping) and e.get("url") == codes.REIRRADIATION_EXTENSION]
+    if flag:
+        parts.append("re-irradiation: " + ("yes" if flag[0].get("valueBoolean") else "no"))
+    return "; ".join(parts)
+
+
+def corrected_resource(draft: Mapping[str, Any], correction: OrderCorrection) -> dict[str, Any]:
+    """The whole draft with the correction applied (CDS Hooks: update carries the entire resource)."""
+    resource = copy.deepcopy(dict(draft))
+    if correction.total_dose_cgy is not None or correction.fractions is not None:
+        doses = _dose_extensions(resource)
+        if len(doses) > 1:
+            raise InvalidResource("several prescribed volumes: the corrected dose is ambiguous")
+        if not doses:
+            if correction.total_dose_cgy is None or correction.fractions is None:
+                raise InvalidResource("no prescribed dose to correct")
+            raise InvalidResource("the draft names no prescribed volume to attach the dose to")
+        extension = doses[0]
+        volume = _sub(extension, "volume")
+        total = correction.total_dose_cgy
+        if total is None:
+            total = (_sub(extension, "totalDose") or {}).get("valueQuantity", {}).get("value")
+        fractions = correction.fractions
+        if fractions is None:
+            fractions = (_sub(extension, "fractions") or {}).get("valuePositiveInt")
+        if volume is None or total is None or fractions is None:
+            raise InvalidResource("the prescribed dose is incomplete")
+        replacement = dose_prescribed_to_volume(volume["valueReference"]["reference"], total,
+                                                fractions)
+        # keep any other sub-extension of the draft (e.g. radiobiologicMetric) untouched
+        kept = [s for s in extension.get("extension") or []
+                if s.get("url") not in ("volume", "totalDose", "fractions")]
+        replacement["extension"] += kept
+        extension.clear()
+        extension.update(replacement)
+    if correction.reirradiation is not None:
+        others = [e for e in resource.get("extension") or []
+                  if not (isinstance(e, Mapping) and e.get("url") == codes.REIRRADIATION_EXTENSION)]
+        resource["extension"] = others + [reirradiation_extension(correction.reirradiation)]
+    return validate_resource(resource)
+
+
+def _correction_text(correction: OrderCorrection, escape: Callable[[Any], str]) -> str:
+    if correction.action == "delete":
+        return escape(correction.description) or "Remove this order"
+    changes = []
+    if correction.total_dose_cgy is not None:
+        changes.append(f"{num(correction.total_dose_cgy)} cGy")
+    if correction.fractions is not None:
+        changes.append(f"{correction.fractions} fraction{'s' if correction.fractions != 1 else ''}")
+    if correction.reirradiation is not None:
+        changes.append("flag re-irradiation" if correction.reirradiation else "no re-irradiation")
+    text = escape(correction.description)
+    if changes:
+        prefix = "Change to " + ", ".join(changes)
+        return f"{prefix} — {text}" if text else prefix
+    return text or "Update this order"
+
+
+def _correction_label(correction: OrderCorrection) -> str:
+    return _correction_text(correction, plain)
+
+
+def correction_suggestion(finding: OrderFinding, correction: OrderCorrection,
+                          drafts: Mapping[str, Mapping[str, Any]], *,
+                          recommended: bool) -> dict[str, Any] | None:
+    label = _correction_label(correction)
+    if correction.action == "delete":
+        action = {"type": "delete", "description": label, "resourceId": finding.resource_id}
+    elif correction.action == "update":
+        draft = drafts.get(finding.resource_id)
+        if draft is None:
+            log.warning("order finding names a draft order not in draftOrders")
+            return None
+        try:
+            resource = corrected_resource(draft, correction)
+        except InvalidResource as exc:
+            log.warning("order correction left out: %s", exc)
+            return None
+        action = {"type": "update", "description": label, "resource": resource,
+                  "resourceId": finding.resource_id}
+    else:
+        log.error("unknown order correction action %r", correction.action)
+        return None
+    return {"label": label, "uuid": new_uuid(), "isRecommended": recommended, "actions": [action]}
+
+
+def topic_code(finding: OrderFinding) -> str:
+    if finding.code in codes.SALVAGE_WARNINGS or finding.code in codes.SALVAGE_OPTIONS:
+        return finding.code
+    # A check the contract has no code for: file it under the kind of order it is about.
+    return "systemic-therapy" if finding.resource_id.startswith("Medication") else "tumor-board"
+
+
+def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    suggestions = []
+    for index, correction in enumerate(finding.corrections):
+        suggestion = correction_suggestion(finding, correction, drafts,
+                                           recommended=not suggestions and index == 0)
+        if suggestion is not None:
+            suggestions.append(suggestion)
+    draft = drafts.get(finding.resource_id)
+    order_lines = [f"Order: `{md(finding.resource_id)}`"]
+    if draft is not None:
+        described = describe_draft(draft)
+        if described:
+            order_lines.append(f"As drafted: {md(described)}")
+    correction_lines = [_correction_text(c, md) for c in finding.corrections]
+    if finding.corrections and len(suggestions) < len(finding.corrections):
+        correction_lines.append("Some corrections could not be prepared as an order update: "
+                                "please change the order by hand.")
+    detail = render(
+        "order_detail",
+        message=md(finding.message),
+        order=bullets(order_lines),
+        corrections=section("Suggested correction", bullets(correction_lines)),
+        references=references_section(finding.references),
+        review_citation=codes.REVIEW_CITATION,
+        review_doi=codes.REVIEW_DOI,
+        review_url=codes.REVIEW_URL,
+    )
+    indicator = finding.severity if finding.severity in ("info", "warning", "critical") else "warning"
+    return card(
+        summary=plain(finding.message).split(". ")[0],
+        indicator=indicator,
+        detail=detail,
+        source=source(topic_code(finding)),
+        suggestions=suggestions,
+        selection_behavior="at-most-one",
+        override_reasons=order_override_reasons(),
+        links=[review_link()],
+    )
+
+
+def order_cards(findings: Iterable[OrderFinding],
+                draft_orders: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    drafts = draft_resources(draft_orders)
+    return [order_card(finding, drafts) for finding in findings]

@@ -1,0 +1,172 @@
+"""Rendering helpers: markdown templates (compiled once), escaping, numbers, the card envelope.
+
+Every value that comes from FHIR data — names, display strings, ids, free text, lesion ids, and
+anything the model built from them (evidence sentences, warnings, missing-data notes) — goes through
+`md()` (markdown) or `plain()` (summaries, labels, descriptions) before it is placed on a card. Both
+delegate to `cds_service.security.markdown`. Templates are `string.Template` files in
+`cards/templates/`; a missing placeholder is an error (`substitute`, never `safe_substitute`).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from cds_service.security.markdown import escape_markdown, safe_text
+
+SUMMARY_MAX = 139  # CDS Hooks 2.0: "<140-character summary"
+TEMPLATE_PACKAGE = "cards"
+
+
+# --- templates -------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def template(name: str) -> string.Template:
+    text = resources.files(TEMPLATE_PACKAGE).joinpath("templates", f"{name}.md").read_text("utf-8")
+    compiled = string.Template(text)
+    if not compiled.is_valid():
+        raise ValueError(f"cards/templates/{name}.md is not a valid template")
+    return compiled
+
+
+def render(name: str, **values: str) -> str:
+    """Fill a template; sections left empty disappear without leaving runs of blank lines."""
+    text = template(name).substitute(values)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip() + "\n"
+
+
+# --- escaping --------------------------------------------------------------------------------
+def md(value: Any) -> str:
+    """A value from data, safe inside markdown."""
+    return escape_markdown("" if value is None else str(value))
+
+
+def plain(value: Any) -> str:
+    """A value from data, safe as plain text (summary, suggestion label, action description)."""
+    return safe_text("" if value is None else str(value))
+
+
+# --- numbers and references -------------------------------------------------------------------
+def num(value: float | int | None, digits: int = 1) -> str:
+    """20.0 -> "20", 2.5 -> "2.5", None -> "–"."""
+    if value is None:
+        return "–"
+    rounded = round(float(value), digits)
+    return str(int(rounded)) if rounded.is_integer() else f"{rounded:g}"
+
+
+def ref_numbers(numbers: Iterable[int]) -> str:
+    """[30, 31, 32, 35] -> "[30–32, 35]" (the review's reference numbers); "" when none."""
+    values = sorted(set(numbers))
+    if not values:
+        return ""
+    runs: list[str] = []
+    start = prev = values[0]
+    for n in values[1:] + [None]:  # type: ignore[list-item]
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        if start == prev:
+            runs.append(str(start))
+        elif prev == start + 1:
+            runs.append(f"{start}, {prev}")
+        else:
+            runs.append(f"{start}–{prev}")
+        if n is not None:
+            start = prev = n
+    return "[" + ", ".join(runs) + "]"
+
+
+def regimen_text(total_dose_gy: float, fractions: int) -> str:
+    """"20 Gy × 1" or "30 Gy in 5 × 6 Gy"."""
+    if fractions == 1:
+        return f"{num(total_dose_gy)} Gy × 1"
+    return f"{num(total_dose_gy)} Gy in {fractions} × {num(total_dose_gy / fractions, 2)} Gy"
+
+
+# --- markdown building blocks -----------------------------------------------------------------
+def bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items if item)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    body = [list(r) for r in rows]
+    if not body:
+        return ""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def section(title: str, body: str) -> str:
+    """A titled section, or "" when there is nothing to say (no empty headings on cards)."""
+    body = body.strip()
+    return f"**{title}**\n\n{body}\n" if body else ""
+
+
+# --- summaries and the card envelope ------------------------------------------------------------
+def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
+    """Single line, at most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def strip_empty(value: Any) -> Any:
+    """Drop null, "", [] and {} members recursively (CDS Hooks: SHALL NOT be null or empty)."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            cleaned = strip_empty(item)
+            if cleaned is None or cleaned == "" or cleaned == [] or cleaned == {}:
+                continue
+            out[key] = cleaned
+        return out
+    if isinstance(value, (list, tuple)):
+        items = [strip_empty(v) for v in value]
+        return [v for v in items if not (v is None or v == "" or v == [] or v == {})]
+    if isinstance(value, str):
+        return value if value.strip() else ""
+    return value
+
+
+INDICATORS = ("info", "warning", "critical")
+
+
+def card(*, summary: str, indicator: str, source: Mapping[str, Any], detail: str | None = None,
+         suggestions: Sequence[Mapping[str, Any]] = (), selection_behavior: str | None = None,
+         override_reasons: Sequence[Mapping[str, Any]] = (),
+         links: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """A CDS Hooks 2.0 card with a fresh uuid, its summary cut to one line < 140 characters."""
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator must be one of {INDICATORS}, not {indicator!r}")
+    if suggestions and selection_behavior not in ("at-most-one", "any"):
+        raise ValueError("a card with suggestions needs selectionBehavior at-most-one or any")
+    body: dict[str, Any] = {
+        "uuid": new_uuid(),
+        "summary": one_line(summary),
+        "indicator": indicator,
+        "detail": detail,
+        "source": dict(source),
+        "suggestions": list(suggestions),
+        "selectionBehavior": selection_behavior if suggestions else None,
+        "overrideReasons": list(override_reasons),
+        "links": list(links),
+    }
+    cleaned = strip_empty(body)
+    if not cleaned.get("summary"):
+        raise ValueError("a card needs a non-empty summary")
+    return cleaned

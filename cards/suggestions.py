@@ -1,0 +1,379 @@
+"""FHIR R4 resources the EHR can apply: one suggestion per actionable salvage option.
+
+- Radiotherapy options (`srs`, `fsrt`, `wbrt`, `re-wbrt`) become a CodeX
+  `codexrt-radiotherapy-course-prescription` ServiceRequest: code 1217123003 + the salvage-option
+  Coding, treatment intent palliative, one `codexrt-radiotherapy-dose-prescribed-to-volume` per
+  target (a contained mCODE RadiotherapyVolume: whole brain, or one focal volume per lesion named by
+  the lesion's identifier) with `totalDose` in cGy and `fractions`, and the re-irradiation flag
+  when the option re-irradiates.
+  Dose choice: per lesion, the first regimen the model lists; when the option re-irradiates, the
+  regimen with the lowest biologically effective dose for late brain effects (BED with
+  α/β = `LATE_EFFECT_ALPHA_BETA_GY`, 2 Gy): radionecrosis risk rises with dose (review §4.2,
+  [42]), and "lowest total dose" would wrongly prefer 3 × 9 Gy over 5 × 6 Gy. The other
+  acceptable regimens are named in the resource's `note` and on the card.
+- `surgery`, `tumor-board` and `best-supportive-care` become ServiceRequests (operation on brain,
+  patient referral, palliative-care referral) carrying the salvage-option Coding.
+- `systemic-therapy` becomes one MedicationRequest per drug of the first orderable regimen the
+  model lists for the subtype (all its drugs have RxNorm codes in `codes.RXNORM_DRUGS`; never an
+  investigational one), each with the RxNorm and the `systemic-regimen` Codings, tied together by
+  `groupIdentifier`. No dose: dosing follows the prescriber's protocol.
+An option with nothing to prescribe (e.g. SRS without a dose regimen) gets no suggestion.
+
+Every resource carries an `identifier` whose value is the suggestion's uuid (so an order created
+from a card can be traced to the card's feedback) and is validated with `fhir.resources` (R4B) —
+plus a no-empty-member check — before it is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from cards import codes
+from cards.render import new_uuid, num, plain, regimen_text, strip_empty
+from cds_service.model.assessment import Option, Regimen, SystemicRegimen
+
+log = logging.getLogger("salvage_cds.cards")
+
+RT_OPTIONS = ("srs", "fsrt", "wbrt", "re-wbrt")
+# α/β of late-responding normal brain (radionecrosis), for ranking re-irradiation regimens only.
+LATE_EFFECT_ALPHA_BETA_GY = 2.0
+WHOLE_BRAIN_OPTIONS = ("wbrt", "re-wbrt")
+MAX_TARGETS_IN_LABEL = 3
+
+
+class InvalidResource(ValueError):
+    """A resource the service built does not validate as FHIR R4: never returned."""
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What every suggested order refers to."""
+
+    patient_id: str
+    encounter_id: str | None = None
+    reason_reference: str | None = None  # e.g. "Condition/brain-mets"
+
+    @property
+    def subject(self) -> dict[str, str]:
+        return {"reference": f"Patient/{self.patient_id}"}
+
+    def common(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"subject": self.subject}
+        if self.encounter_id:
+            out["encounter"] = {"reference": f"Encounter/{self.encounter_id}"}
+        return out
+
+    def reason(self) -> list[dict[str, str]]:
+        return [{"reference": self.reason_reference}] if self.reason_reference else []
+
+
+# --- validation --------------------------------------------------------------------------------
+def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
+    """Return `resource` unchanged if it is valid FHIR R4 (R4B models) with no empty member."""
+    if strip_empty(resource) != resource:
+        raise InvalidResource(f"{resource.get('resourceType')}: null or empty member")
+    try:
+        model = get_fhir_model_class(resource["resourceType"])
+        model.model_validate(resource)
+    except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise InvalidResource(f"{resource.get('resourceType')}: {exc}") from None
+    return resource
+
+
+def suggestion_identifier(suggestion_uuid: str) -> dict[str, str]:
+    return {"system": codes.SUGGESTION_IDENTIFIER_SYSTEM, "value": f"urn:uuid:{suggestion_uuid}"}
+
+
+# --- radiotherapy ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RtTarget:
+    whole_brain: bool
+    total_dose_gy: float
+    fractions: int
+    lesion: str | None = None
+    alternatives: tuple[Regimen, ...] = ()
+
+    @property
+    def total_dose_cgy(self) -> float:
+        return round(self.total_dose_gy * 100, 2)
+
+    def text(self) -> str:
+        return regimen_text(self.total_dose_gy, self.fractions)
+
+
+def late_effect_bed(regimen: Regimen) -> float:
+    """BED = D × (1 + d / (α/β)) with the late-effect α/β of brain."""
+    per_fraction = regimen.total_dose_gy / regimen.fractions
+    return regimen.total_dose_gy * (1 + per_fraction / LATE_EFFECT_ALPHA_BETA_GY)
+
+
+def rt_targets(option: Option) -> list[RtTarget]:
+    """The volumes and doses of an RT option's prescription (see the module docstring)."""
+    if option.code not in RT_OPTIONS or not option.regimens:
+        return []
+    whole_brain = option.code in WHOLE_BRAIN_OPTIONS
+
+    def pick(regimens: Sequence[Regimen]) -> Regimen:
+        if option.reirradiation:
+            return min(regimens, key=late_effect_bed)
+        return regimens[0]
+
+    if whole_brain:
+        chosen = pick(option.regimens)
+        return [RtTarget(True, chosen.total_dose_gy, chosen.fractions,
+                         alternatives=tuple(r for r in option.regimens if r is not chosen))]
+    by_lesion: dict[str | None, list[Regimen]] = {}
+    for regimen in option.regimens:
+        by_lesion.setdefault(regimen.lesion, []).append(regimen)
+    targets = []
+    for lesion, regimens in by_lesion.items():
+        chosen = pick(regimens)
+        targets.append(RtTarget(False, chosen.total_dose_gy, chosen.fractions, lesion,
+                                tuple(r for r in regimens if r is not chosen)))
+    if set(by_lesion) == {None} and len(option.lesions) == 1:
+        # one lesion named on the option, doses not per lesion: the volume is that lesion's
+        only = targets[0]
+        targets = [RtTarget(False, only.total_dose_gy, only.fractions, option.lesions[0],
+                            only.alternatives)]
+    return targets
+
+
+def _volume(volume_id: str, target: RtTarget, ctx: OrderContext) -> dict[str, Any]:
+    qualifier = codes.ENTIRE if target.whole_brain else codes.PARTIAL
+    volume: dict[str, Any] = {
+        "resourceType": "BodyStructure",
+        "id": volume_id,
+        "meta": {"profile": [codes.RADIOTHERAPY_VOLUME_PROFILE]},
+        "morphology": {"coding": [codes.snomed(codes.PTV)]},
+        "location": {"coding": [codes.snomed(codes.BRAIN)]},
+        "locationQualifier": [{"coding": [codes.snomed(qualifier)]}],
+        "patient": ctx.subject,
+    }
+    if target.whole_brain:
+        volume["description"] = "Whole brain"
+    elif target.lesion:
+        volume["identifier"] = [{"system": codes.LESION_IDENTIFIER_SYSTEM, "value": target.lesion}]
+        volume["description"] = f"Planning target volume of brain lesion {target.lesion}"
+    else:
+        volume["description"] = "Planning target volume of the progressing brain lesion(s)"
+    return volume
+
+
+def dose_prescribed_to_volume(volume_reference: str, total_dose_cgy: float,
+                              fractions: int) -> dict[str, Any]:
+    return {
+        "url": codes.DOSE_PRESCRIBED_TO_VOLUME,
+        "extension": [
+            {"url": "volume", "valueReference": {"reference": volume_reference}},
+            {"url": "totalDose", "valueQuantity": codes.quantity_cgy(total_dose_cgy)},
+            {"url": "fractions", "valuePositiveInt": int(fractions)},
+        ],
+    }
+
+
+def reirradiation_extension(value: bool) -> dict[str, Any]:
+    return {"url": codes.REIRRADIATION_EXTENSION, "valueBoolean": bool(value)}
+
+
+def radiotherapy_prescription(option_code: str, targets: Sequence[RtTarget], ctx: OrderContext,
+                              *, reirradiation: bool, suggestion_uuid: str,
+                              note: str | None = None) -> dict[str, Any]:
+    """A CodeX radiotherapy course prescription (ServiceRequest, status draft)."""
+    if not targets:
+        raise InvalidResource("a radiotherapy prescription needs at least one target volume")
+    contained = []
+    extensions: list[dict[str, Any]] = [{
+        "url": codes.PROCEDURE_INTENT_EXTENSION,
+        "valueCodeableConcept": {"coding": [codes.snomed(codes.PALLIATIVE_INTENT)]},
+    }]
+    for index, target in enumerate(targets, start=1):
+        volume_id = f"volume-{index}"
+        contained.append(_volume(volume_id, target, ctx))
+        extensions.append(dose_prescribed_to_volume(f"#{volume_id}", target.total_dose_cgy,
+                                                    target.fractions))
+    if reirradiation:
+        extensions.append(reirradiation_extension(True))
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "meta": {"profile": [codes.COURSE_PRESCRIPTION_PROFILE]},
+        "contained": contained,
+        "extension": extensions,
+        "identifier": [suggestion_identifier(suggestion_uuid)],
+        "status": "draft",
+        "intent": "original-order",
+        "category": [{"coding": [codes.snomed(codes.RT_CATEGORY)]}],
+        "code": {
+            "coding": [codes.snomed(codes.RT_COURSE), codes.option_coding(option_code)],
+            "text": codes.SALVAGE_OPTIONS[option_code],
+        },
+        **ctx.common(),
+        "reasonReference": ctx.reason(),
+        "note": [{"text": note}] if note else [],
+    }
+    return validate_resource(strip_empty(resource))
+
+
+# --- other service requests ---------------------------------------------------------------------
+SERVICE_REQUEST_CODES = {
+    "surgery": (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE),
+    "tumor-board": (codes.PATIENT_REFERRAL, None),
+    "best-supportive-care": (codes.PALLIATIVE_CARE_REFERRAL, None),
+}
+
+
+def service_request(option_code: str, ctx: OrderContext, *, suggestion_uuid: str,
+                    note: str | None = None) -> dict[str, Any]:
+    standard, category = SERVICE_REQUEST_CODES[option_code]
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "identifier": [suggestion_identifier(suggestion_uuid)],
+        "status": "draft",
+        "intent": "order",
+        "category": [{"coding": [codes.snomed(category)]}] if category else [],
+        "code": {
+            "coding": [codes.snomed(standard), codes.option_coding(option_code)],
+            "text": codes.SALVAGE_OPTIONS[option_code],
+        },
+        **ctx.common(),
+        "bodySite": [{"coding": [codes.snomed(codes.BRAIN)]}] if option_code == "surgery" else [],
+        "reasonReference": ctx.reason(),
+        "note": [{"text": note}] if note else [],
+    }
+    return validate_resource(strip_empty(resource))
+
+
+# --- systemic therapy ---------------------------------------------------------------------------
+def orderable_regimen(regimens: Iterable[SystemicRegimen]) -> SystemicRegimen | None:
+    """The first regimen the model lists whose drugs all have RxNorm codes (never investigational)."""
+    for regimen in regimens:
+        drugs = codes.REGIMEN_DRUGS.get(regimen.code)
+        if regimen.investigational or not drugs:
+            continue
+        if all(drug in codes.RXNORM_DRUGS for drug in drugs):
+            return regimen
+    return None
+
+
+def medication_requests(regimen_code: str, ctx: OrderContext, *, suggestion_uuid: str,
+                        note: str | None = None) -> list[dict[str, Any]]:
+    drugs = codes.REGIMEN_DRUGS[regimen_code]
+    regimen_name = codes.SYSTEMIC_REGIMENS.get(regimen_code, regimen_code)
+    out = []
+    for drug in drugs:
+        rxnorm, display = codes.RXNORM_DRUGS[drug]
+        resource: dict[str, Any] = {
+            "resourceType": "MedicationRequest",
+            "identifier": [suggestion_identifier(suggestion_uuid)],
+            "status": "draft",
+            "intent": "order",
+            "medicationCodeableConcept": {
+                "coding": [codes.coding(codes.RXNORM, rxnorm, display),
+                           codes.regimen_coding(regimen_code)],
+                "text": f"{display} ({regimen_name})" if len(drugs) > 1 else display,
+            },
+            **ctx.common(),
+            "reasonReference": ctx.reason(),
+            "groupIdentifier": suggestion_identifier(suggestion_uuid),
+            "note": [{"text": note}] if note else [],
+        }
+        out.append(validate_resource(strip_empty(resource)))
+    return out
+
+
+# --- suggestions -------------------------------------------------------------------------------
+def _create(description: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "create", "description": description, "resource": resource}
+
+
+def _target_label(targets: Sequence[RtTarget]) -> str:
+    if len(targets) > MAX_TARGETS_IN_LABEL:
+        return f"{len(targets)} lesions (dose by lesion diameter)"
+    parts = []
+    for target in targets:
+        if target.whole_brain:
+            parts.append(f"whole brain, {target.text()}")
+        elif target.lesion:
+            parts.append(f"{plain(target.lesion)}: {target.text()}")
+        else:
+            parts.append(target.text())
+    return "; ".join(parts)
+
+
+def _alternatives_note(targets: Sequence[RtTarget]) -> str | None:
+    notes = []
+    for target in targets:
+        if not target.alternatives:
+            continue
+        alternatives = ", ".join(
+            regimen_text(r.total_dose_gy, r.fractions) for r in target.alternatives
+        )
+        where = f"lesion {target.lesion}" if target.lesion else "this volume"
+        notes.append(f"{where}: {alternatives}")
+    if not notes:
+        return None
+    return "Other regimens the review accepts — " + "; ".join(notes) + "."
+
+
+def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
+                      regimens: Sequence[SystemicRegimen] = ()) -> dict[str, Any] | None:
+    """The suggestion of one option, or None when the option has nothing to order.
+
+    Raises InvalidResource when a built resource fails validation (a defect: the caller logs it
+    and leaves the suggestion out).
+    """
+    suggestion_uuid = new_uuid()
+    short = codes.OPTION_SHORT.get(option.code, option.code)
+    caution = "Selected patients only: " if option.selected_patients_only else ""
+    rationale = f"Salvage option {option.rank} ({codes.REVIEW_SHORT})."
+
+    if option.code in RT_OPTIONS:
+        targets = rt_targets(option)
+        if not targets:
+            return None
+        reirradiation = bool(option.reirradiation)
+        note = " ".join(filter(None, [rationale, _alternatives_note(targets)]))
+        resource = radiotherapy_prescription(option.code, targets, ctx,
+                                             reirradiation=reirradiation,
+                                             suggestion_uuid=suggestion_uuid, note=note)
+        flag = " (re-irradiation)" if reirradiation else ""
+        label = f"{caution}Prescribe {short}{flag}: {_target_label(targets)}"
+        total = ", ".join(f"{num(t.total_dose_cgy)} cGy / {t.fractions} fx" for t in targets)
+        actions = [_create(f"Draft CodeX radiotherapy course prescription, {short} "
+                           f"({total})", resource)]
+    elif option.code in SERVICE_REQUEST_CODES:
+        wording = {
+            "surgery": "Request neurosurgical resection",
+            "tumor-board": "Refer to the multidisciplinary tumour board",
+            "best-supportive-care": "Refer to palliative / best supportive care",
+        }[option.code]
+        resource = service_request(option.code, ctx, suggestion_uuid=suggestion_uuid,
+                                   note=rationale)
+        label = f"{caution}{wording}"
+        actions = [_create(f"Draft ServiceRequest: {wording.lower()}", resource)]
+    elif option.code == "systemic-therapy":
+        regimen = orderable_regimen(regimens)
+        if regimen is None:
+            return None
+        resources = medication_requests(
+            regimen.code, ctx, suggestion_uuid=suggestion_uuid,
+            note=f"{rationale} Dose and schedule per the prescriber's protocol.",
+        )
+        name = codes.SYSTEMIC_REGIMENS.get(regimen.code, regimen.code)
+        label = f"{caution}Order {name}"
+        actions = [
+            _create(f"Draft MedicationRequest: {r['medicationCodeableConcept']['text']}", r)
+            for r in resources
+        ]
+    else:
+        return None
+    return {
+        "label": label,
+        "uuid": suggestion_uuid,
+        "isRecommended": recommended,
+        "actions": actions,
+    }
