@@ -1,0 +1,99 @@
+"""The main patient-view card built from a hand-built assessment."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from cards import codes
+from cards.main_card import main_card, summary
+from cards.suggestions import OrderContext
+from cds_service.model.assessment import Gpa
+from cds_service.protocol.response_schema import response_errors
+from tests.cards.assessments import srs_in_field
+from tests.cards.fhir_checks import assert_valid_fhir, project_codings, suggestion_resources
+
+CTX = OrderContext(patient_id="syn-srs-in-field", reason_reference="Condition/brain-mets")
+
+
+def build(assessment=None, **kw):
+    return main_card(assessment or srs_in_field(), CTX, public_base_url="http://cds.example",
+                     hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", **kw)
+
+
+def test_summary_names_the_situation_and_first_options() -> None:
+    assert summary(srs_in_field()) == "Progressive BCBM after SRS (in-field): consider surgery or FSRT"
+
+
+def test_card_structure() -> None:
+    card = build()
+    assert response_errors({"cards": [card]}) == []
+    assert card["indicator"] == "warning"
+    assert card["source"]["url"] == codes.REVIEW_URL
+    assert card["source"]["topic"] == codes.option_coding("surgery")
+    assert card["selectionBehavior"] == "any"
+    assert [r["code"] for r in card["overrideReasons"]] == list(codes.OVERRIDE_REASONS)
+    smart, review = card["links"]
+    assert smart["type"] == "smart" and smart["url"] == "http://cds.example/smart/launch"
+    assert json.loads(smart["appContext"]) == {
+        "view": "salvage-plan", "assessmentDate": "2024-03-01",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}
+    assert "syn-srs-in-field" not in smart["appContext"]
+    assert review == {"label": "Review: Spalek & Mandat, Cancers 2022 (doi:10.3390/cancers14041096)",
+                      "url": codes.REVIEW_URL, "type": "absolute"}
+
+
+def test_one_suggestion_per_actionable_option_recommended_with_intent() -> None:
+    card = build()
+    by_code = {}
+    for suggestion in card["suggestions"]:
+        [coding] = project_codings(suggestion["actions"][0]["resource"])
+        by_code[coding["code"]] = suggestion
+    assert list(by_code) == ["surgery", "fsrt", "srs", "tucatinib-trastuzumab-capecitabine",
+                             "tumor-board"]
+    assert {c for c, s in by_code.items() if s["isRecommended"]} == {"surgery", "tumor-board"}
+    for resource in suggestion_resources([card]):
+        assert_valid_fhir(resource)
+    uuids = [s["uuid"] for s in card["suggestions"]] + [card["uuid"]]
+    assert len(set(uuids)) == len(uuids)
+
+
+def rendered(markdown: str) -> str:
+    """What a reader sees of backslash-escaped markdown (GFM renders "\\(" as "(")."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_detail_has_every_section() -> None:
+    detail = rendered(build()["detail"])
+    for text in ("Progressive BCBM after SRS", "assessed on 2024-03-01", "Evidence of progression",
+                 "RANO-BM response", "**PD**", "baseline 10 mm (2023-06-01)",
+                 "current 18 mm (2024-02-01)", "HER2-positive", "KPS 80 (good)",
+                 "Breast GPA", "**3**", "23.5 months", "Salvage options (ranked)",
+                 "1. **Surgical resection**", "30 Gy in 5 × 6 Gy", "re-irradiation",
+                 "Tucatinib + trastuzumab + capecitabine", "Radionecrosis risk",
+                 "No steroid record", "References", "[40]", "doi.org/10.3390/cancers14041096"):
+        assert text in detail, text
+
+
+def test_unavailable_data_is_named() -> None:
+    detail = rendered(build(unavailable=("observations: the FHIR server timed out",),
+                   notes=("procedures: only the first page was prefetched",))["detail"])
+    assert "Could not be obtained" in detail and "timed out" in detail
+    assert "first page" in detail
+
+
+def test_gpa_not_computable_names_the_missing_factor() -> None:
+    assessment = replace(srs_in_field(), gpa=Gpa(score=None, median_survival_months=None,
+                                                 missing=("birth date",)))
+    detail = rendered(build(assessment)["detail"])
+    assert "Not computable" in detail and "birth date" in detail
+
+
+def test_fhir_text_is_escaped_in_markdown_and_summary() -> None:
+    hostile = "<script>alert(1)</script>[click](javascript:alert(1))"
+    card = build(srs_in_field(lesion=hostile))
+    assert "<script>" not in card["detail"]
+    assert "](javascript:" not in card["detail"]
+    assert all("<script>" not in s["label"] for s in card["suggestions"])
+    assert response_errors({"cards": [card]}) == []

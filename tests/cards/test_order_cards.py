@@ -1,0 +1,80 @@
+"""Order cards from hand-built findings: update carries the whole corrected draft, delete only the id."""
+
+from __future__ import annotations
+
+import copy
+
+from cards import codes
+from cards.order_cards import corrected_resource, order_cards
+from cds_service.model.assessment import OrderCorrection, OrderFinding
+from cds_service.protocol.response_schema import response_errors
+from tests import fhir_builders as b
+from tests.cards.fhir_checks import assert_valid_fhir, doses, extension
+
+VOLUME = b.rt_volume("p1", "vol-A", whole_brain=False, lesions=("lesion-A",))
+DRAFT = b.rt_prescription("p1", "srs-draft", VOLUME, 2400, 1)
+DRAFTS = b.draft_orders([DRAFT])
+
+
+def test_update_suggestion_carries_the_corrected_draft() -> None:
+    finding = OrderFinding(
+        code="srs-size-limit", message="SRS 24 Gy exceeds the Table 1 dose for a 2.5 cm lesion. "
+        "Use 18 Gy.", resource_id="ServiceRequest/srs-draft", references=(14,),
+        corrections=(OrderCorrection("update", total_dose_cgy=1800, fractions=1,
+                                     description="18 Gy × 1 for 2.1–3.0 cm"),))
+    [card] = order_cards([finding], DRAFTS)
+    assert response_errors({"cards": [card]}) == []
+    assert card["summary"] == "SRS 24 Gy exceeds the Table 1 dose for a 2.5 cm lesion"
+    assert card["selectionBehavior"] == "at-most-one"
+    [suggestion] = card["suggestions"]
+    assert suggestion["isRecommended"] is True
+    [action] = suggestion["actions"]
+    assert action["type"] == "update" and action["resourceId"] == "ServiceRequest/srs-draft"
+    resource = action["resource"]
+    assert_valid_fhir(resource)
+    assert resource["id"] == "srs-draft" and doses(resource) == [(1800, 1)]
+    # everything else is the draft's
+    unchanged = {k: v for k, v in resource.items() if k != "extension"}
+    assert unchanged == {k: v for k, v in DRAFT.items() if k != "extension"}
+    assert "2400 cGy in 1 fraction" in card["detail"]
+
+
+def test_reirradiation_flag_correction() -> None:
+    corrected = corrected_resource(DRAFT, OrderCorrection("update", reirradiation=True))
+    assert extension(corrected, codes.REIRRADIATION_EXTENSION)[0]["valueBoolean"] is True
+    assert doses(corrected) == [(2400, 1)]
+    assert extension(DRAFT, codes.REIRRADIATION_EXTENSION) == []  # the draft is not modified
+
+
+def test_delete_suggestion_has_only_the_resource_id() -> None:
+    finding = OrderFinding(code="hormonal-therapy-not-recommended", message="Letrozole alone.",
+                           resource_id="MedicationRequest/letro",
+                           corrections=(OrderCorrection("delete", description="Cancel letrozole"),))
+    [card] = order_cards([finding], b.draft_orders([]))
+    [action] = card["suggestions"][0]["actions"]
+    assert action == {"type": "delete", "description": "Cancel letrozole",
+                      "resourceId": "MedicationRequest/letro"}
+    assert card["source"]["topic"]["code"] == "hormonal-therapy-not-recommended"
+
+
+def test_advice_only_finding_has_no_suggestion() -> None:
+    finding = OrderFinding(code="radionecrosis-risk", message="Repeat SRS to vol-A.",
+                           resource_id="ServiceRequest/srs-draft", references=(40, 42))
+    [card] = order_cards([finding], DRAFTS)
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert response_errors({"cards": [card]}) == []
+
+
+def test_ambiguous_update_is_left_out_and_said() -> None:
+    two_volumes = copy.deepcopy(DRAFT)
+    two_volumes["extension"].append(copy.deepcopy(two_volumes["extension"][1]))
+    finding = OrderFinding(code="srs-size-limit", message="Too much.",
+                           resource_id="ServiceRequest/srs-draft",
+                           corrections=(OrderCorrection("update", total_dose_cgy=1800),))
+    [card] = order_cards([finding], b.draft_orders([two_volumes]))
+    assert "suggestions" not in card
+    assert "by hand" in card["detail"]
+
+
+def test_no_finding_no_card() -> None:
+    assert order_cards([], DRAFTS) == []

@@ -1,0 +1,51 @@
+"""Warning cards exist only for the warnings that change a decision."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cards import codes
+from cards.warning_cards import warning_cards
+from cds_service.model.assessment import PerformanceStatus, Warning
+from cds_service.protocol.response_schema import response_errors
+from tests.cards.assessments import srs_in_field
+
+
+def test_one_card_per_decision_changing_warning() -> None:
+    assessment = replace(srs_in_field(), warnings=(
+        Warning("radionecrosis-risk", "m1", (40,)),
+        Warning("srs-size-limit", "lesion > 4 cm"),
+        Warning("missing-data", "no KPS"),
+        Warning("radionecrosis-risk", "again"),
+        Warning("pseudoprogression-possible", "m2", severity="info"),
+    ))
+    cards = warning_cards(assessment)
+    assert [c["source"]["topic"]["code"] for c in cards] == ["radionecrosis-risk",
+                                                             "pseudoprogression-possible"]
+    assert [c["indicator"] for c in cards] == ["warning", "info"]
+    assert all(c["source"]["topic"]["system"] == codes.SALVAGE_WARNING for c in cards)
+    assert response_errors({"cards": cards}) == []
+    assert "composite" in cards[0]["detail"] and "[40]" in cards[0]["detail"]
+
+
+def test_poor_performance_status_card_names_the_score() -> None:
+    assessment = replace(srs_in_field(),
+                         performance_status=PerformanceStatus(kps=60, ecog=None, good=False),
+                         warnings=(Warning("poor-performance-status", "KPS 60"),))
+    [card] = warning_cards(assessment)
+    assert card["summary"].startswith("Poor performance status (KPS 60)")
+    assert len(card["summary"]) < 140
+
+
+def test_hormonal_therapy_alone_card() -> None:
+    assessment = replace(srs_in_field(), warnings=(
+        Warning("hormonal-therapy-not-recommended", "letrozole is the only systemic therapy"),))
+    [card] = warning_cards(assessment)
+    assert "Hormonal therapy alone" in card["summary"]
+    assert "abemaciclib" in card["detail"]
+
+
+def test_every_summary_fits() -> None:
+    for code in codes.WARNING_CARD_CODES:
+        [card] = warning_cards(replace(srs_in_field(), warnings=(Warning(code, "m"),)))
+        assert 0 < len(card["summary"]) < 140
