@@ -404,6 +404,9 @@ def callback() -> Any:
     assert code_value is not None
     token = exchange_code(pending, code_value, config)
     session_values = validate_token_response(token, pending)
+    previous = store.unsign_session_id(request.cookies.get(SESSION_COOKIE))
+    if previous:
+        store.delete_session(previous)  # a new sign-in replaces the browser's old session
     session_id = store.create_session(**session_values)
     log.info("smart launch: signed in", extra={"mode": pending.mode})
     response = redirect("/smart/plan", 303)

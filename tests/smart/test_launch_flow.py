@@ -301,6 +301,14 @@ def test_expired_session(browser, auth_server, monkeypatch):
     assert_page(browser.get("/smart/plan"), 401, "Your session has expired")
 
 
+def test_a_new_sign_in_replaces_the_old_session(browser, auth_server, app):
+    sign_in(browser, auth_server)
+    first = cookie(browser.client, SESSION_COOKIE).value
+    sign_in(browser, auth_server)
+    assert cookie(browser.client, SESSION_COOKIE).value != first
+    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 1
+
+
 def test_logout_deletes_the_session(browser, auth_server, app):
     sign_in(browser, auth_server)
     response = browser.client.post("/smart/logout")
