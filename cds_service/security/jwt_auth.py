@@ -77,6 +77,7 @@ class _CachedSet:
     keys: dict[str, dict[str, Any]]
     fetched_at: float  # 0: never fetched successfully
     attempted_at: float
+    unknown_kid_refresh_at: float = float("-inf")
 
 
 class JwksFetcher:
@@ -101,14 +102,20 @@ class JwksFetcher:
         with lock:
             now = time.monotonic()
             entry = self._cache.get(url)
-            stale = entry is None or now - entry.fetched_at > self.ttl_s
-            unknown = entry is None or kid not in entry.keys
-            may_fetch = entry is None or now - entry.attempted_at >= self.min_refetch_interval_s
-            if (stale or unknown) and may_fetch:
-                entry = self._refresh(url, entry, now)
-            return None if entry is None else entry.keys.get(kid)
+            if entry is None:
+                entry = self._refresh(url, None, now)
+            elif now - entry.fetched_at > self.ttl_s:
+                # Expired: re-fetch (after a failure, not more often than the interval).
+                if now - entry.attempted_at >= self.min_refetch_interval_s:
+                    entry = self._refresh(url, entry, now)
+            elif kid not in entry.keys:
+                # Key rotation: one re-fetch per interval, however many unknown kids arrive.
+                if now - entry.unknown_kid_refresh_at >= self.min_refetch_interval_s:
+                    entry.unknown_kid_refresh_at = now
+                    entry = self._refresh(url, entry, now)
+            return entry.keys.get(kid)
 
-    def _refresh(self, url: str, entry: _CachedSet | None, now: float) -> _CachedSet | None:
+    def _refresh(self, url: str, entry: _CachedSet | None, now: float) -> _CachedSet:
         try:
             keys = public_jwks_by_kid(self.fetch(url))
         except (requests.RequestException, ValueError, AuthFailure) as exc:
@@ -120,7 +127,8 @@ class JwksFetcher:
                 entry.attempted_at = now
             self._cache[url] = entry
             return entry
-        entry = _CachedSet(keys=keys, fetched_at=now, attempted_at=now)
+        entry = _CachedSet(keys=keys, fetched_at=now, attempted_at=now,
+                           unknown_kid_refresh_at=entry.unknown_kid_refresh_at if entry else float("-inf"))
         self._cache[url] = entry
         log.info("jku key set fetched", extra={"jku": url, "keys": len(keys)})
         return entry
