@@ -1,0 +1,159 @@
+"""Small facts the rules share: the record as of a date, the last local therapy, lesion series.
+
+Every function here is pure and total: it never raises on missing data, it answers ``None`` (or an
+empty tuple) and lets the calling rule name what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+from cds_service.model.constants import MEASUREMENT_QUANTUM_MM
+from cds_service.model.patient import (
+    ConditionFact,
+    Lesion,
+    LocalTreatment,
+    Measurement,
+    PatientRecord,
+    Presence,
+    TreatmentKind,
+)
+
+FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
+
+
+def mm(value: float | int | Decimal) -> Decimal:
+    """A diameter as an exact decimal, rounded to 0.01 mm, so that 1.1 cm is exactly 11 mm and a
+    20 % boundary is not lost to binary floating point."""
+    return Decimal(repr(float(value))).quantize(MEASUREMENT_QUANTUM_MM)
+
+
+def as_float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _on_or_before(day: date | None, on: date) -> bool:
+    return day is None or day <= on
+
+
+def _condition_as_of(fact: ConditionFact, on: date) -> ConditionFact:
+    if fact.present and fact.onset is not None and fact.onset > on:
+        return replace(fact, presence=Presence.ABSENT)
+    return fact
+
+
+def as_of(record: PatientRecord, on: date) -> PatientRecord:
+    """The record as it stood on `on`: later measurements, treatments, statuses, symptoms, drugs
+    and scores are left out; undated facts are kept (they cannot be placed, so rules that need a
+    date ignore them)."""
+    lesions = []
+    for lesion in record.lesions:
+        kept = tuple(m for m in lesion.measurements if m.date <= on)
+        if not kept and lesion.first_seen is not None and lesion.first_seen > on:
+            continue
+        lesions.append(replace(lesion, measurements=kept))
+    return replace(
+        record,
+        breast_cancer=_condition_as_of(record.breast_cancer, on),
+        brain_metastases=_condition_as_of(record.brain_metastases, on),
+        leptomeningeal=_condition_as_of(record.leptomeningeal, on),
+        extracranial=_condition_as_of(record.extracranial, on),
+        kps=record.kps if record.kps and _on_or_before(record.kps.date, on) else None,
+        ecog=record.ecog if record.ecog and _on_or_before(record.ecog.date, on) else None,
+        lesions=tuple(lesions),
+        treatments=tuple(t for t in record.treatments
+                         if _on_or_before(t.start or t.end, on)),
+        disease_statuses=tuple(s for s in record.disease_statuses if _on_or_before(s.date, on)),
+        systemic_therapies=tuple(s for s in record.systemic_therapies
+                                 if _on_or_before(s.start, on)),
+        symptoms=tuple(s for s in record.symptoms if _on_or_before(s.date, on)),
+    )
+
+
+def in_scope(record: PatientRecord) -> bool:
+    """Breast cancer with brain metastases (leptomeningeal metastases count as CNS metastases)."""
+    return record.breast_cancer.present and (
+        record.brain_metastases.present or record.leptomeningeal.present)
+
+
+def last_local_treatment(record: PatientRecord) -> LocalTreatment | None:
+    return record.last_local_treatment
+
+
+def reference_date(record: PatientRecord) -> date | None:
+    """The date of the last (dated) local therapy: "after the last local therapy" means after it."""
+    last = record.last_local_treatment
+    return last.date if last else None
+
+
+def treatments_of(record: PatientRecord, *kinds: TreatmentKind) -> tuple[LocalTreatment, ...]:
+    return tuple(t for t in record.treatments if t.kind in kinds)
+
+
+def has_prior(record: PatientRecord, *kinds: TreatmentKind) -> bool:
+    return bool(treatments_of(record, *kinds))
+
+
+def focal_rt_lesions(record: PatientRecord) -> frozenset[str]:
+    """Lesions inside a previously irradiated focal volume (SRS, FSRT or other focal RT)."""
+    return frozenset(lid for t in treatments_of(record, *FOCAL_RT_KINDS) for lid in t.lesion_ids)
+
+
+def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
+    return frozenset(v for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids)
+
+
+def treated_lesions(record: PatientRecord) -> frozenset[str]:
+    return frozenset(lid for t in record.treatments for lid in t.lesion_ids)
+
+
+def first_seen(lesion: Lesion) -> date | None:
+    dates = [d for d in (lesion.first_seen,
+                         lesion.measurements[0].date if lesion.measurements else None) if d]
+    return min(dates) if dates else None
+
+
+def is_new_lesion(record: PatientRecord, lesion: Lesion, after: date | None) -> bool:
+    """First seen after `after` (the last local therapy) and never part of a treated volume."""
+    seen = first_seen(lesion)
+    if after is None or seen is None:
+        return False
+    return seen > after and lesion.id not in treated_lesions(record)
+
+
+def measurements_after(lesion: Lesion, after: date | None) -> tuple[Measurement, ...]:
+    return lesion.measurements if after is None else lesion.measurements_after(after)
+
+
+def latest_diameter(lesion: Lesion) -> Decimal | None:
+    return mm(lesion.latest.longest_diameter_mm) if lesion.latest else None
+
+
+def lesion_by_id(record: PatientRecord) -> dict[str, Lesion]:
+    return {lesion.id: lesion for lesion in record.lesions}
+
+
+def grown_lesions(record: PatientRecord, after: date | None, min_growth: Decimal
+                  ) -> dict[str, tuple[Decimal, Decimal]]:
+    """Lesions whose latest diameter exceeds their own smallest diameter measured after `after`
+    by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}."""
+    grown: dict[str, tuple[Decimal, Decimal]] = {}
+    for lesion in record.lesions:
+        series = measurements_after(lesion, after)
+        if len(series) <= 1:  # a change needs two measurements
+            continue
+        nadir = min(mm(m.longest_diameter_mm) for m in series[:-1])
+        latest = mm(series[-1].longest_diameter_mm)
+        if latest - nadir >= min_growth:
+            grown[lesion.id] = (nadir, latest)
+    return grown
+
+
+def cm_text(value_mm: Decimal) -> str:
+    """12 mm -> "1.2 cm", 20 mm -> "2.0 cm", 20.5 mm -> "2.05 cm" (never rounds a boundary away)."""
+    value_cm = value_mm / 10
+    if value_cm == value_cm.quantize(Decimal("0.1")):
+        return f"{value_cm:.1f} cm"
+    return f"{value_cm.normalize():f} cm"

@@ -1,0 +1,147 @@
+"""Updated Breast GPA (Sperduto 2020 [57]; clinical-model §8) with median survival.
+
+Points follow the authors' public calculator (brainmetgpa.com): KPS, subtype, age, number of brain
+metastases, extracranial metastases; sums fall in 0.5 steps from 0 to 4.0. A factor that is not on
+record is named in ``missing`` and the score is ``None``: nothing is guessed. Documented choices:
+- ECOG stands in for KPS when the chosen performance score is ECOG (0 -> 90-100, 1 -> 70-80,
+  >= 2 -> <= 60) and the result says so (``ecog_stand_in``);
+- KPS between bands (e.g. 65, 85) falls in the band below the next threshold (< 70 -> 0 points);
+- subtype with a receptor unknown is computable when every subtype the known receptors allow
+  carries the same points (HER2+ with unknown ER/PR: HER2-enriched and luminal B both 1.5);
+- HER2-enriched = 1.5 as in the calculator (`ModelConfig.gpa_her2_enriched_points`; the paper's
+  worksheet may give 1.0 - unverified, see docs/clinical-model.md);
+- brain metastases = distinct brain lesions on record at the assessment date;
+- extracranial metastases absent when none is recorded, and the note says "none recorded".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from cds_service.model.assessment import Gpa, GpaFactor
+from cds_service.model.constants import (
+    DEFAULT_CONFIG,
+    GPA_AGE_POINTS_YOUNG,
+    GPA_AGE_YOUNG_BELOW,
+    GPA_BANDS,
+    GPA_ECOG_POINTS,
+    GPA_ECOG_TO_KPS_BAND,
+    GPA_KPS_POINTS,
+    GPA_NO_EXTRACRANIAL_POINTS,
+    GPA_SINGLE_BRAIN_METASTASIS_POINTS,
+    GPA_SUBTYPE_POINTS,
+    ModelConfig,
+)
+from cds_service.model.evidence import cite
+from cds_service.model.patient import PatientRecord, Presence
+from cds_service.model.performance import KPS, choose_score
+from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
+
+GPA_REFERENCES = cite(57)
+SUBTYPE_NAMES = {
+    "triple-negative": "basal (triple-negative)",
+    "luminal-a": "luminal A (ER/PR+, HER2-)",
+    "her2": "HER2-enriched (HER2+, ER-, PR-)",
+    "luminal-b": "luminal B (HER2+, ER or PR +)",
+}
+
+
+def kps_points(kps: int) -> float:
+    for minimum, points in GPA_KPS_POINTS:
+        if kps >= minimum:
+            return points
+    return 0.0
+
+
+def ecog_points(ecog: int) -> float:
+    for maximum, points in GPA_ECOG_POINTS:
+        if ecog <= maximum:
+            return points
+    return 0.0
+
+
+def median_survival(score: float) -> float | None:
+    for low, high, months in GPA_BANDS:
+        if low <= score <= high:
+            return months
+    return None
+
+
+def _performance_factor(record: PatientRecord) -> tuple[GpaFactor, bool]:
+    score = choose_score(record)
+    if score is None:
+        return GpaFactor("kps", None, None), False
+    if score.scale == KPS:
+        return GpaFactor("kps", f"KPS {score.value}", kps_points(score.value)), False
+    band = GPA_ECOG_TO_KPS_BAND.get(score.value, "<= 60")
+    return GpaFactor("kps", f"ECOG {score.value} (stands in for KPS {band})",
+                     ecog_points(score.value)), True
+
+
+def _subtype_factor(record: PatientRecord, config: ModelConfig) -> GpaFactor:
+    points = dict(GPA_SUBTYPE_POINTS, **{HER2_ENRICHED: config.gpa_her2_enriched_points})
+    subtypes = possible_subtypes(record.her2.status, record.er.status, record.pr.status)
+    values = {points[s] for s in subtypes}
+    if len(values) != 1:
+        return GpaFactor("subtype", None, None)
+    names = " or ".join(SUBTYPE_NAMES[s] for s in sorted(subtypes))
+    if len(subtypes) > 1:
+        names += " (same points either way)"
+    return GpaFactor("subtype", names, values.pop())
+
+
+def _age_factor(record: PatientRecord, on: date) -> GpaFactor:
+    age = record.age_on(on)
+    if age is None:
+        return GpaFactor("age", None, None)
+    return GpaFactor("age", f"{age} years",
+                     GPA_AGE_POINTS_YOUNG if age < GPA_AGE_YOUNG_BELOW else 0.0)
+
+
+def _brain_factor(record: PatientRecord) -> GpaFactor:
+    count = len({lesion.id for lesion in record.lesions})
+    if count == 0:
+        return GpaFactor("brain_metastases", None, None)
+    return GpaFactor("brain_metastases", f"{count} lesion{'s' if count > 1 else ''} on record",
+                     GPA_SINGLE_BRAIN_METASTASIS_POINTS if count == 1 else 0.0)
+
+
+def _extracranial_factor(record: PatientRecord) -> GpaFactor:
+    presence = record.extracranial.presence
+    if presence is Presence.PRESENT:
+        return GpaFactor("extracranial_metastases", "present", 0.0)
+    if presence is Presence.ABSENT:
+        return GpaFactor("extracranial_metastases", "absent (none recorded)",
+                         GPA_NO_EXTRACRANIAL_POINTS)
+    return GpaFactor("extracranial_metastases", None, None)
+
+
+MISSING_NAMES = {
+    "kps": "performance status (KPS or ECOG)",
+    "subtype": "receptor status (HER2, ER, PR) to tell the subtype",
+    "age": "birth date (age)",
+    "brain_metastases": "number of brain metastases (no brain lesion on record)",
+    "extracranial_metastases": "extracranial metastasis status",
+}
+
+
+def breast_gpa(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG) -> Gpa:
+    performance, stand_in = _performance_factor(record)
+    factors = (performance, _subtype_factor(record, config), _age_factor(record, on),
+               _brain_factor(record), _extracranial_factor(record))
+    missing = tuple(f"GPA factor missing: {MISSING_NAMES[f.name]}"
+                    for f in factors if f.points is None)
+    notes = []
+    if stand_in:
+        notes.append("ECOG stands in for KPS (ECOG 0 -> KPS 90-100, 1 -> 70-80, >= 2 -> <= 60)")
+    if record.extracranial.presence is Presence.ABSENT:
+        notes.append("extracranial metastases: none recorded (scored as absent)")
+    if missing:
+        return Gpa(score=None, median_survival_months=None, missing=missing, factors=factors,
+                   ecog_stand_in=stand_in, notes=tuple(notes) + ("score not computable",),
+                   references=GPA_REFERENCES)
+    score = float(sum((Decimal(str(f.points)) for f in factors), Decimal(0)))
+    return Gpa(score=score, median_survival_months=median_survival(score), missing=(),
+               factors=factors, ecog_stand_in=stand_in, notes=tuple(notes),
+               references=GPA_REFERENCES)
