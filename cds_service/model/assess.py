@@ -1,0 +1,74 @@
+"""The salvage model's entry point: `assess(record, on) -> Assessment` (pure, no IO)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
+from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
+from cds_service.model.facts import as_of
+from cds_service.model.gpa import breast_gpa
+from cds_service.model.options import build_options
+from cds_service.model.patient import PatientRecord
+from cds_service.model.performance import performance_status
+from cds_service.model.rano_bm import assess_rano_bm
+from cds_service.model.receptors import subtype_code
+from cds_service.model.safety_warnings import safety_warnings
+from cds_service.model.situation import classify
+from cds_service.model.systemic import systemic_regimens
+
+PS_MISSING = "performance status (KPS or ECOG): options that depend on it are marked " \
+             "'selected patients only'"
+
+
+def subtype_of(record: PatientRecord) -> Subtype:
+    """Subtype from the receptors; 'unknown' unless the known results fix it."""
+    her2, er, pr = record.her2.status, record.er.status, record.pr.status
+    return Subtype(code=subtype_code(her2, er, pr), her2=her2.value, er=er.value, pr=pr.value)
+
+
+def _dedupe(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG) -> Assessment:
+    """Assess `record` as it stood on `on`.
+
+    Progressive situations get ranked options, systemic regimens and warnings; every other
+    situation (not-applicable, not-salvage, no-progression) gets none, so the hooks stay silent.
+    """
+    view = as_of(record, on)
+    performance: PerformanceStatus = performance_status(view, config)
+    rano = assess_rano_bm(view, config)
+    situation, progression = classify(view, rano, config)
+    gpa = breast_gpa(view, on, config)
+
+    options = regimens = warnings = ()
+    decision_missing: list[str] = list(progression.missing)
+    if situation.is_progressive:
+        regimens, regimen_missing = systemic_regimens(view, situation)
+        option_set = build_options(view, situation, performance, regimens, config)
+        options = option_set.options
+        if performance.good is None:
+            decision_missing.append(PS_MISSING)
+        decision_missing += option_set.missing
+        decision_missing += regimen_missing
+        warnings = safety_warnings(view, situation, progression, performance, options,
+                                   option_set.warnings, _dedupe(decision_missing))
+    references = sorted({n for o in options for n in o.references}
+                        | {n for r in regimens for n in r.references}
+                        | {n for w in warnings for n in w.references}
+                        | set(gpa.references))
+    return Assessment(
+        assessment_date=on,
+        situation=situation,
+        performance_status=performance,
+        subtype=subtype_of(view),
+        gpa=gpa,
+        rano_bm=rano,
+        options=options,
+        systemic_regimens=regimens,
+        warnings=warnings,
+        missing_data=_dedupe(decision_missing + list(gpa.missing) + list(view.missing)),
+        references=tuple(references),
+    )

@@ -1,0 +1,368 @@
+"""Salvage options per situation (clinical-model §4, review §4-§6), ranked.
+
+Ranks follow the order in which clinical-model §4 lists the options of a situation (the review
+ranks none explicitly); systemic therapy comes after local options, best supportive care is first
+for disseminated progression after WBRT with poor performance status and otherwise just before the
+tumour board, and the tumour board is always last (it is where the decision is taken [82-84]).
+
+Performance-status gating (documented in docs/clinical-model.md):
+- poor PS (KPS <= 60 / ECOG >= 2): best supportive care is added and every aggressive local option
+  (surgery, SRS, FSRT, WBRT, re-WBRT) is marked ``selected_patients_only``;
+- unknown PS: the same local options are marked ``selected_patients_only`` (their indication
+  depends on PS) but best supportive care is not added; performance status is named as missing.
+Only progressive situations get options; every other situation gets none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from cds_service.model.assessment import (
+    DISSEMINATED_AFTER_LOCAL,
+    DISSEMINATED_AFTER_WBRT,
+    LEPTOMENINGEAL,
+    LOCAL_AFTER_SRS_IN_FIELD,
+    LOCAL_AFTER_SRS_OUT_OF_FIELD,
+    LOCAL_AFTER_SURGERY,
+    LOCAL_AFTER_WBRT,
+    Option,
+    PerformanceStatus,
+    Situation,
+    SystemicRegimen,
+    Warning,
+)
+from cds_service.model.constants import (
+    DEFAULT_CONFIG,
+    FSRT_PREFERRED_ABOVE_MM,
+    SRS_MAX_DIAMETER_MM,
+    ModelConfig,
+)
+from cds_service.model.evidence import cite, span
+from cds_service.model.facts import (
+    FOCAL_RT_KINDS,
+    cm_text,
+    has_prior,
+    latest_diameter,
+    lesion_by_id,
+)
+from cds_service.model.patient import PatientRecord, TreatmentKind
+from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
+
+SURGERY, SRS, FSRT, WBRT, RE_WBRT = "surgery", "srs", "fsrt", "wbrt", "re-wbrt"
+SYSTEMIC, BSC, TUMOR_BOARD = "systemic-therapy", "best-supportive-care", "tumor-board"
+AGGRESSIVE_LOCAL = frozenset({SURGERY, SRS, FSRT, WBRT, RE_WBRT})
+LIMITED_SITUATIONS = frozenset({LOCAL_AFTER_WBRT, LOCAL_AFTER_SURGERY, LOCAL_AFTER_SRS_IN_FIELD,
+                                LOCAL_AFTER_SRS_OUT_OF_FIELD})
+
+TITLES = {
+    SURGERY: "Salvage surgery (resection)",
+    SRS: "Stereotactic radiosurgery (SRS)",
+    FSRT: "Fractionated stereotactic radiotherapy (FSRT)",
+    WBRT: "Whole-brain radiotherapy (WBRT)",
+    RE_WBRT: "Repeat whole-brain radiotherapy (re-WBRT)",
+    SYSTEMIC: "Systemic therapy with intracranial activity",
+    BSC: "Best supportive care",
+    TUMOR_BOARD: "Multidisciplinary tumour board",
+}
+
+
+@dataclass
+class _Build:
+    """The facts every option builder reads, and what the builders found missing or unsafe."""
+
+    record: PatientRecord
+    situation: Situation
+    performance: PerformanceStatus
+    config: ModelConfig
+    diameters: dict[str, Decimal | None]
+    prior_rt: bool
+    prior_wbrt: bool
+    warnings: list[Warning] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def lesions(self) -> tuple[str, ...]:
+        return self.situation.progressing_lesions
+
+    def any_larger_than(self, limit_mm: Decimal) -> bool:
+        return any(d is not None and d > limit_mm for d in self.diameters.values())
+
+    def any_unknown(self) -> bool:
+        return not self.diameters or any(d is None for d in self.diameters.values())
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    options: tuple[Option, ...]
+    warnings: tuple[Warning, ...]
+    missing: tuple[str, ...]
+
+
+def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Option:  # noqa: ANN003
+    return Option(code=code, rank=0, title=TITLES[code], rationale=rationale,
+                  references=references, **kw)
+
+
+# --- one builder per option kind ---------------------------------------------------------------
+
+def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bool = False,
+         reirradiation: bool | None = None, lesion_sizes_needed: bool = True) -> Option | None:
+    plan = srs_plan(b.diameters)
+    for lesion, diameter in plan.too_large:
+        b.warnings.append(Warning(
+            code="srs-size-limit",
+            message=(f"Lesion {lesion} measures {cm_text(diameter)} (> "
+                     f"{cm_text(SRS_MAX_DIAMETER_MM)}): single-fraction SRS is not suitable "
+                     "(review Table 1); consider FSRT (3 x 7-9 Gy or 5 x 5-7 Gy) or surgery."),
+            references=cite(14, 15)))
+    if plan.unknown_size or (lesion_sizes_needed and not b.diameters):
+        b.missing.append("maximum diameter of the progressing lesion(s) "
+                         + (", ".join(plan.unknown_size) if plan.unknown_size else "(none identified)")
+                         + ": SRS dose shown for every Table 1 size band, not per lesion")
+    if not plan.regimens:
+        return None  # every lesion is > 4 cm
+    dose_note = (" Doses follow each lesion's maximum diameter (Table 1): <= 2.0 cm 20-24 Gy, "
+                 "2.1-3.0 cm 18 Gy, 3.1-4.0 cm 15 Gy, single fraction [14].")
+    return _option(SRS, rationale + dose_note, cite(14, *references), regimens=plan.regimens,
+                   selected_patients_only=selected,
+                   reirradiation=b.prior_rt if reirradiation is None else reirradiation,
+                   lesions=plan.lesions + plan.unknown_size)
+
+
+def _fsrt(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bool = False,
+          reirradiation: bool | None = None) -> Option:
+    note = (" Regimens: 3 x 7-9 Gy or 5 x 5-7 Gy (review Table 1); the review's Figure 1 uses "
+            "5 x 6 Gy.")
+    return _option(FSRT, rationale + note, cite(15, *references), regimens=fsrt_regimens(),
+                   selected_patients_only=selected,
+                   reirradiation=b.prior_rt if reirradiation is None else reirradiation,
+                   lesions=b.lesions)
+
+
+def _surgery(b: _Build, rationale: str, references: tuple[int, ...], *,
+             selected: bool = False) -> Option:
+    return _option(SURGERY, rationale, cite(*references), selected_patients_only=selected,
+                   lesions=b.lesions)
+
+
+def _wbrt(b: _Build, rationale: str, references: tuple[int, ...]) -> Option:
+    return _option(WBRT, rationale + " Regimens: 5 x 4 Gy or 10 x 3 Gy; longer regimens bring "
+                   "no benefit [16].", cite(16, *references), regimens=wbrt_regimens(),
+                   reirradiation=b.prior_rt)
+
+
+def _re_wbrt(b: _Build, rationale: str) -> Option:
+    return _option(RE_WBRT, rationale + " Regimen: 10 x 2 Gy (20 Gy), more conservative than "
+                   "the first course; survival after re-WBRT is usually poor (median 3.3 months "
+                   "[49]) and late toxicity data do not exist.", cite(49),
+                   regimens=re_wbrt_regimens(), selected_patients_only=True, reirradiation=True)
+
+
+# --- options per situation (clinical-model §4) --------------------------------------------------
+
+def _after_wbrt(b: _Build) -> list[Option | None]:
+    prognosis = (" Longer survival was reported with KPS >= 70, younger age, ER-positive and "
+                 "HER2-positive disease and controlled extracranial disease [31-33].")
+    options: list[Option | None] = [
+        _srs(b, "Limited progression after WBRT: salvage SRS is a valid option, supported by "
+             "retrospective BCBM series (median overall survival 9.8-19 months) [30-35]."
+             + prognosis, span(30, 35)),
+        _surgery(b, "Limited progression after WBRT: salvage surgery is equally a valid option "
+                 "(review §4.1), in particular for a large or symptomatic lesion; the evidence "
+                 "after WBRT is retrospective only [30-35]." + prognosis, span(30, 35)),
+    ]
+    if b.any_larger_than(FSRT_PREFERRED_ABOVE_MM) or b.any_unknown():
+        options.append(_fsrt(b, "FSRT is the usual choice for lesions larger than 2 cm, with "
+                             "efficacy similar to SRS [15]; it was used after WBRT in the series "
+                             "of Lai et al. [35].", cite(35)))
+    return options
+
+
+def _after_surgery(b: _Build) -> list[Option | None]:
+    text = ("Limited progression after surgery without postoperative radiotherapy (cavity or "
+            "surroundings of the tumour bed): salvage {m} of the cavity / tumour bed is the "
+            "preferred method in patients with good performance status, when feasible; WBRT is "
+            "reserved for disseminated progression (review §4.2).")
+    return [
+        _srs(b, text.format(m="SRS"), cite(13), reirradiation=False),
+        _fsrt(b, text.format(m="FSRT") + " FSRT suits larger cavities; SRS and FSRT have "
+              "similar efficacy [15].", cite(13), reirradiation=False),
+    ]
+
+
+def _out_of_field(b: _Build) -> list[Option | None]:
+    return [
+        _srs(b, "Progression outside the previously irradiated SRS/FSRT volumes: repeat SRS of "
+             "the new or untreated lesions is a considerable option [36].", cite(36),
+             reirradiation=b.prior_wbrt),
+        _surgery(b, "Progression outside the previously irradiated volumes: surgery is a "
+                 "considerable option, in particular for a large or symptomatic lesion [36].",
+                 cite(36)),
+        _fsrt(b, "Repeat stereotactic treatment may be fractionated, the usual choice for lesions "
+              "larger than 2 cm [36].", cite(36), reirradiation=b.prior_wbrt),
+    ]
+
+
+def _in_field(b: _Build) -> list[Option | None]:
+    symptomatic = " The progression is symptomatic, which favours surgery." \
+        if b.situation.symptomatic else ""
+    return [
+        _surgery(b, "Local progression within a previously irradiated volume: salvage surgery is "
+                 "the mainstay, especially when symptomatic [37-39]; the specimen also tells "
+                 "tumour from post-radiation necrosis (PRN only in 4 resected lesions [38]). "
+                 "Postoperative radiotherapy of the cavity may be justified [39]." + symptomatic,
+                 span(37, 39)),
+        _fsrt(b, "Repeat stereotactic irradiation of the previously irradiated volume is possible "
+              "but carries a significant risk of post-radiation necrosis (crude median 14.3 %, "
+              "2-36 % [42]); FSRT is preferred over single-fraction SRS when that risk is "
+              "significant [15]. The review's Figure 1B re-treats one lesion with FSRT 5 x 6 Gy "
+              "after SRS 1 x 24 Gy. Register the images and assess the composite dose [40].",
+              cite(40, 42), reirradiation=True),
+        _srs(b, "Repeat SRS of the previously irradiated lesion (re-SRS): 1-year local control "
+             "79 % per lesion but PRN in 30 % of patients [40]; PRN in 18.8 % of lesions after "
+             "re-SRS/SRT [41]. Register the images and assess the composite dose.",
+             cite(40, 41, 42), reirradiation=True),
+    ]
+
+
+def _focal_for_many(b: _Build, after_wbrt: bool) -> list[Option | None]:
+    base = ("Focal stereotactic treatment of multiple progressive lesions, simultaneous or "
+            "sequential, without loss of local efficacy [11, 43, 44] — for selected patients "
+            "with good performance status and a limited total volume of progressing tumours "
+            "[45, 46]; more than four lesions is not by itself an indication for WBRT.")
+    if after_wbrt:
+        base += (" After WBRT the review's Figure 1A treats five progressive lesions with FSRT "
+                 "5 x 6 Gy.")
+    refs = cite(11, 43, 44, 45, 46)
+    return [
+        _fsrt(b, base + " FSRT is preferred when the risk of PRN is significant [15].", refs,
+              selected=True),
+        _srs(b, base, refs, selected=True),
+    ]
+
+
+def _disseminated_after_local(b: _Build) -> list[Option | None]:
+    return [
+        _wbrt(b, "Disseminated progression after surgery/SRS/FSRT: WBRT remains the method of "
+              "choice for numerous progressive BCBM, especially HER2-positive and "
+              "hormone-receptor-positive disease (review §4.3); its benefit is disputable.", ()),
+        *_focal_for_many(b, after_wbrt=False),
+        _surgery(b, "For a dominant lesion causing significant oedema, bleeding or neurological "
+                 "symptoms: resection combined with SRS/FSRT or WBRT for the remaining lesions "
+                 "[47, 48]; data on efficacy and tolerability are scarce.", cite(47, 48),
+                 selected=True),
+    ]
+
+
+def _disseminated_after_wbrt(b: _Build) -> list[Option | None]:
+    options: list[Option | None] = [
+        _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT can be offered to "
+                 "carefully selected patients with good performance status [49]."),
+    ]
+    if len(b.lesions) <= b.config.countable_lesion_max:  # focal only for countable lesions
+        options += _focal_for_many(b, after_wbrt=True)
+    return options
+
+
+def _leptomeningeal(b: _Build) -> list[Option | None]:
+    whole_brain: Option
+    if b.prior_wbrt:
+        whole_brain = _re_wbrt(b, "Leptomeningeal disease after prior WBRT: WBRT is the method "
+                               "of choice for leptomeningeal disease but has been given; a "
+                               "repeat course is for carefully selected patients only [49, 51].")
+        whole_brain = replace(whole_brain, references=cite(49, 51, 52))
+    else:
+        whole_brain = _wbrt(b, "Leptomeningeal disease: WBRT is the method of choice, but its "
+                            "real benefit is disputable and the prognosis very poor; patients "
+                            "in good performance status gained the most [51, 52].", cite(51, 52))
+    focal = ("SRS/FSRT only for limited, localised leptomeningeal disease in good performance "
+             "status and as a bridge to further systemic therapy (16 patients, median overall "
+             "survival 10 months [53]); leptomeningeal disease is mostly diffuse.")
+    return [
+        whole_brain,
+        _srs(b, focal, cite(53), selected=True, lesion_sizes_needed=False),
+        _fsrt(b, focal, cite(53), selected=True),
+    ]
+
+
+BUILDERS = {
+    LOCAL_AFTER_WBRT: _after_wbrt,
+    LOCAL_AFTER_SURGERY: _after_surgery,
+    LOCAL_AFTER_SRS_OUT_OF_FIELD: _out_of_field,
+    LOCAL_AFTER_SRS_IN_FIELD: _in_field,
+    DISSEMINATED_AFTER_LOCAL: _disseminated_after_local,
+    DISSEMINATED_AFTER_WBRT: _disseminated_after_wbrt,
+    LEPTOMENINGEAL: _leptomeningeal,
+}
+
+
+def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...]) -> Option:
+    limited = b.situation.code in LIMITED_SITUATIONS
+    text = ("Systemic therapy with intracranial activity, chosen by subtype (see the systemic "
+            "regimens) [59]. ")
+    if limited:
+        text += ("In limited progression it is an alternative when local therapy is not feasible "
+                 "(review §5-§6), for selected patients, especially HER2-positive.")
+    else:
+        text += "It may be combined with local treatment or replace it when local therapy is " \
+                "not feasible (review §6)."
+    if b.situation.on_systemic_therapy:
+        text += (" Progression occurred during the current systemic therapy: switch the "
+                 "systemic line (review §5).")
+    refs = cite(59, *(n for r in regimens for n in r.references))
+    return _option(SYSTEMIC, text, refs, selected_patients_only=limited)
+
+
+def _best_supportive_care(b: _Build) -> Option:
+    return _option(BSC, "Poor performance status: best supportive care (symptom control, "
+                   "steroids as needed) is a legitimate choice; performance status was the most "
+                   "important prognostic factor after re-irradiation [34] and survival after "
+                   "repeat WBRT is short (median 3.3 months [49]).", cite(34, 49))
+
+
+def _tumor_board() -> Option:
+    return _option(TUMOR_BOARD, "The choice between these options should be made at a "
+                   "multidisciplinary tumour board including at least a neurosurgeon, a "
+                   "radiation oncologist and a medical oncologist [82-84].", span(82, 84))
+
+
+def _gate(option: Option, performance: PerformanceStatus, b: _Build) -> Option:
+    if option.code not in AGGRESSIVE_LOCAL:
+        return option
+    if performance.good is False:
+        return replace(option, selected_patients_only=True, rationale=option.rationale
+                       + " Performance status is poor: for selected patients only.")
+    if performance.good is None:
+        return replace(option, selected_patients_only=True, rationale=option.rationale
+                       + " Performance status is not on record: its indication depends on it.")
+    return option
+
+
+def build_options(record: PatientRecord, situation: Situation, performance: PerformanceStatus,
+                  regimens: tuple[SystemicRegimen, ...],
+                  config: ModelConfig = DEFAULT_CONFIG) -> OptionSet:
+    """Ranked options for a progressive `situation`; empty for every other situation."""
+    builder = BUILDERS.get(situation.code)
+    if builder is None:
+        return OptionSet((), (), ())
+    lesions = lesion_by_id(record)
+    b = _Build(
+        record=record, situation=situation, performance=performance, config=config,
+        diameters={lid: latest_diameter(lesions[lid]) if lid in lesions else None
+                   for lid in situation.progressing_lesions},
+        prior_rt=has_prior(record, TreatmentKind.WBRT, *FOCAL_RT_KINDS),
+        prior_wbrt=has_prior(record, TreatmentKind.WBRT),
+    )
+    local = [o for o in builder(b) if o is not None]
+    ordered = [_gate(o, performance, b) for o in local]
+    ordered.append(_systemic(b, regimens))
+    if performance.good is False:
+        bsc = _best_supportive_care(b)
+        if situation.code == DISSEMINATED_AFTER_WBRT:
+            ordered.insert(0, bsc)
+        else:
+            ordered.append(bsc)
+    ordered.append(_tumor_board())
+    ranked = tuple(replace(o, rank=i) for i, o in enumerate(ordered, start=1))
+    return OptionSet(ranked, tuple(b.warnings), tuple(dict.fromkeys(b.missing)))

@@ -1,0 +1,131 @@
+"""Warnings of a progressive situation (clinical-model §4, §5b, §7): each a small rule.
+
+(Named safety_warnings, not warnings, so that it never shadows the standard-library module.)
+"""
+
+from __future__ import annotations
+
+from cds_service.model.assessment import Option, PerformanceStatus, Situation, Warning
+from cds_service.model.constants import (
+    PRN_CRUDE_MEDIAN_PERCENT,
+    PRN_CRUDE_RANGE_PERCENT,
+    V40GY_PRN_PROBABILITY,
+)
+from cds_service.model.evidence import cite, span
+from cds_service.model.facts import focal_rt_lesions
+from cds_service.model.patient import PatientRecord
+from cds_service.model.performance import choose_score
+from cds_service.model.situation import Progression
+from cds_service.model.systemic import hormonal_only
+
+FOCAL_OPTIONS = ("srs", "fsrt")
+
+
+def composite_dose_figures() -> tuple[str, str]:
+    volumes = " / ".join(f"{v:g}" for v, _ in V40GY_PRN_PROBABILITY)
+    risks = " / ".join(f"{p}" for _, p in V40GY_PRN_PROBABILITY)
+    low, high = PRN_CRUDE_RANGE_PERCENT
+    return (f"composite V40Gy of {volumes} cm³ ≈ {risks} % probability of post-radiation "
+            "necrosis [40]",
+            f"crude median PRN after re-SRS/re-FSRT {PRN_CRUDE_MEDIAN_PERCENT:g} % "
+            f"({low}-{high} %) [42]")
+
+
+COMPOSITE_DOSE_ADVICE = (
+    "Register the new images with the prior plan and assess the composite dose before "
+    "re-irradiating: {v40}; {crude}. Risk factors: larger irradiated volume, higher dose, large "
+    "overlap with the prior 12-18 Gy volumes, higher covering isodose [42]. FSRT is preferred "
+    "over SRS when the risk is significant [15].")
+
+
+def in_field_lesions(record: PatientRecord, situation: Situation,
+                     progression: Progression) -> tuple[str, ...]:
+    inside = set(situation.progressing_lesions) & focal_rt_lesions(record)
+    return tuple(sorted(inside | progression.in_field_lesions))
+
+
+def radionecrosis_risk(record: PatientRecord, situation: Situation, progression: Progression,
+                       options: tuple[Option, ...]) -> Warning | None:
+    """Repeat SRS/FSRT offered to a previously SRS/FSRT-irradiated volume."""
+    inside = in_field_lesions(record, situation, progression)
+    if not (inside or progression.in_field_volumes):
+        return None
+    if not any(o.code in FOCAL_OPTIONS for o in options):
+        return None
+    v40, crude = composite_dose_figures()
+    where = f"lesion(s) {', '.join(inside)}" if inside else "the previously irradiated volume"
+    return Warning(
+        code="radionecrosis-risk",
+        message=(f"Repeat SRS/FSRT of {where}, previously irradiated, carries a significant risk "
+                 "of post-radiation necrosis (PRN). "
+                 + COMPOSITE_DOSE_ADVICE.format(v40=v40, crude=crude)),
+        references=cite(15, 40, 41, 42))
+
+
+def pseudoprogression(record: PatientRecord, situation: Situation,
+                      progression: Progression) -> Warning | None:
+    """Enlargement after SRS/FSRT may be PRN, unless pathology confirmed progression."""
+    inside = in_field_lesions(record, situation, progression)
+    if not (inside or progression.in_field_volumes) or progression.pathology_confirmed:
+        return None
+    return Warning(
+        code="pseudoprogression-possible",
+        message=("Enlargement of a lesion treated with SRS/FSRT may be post-radiation necrosis "
+                 "(pseudoprogression) rather than tumour [19, 20]. Before salvage, consider "
+                 "perfusion/diffusion MRI, MR spectroscopy, PET or SPECT [23-29]; only a "
+                 "pathological examination is 100 % reliable."),
+        references=cite(19, 20, *span(23, 29)))
+
+
+def poor_performance(record: PatientRecord, performance: PerformanceStatus) -> Warning | None:
+    if performance.good is not False:
+        return None
+    score = choose_score(record)
+    shown = score.text() if score else "poor performance status"
+    return Warning(
+        code="poor-performance-status",
+        message=(f"Poor performance status ({shown}): aggressive local options are for "
+                 "selected patients only; best supportive care is an option. Performance status "
+                 "was the main prognostic factor after re-irradiation [34]."),
+        references=cite(34))
+
+
+def hormonal_therapy_alone(record: PatientRecord) -> Warning | None:
+    classes = [t.therapy_class for t in record.systemic_therapies]
+    if not hormonal_only(classes):
+        return None
+    drugs = ", ".join(sorted({t.drug for t in record.systemic_therapies}))
+    return Warning(
+        code="hormonal-therapy-not-recommended",
+        message=(f"Hormonal therapy ({drugs}) is the only active systemic therapy. No clinical "
+                 "trial or large retrospective study supports hormonal therapy as salvage "
+                 "treatment of progressive BCBM, only case reports [77-79]; it should not be "
+                 "relied on alone. CDK4/6 inhibitors showed intracranial activity in HR-positive "
+                 "BCBM [80, 81]."),
+        references=span(77, 81))
+
+
+def missing_data(items: tuple[str, ...]) -> Warning | None:
+    if not items:
+        return None
+    return Warning(code="missing-data", severity="info",
+                   message="Not on record, and needed for this decision: " + "; ".join(items)
+                   + ". Nothing was assumed in its place.")
+
+
+def safety_warnings(record: PatientRecord, situation: Situation, progression: Progression,
+                    performance: PerformanceStatus, options: tuple[Option, ...],
+                    option_warnings: tuple[Warning, ...],
+                    decision_missing: tuple[str, ...]) -> tuple[Warning, ...]:
+    """All warnings of a progressive situation; none for any other situation."""
+    if not situation.is_progressive:
+        return ()
+    found = [
+        *option_warnings,
+        radionecrosis_risk(record, situation, progression, options),
+        pseudoprogression(record, situation, progression),
+        hormonal_therapy_alone(record),
+        poor_performance(record, performance),
+        missing_data(decision_missing),
+    ]
+    return tuple(w for w in found if w is not None)

@@ -1,0 +1,131 @@
+"""Systemic regimens by subtype (review §5; clinical-model §5b).
+
+Gates (each a small predicate on known receptor results, never on a guess):
+- "any subtype" regimens (temozolomide, temozolomide-capecitabine, CMF, bevacizumab) whenever
+  systemic therapy is an option;
+- HER2-directed regimens only when HER2 is positive (never for HER2-negative, unknown or
+  equivocal — the missing HER2 status is named instead);
+- CDK4/6 inhibitors only for HR-positive (ER or PR +) and HER2-negative disease;
+- triple-negative regimens only when HER2, ER and PR are all negative;
+- hormonal therapy is never offered (alone it is not a salvage option, review §5.4).
+Switch-line rule (review §5): when progression occurred during systemic therapy, a regimen whose
+drugs are all already being given is left out (it is the failing line) and the others carry the
+note "switch the systemic line".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cds_service.model.assessment import Situation, SystemicRegimen
+from cds_service.model.evidence import cite
+from cds_service.model.patient import PatientRecord, TherapyClass
+from cds_service.model.receptors import her2_negative, her2_positive, hr_negative, hr_positive
+
+
+@dataclass(frozen=True)
+class RegimenRule:
+    code: str
+    title: str
+    references: tuple[int, ...]
+    drugs: frozenset[str]  # generic names; empty = a class of drugs, never "already given"
+    applies: Callable[[PatientRecord], bool]
+    investigational: bool = False
+    note: str | None = None
+
+
+def _any(_: PatientRecord) -> bool:
+    return True
+
+
+def _triple_negative(record: PatientRecord) -> bool:
+    return her2_negative(record) and hr_negative(record)
+
+
+def _hr_positive_her2_negative(record: PatientRecord) -> bool:
+    return hr_positive(record) and her2_negative(record)
+
+
+def _d(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+REGIMENS: tuple[RegimenRule, ...] = (
+    # HER2-positive (review §5.3)
+    RegimenRule("tucatinib-trastuzumab-capecitabine", "Tucatinib + trastuzumab + capecitabine",
+                cite(70), _d("tucatinib", "trastuzumab", "capecitabine"), her2_positive),
+    RegimenRule("trastuzumab-deruxtecan", "Trastuzumab deruxtecan (T-DXd)", cite(75),
+                _d("trastuzumab deruxtecan"), her2_positive),
+    RegimenRule("neratinib-capecitabine", "Neratinib + capecitabine", cite(73),
+                _d("neratinib", "capecitabine"), her2_positive),
+    RegimenRule("lapatinib-capecitabine", "Lapatinib + capecitabine", cite(71, 72),
+                _d("lapatinib", "capecitabine"), her2_positive),
+    RegimenRule("trastuzumab-emtansine", "Trastuzumab emtansine (T-DM1)", cite(74),
+                _d("trastuzumab emtansine"), her2_positive,
+                note="KAMILLA treated stable BCBM"),
+    RegimenRule("pertuzumab-high-dose-trastuzumab", "Pertuzumab + high-dose trastuzumab",
+                cite(76), _d("pertuzumab", "trastuzumab"), her2_positive),
+    # HR-positive, HER2-negative (review §5.4)
+    RegimenRule("abemaciclib", "Abemaciclib (CDK4/6 inhibitor)", cite(81), _d("abemaciclib"),
+                _hr_positive_her2_negative, note="early-phase intracranial activity"),
+    RegimenRule("palbociclib", "Palbociclib (CDK4/6 inhibitor)", cite(80), _d("palbociclib"),
+                _hr_positive_her2_negative, note="early-phase intracranial activity"),
+    # Triple-negative (review §5.2)
+    RegimenRule("sacituzumab-govitecan", "Sacituzumab govitecan", cite(66, 67),
+                _d("sacituzumab govitecan"), _triple_negative),
+    RegimenRule("conventional-chemotherapy", "Conventional chemotherapy", cite(60),
+                frozenset(), _triple_negative),
+    RegimenRule("iniparib-irinotecan", "Iniparib + irinotecan", cite(68),
+                _d("iniparib", "irinotecan"), _triple_negative, investigational=True,
+                note="investigational only"),
+    # Any subtype (review §5.1)
+    RegimenRule("temozolomide", "Temozolomide", cite(61, 62), _d("temozolomide"), _any),
+    RegimenRule("temozolomide-capecitabine", "Temozolomide + capecitabine", cite(63),
+                _d("temozolomide", "capecitabine"), _any),
+    RegimenRule("cmf", "Cyclophosphamide + methotrexate + 5-fluorouracil (CMF)", cite(60),
+                _d("cyclophosphamide", "methotrexate", "fluorouracil"), _any),
+    RegimenRule("bevacizumab", "Bevacizumab", cite(64, 65), _d("bevacizumab"), _any,
+                note="symptomatic recurrent BM not fit for local therapy; oedema, steroid sparing"),
+)
+
+HER2_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is her2_positive)
+CDK46_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is _hr_positive_her2_negative)
+TRIPLE_NEGATIVE_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is _triple_negative)
+ANY_SUBTYPE_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is _any)
+
+
+def active_drugs(record: PatientRecord) -> frozenset[str]:
+    return frozenset(t.drug.lower() for t in record.systemic_therapies)
+
+
+def hormonal_only(classes: list[TherapyClass | None]) -> bool:
+    """True when there is systemic therapy and every drug of it is hormonal."""
+    return bool(classes) and all(c is TherapyClass.HORMONAL for c in classes)
+
+
+def systemic_regimens(record: PatientRecord, situation: Situation
+                      ) -> tuple[tuple[SystemicRegimen, ...], tuple[str, ...]]:
+    """Regimens for `record`, and what is missing to offer subtype-specific ones."""
+    missing: list[str] = []
+    if not her2_positive(record) and not her2_negative(record):
+        missing.append("HER2 status: HER2-directed regimens are not offered without a positive "
+                       "HER2 result")
+    if her2_negative(record) and not hr_positive(record) and not hr_negative(record):
+        missing.append("ER/PR status: CDK4/6 and triple-negative regimens need it")
+    current = active_drugs(record)
+    switching = situation.on_systemic_therapy and bool(current)
+    switch_note = None
+    if switching:
+        switch_note = ("progression during " + ", ".join(sorted(current))
+                       + ": switch the systemic line (review §5)")
+    out = []
+    for rule in REGIMENS:
+        if not rule.applies(record):
+            continue
+        if switching and rule.drugs and rule.drugs <= current:
+            continue
+        note = "; ".join(n for n in (rule.note, switch_note) if n) or None
+        out.append(SystemicRegimen(code=rule.code, title=rule.title, references=rule.references,
+                                   investigational=rule.investigational, note=note))
+    return tuple(out), tuple(missing)
