@@ -181,7 +181,7 @@ class FhirClient:
         from cds_service.protocol.prefetch import next_link
 
         entries = list(bundle.get("entry") or [])
-        seen: set[str] = set()
+        seen: set[str] = {u for u in (_self_link(bundle),) if u}  # a `next` back to here is a loop
         page = bundle
         pages = 1
         while (url := next_link(page)) is not None:
@@ -197,6 +197,8 @@ class FhirClient:
             page = self._get_json(url)
             if page.get("resourceType") != "Bundle":
                 raise FhirBadResponse("a paging link did not return a Bundle")
+            if self_url := _self_link(page):
+                seen.add(self_url)
             entries.extend(page.get("entry") or [])
             pages += 1
         if len(entries) > self.settings.max_entries:
@@ -228,3 +230,11 @@ class FhirClient:
             return results
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _self_link(bundle: Mapping[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, Mapping) and link.get("relation") == "self":
+            url = link.get("url")
+            return url if isinstance(url, str) else None
+    return None

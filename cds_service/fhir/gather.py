@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +127,7 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
         for key, bundle in pages_to_follow.items():
             page_notes: list[str] = []
             try:
-                values[key] = client.follow_pages(bundle, page_notes)
+                values[key] = _follow_pages_within(client, bundle, page_notes, deadline)
             except Exception as exc:  # noqa: BLE001 - any paging failure keeps the first page
                 page_notes.append(f"could not read further pages ({exc})")
             notes.extend(f"{key}: {n}" for n in page_notes)
@@ -149,3 +151,21 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
         )
     return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
                         fetched=tuple(sorted(to_fetch)), fetch_seconds=elapsed)
+
+
+def _follow_pages_within(client: FhirClient, bundle: dict[str, Any], notes: list[str],
+                         deadline: float) -> dict[str, Any]:
+    """`client.follow_pages` bounded by the request's time budget (first page only when late)."""
+    own_notes: list[str] = []  # the worker's list: read only once it has finished
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-pages")
+    try:
+        future = pool.submit(client.follow_pages, bundle, own_notes)
+        try:
+            merged = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            notes.append("further pages did not arrive within the time budget")
+            return bundle
+        notes.extend(own_notes)
+        return merged
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
