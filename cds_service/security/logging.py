@@ -113,6 +113,11 @@ def configure_logging(level: int = logging.INFO) -> logging.Logger:
         logger.addHandler(_StderrHandler())
     if logger.level == logging.NOTSET:
         logger.setLevel(level)
+    # urllib3 logs request URLs (FHIR queries carry patient ids) on retries and at debug level;
+    # our FHIR client reports failures itself, without the URL.
+    third_party = logging.getLogger("urllib3")
+    if third_party.level == logging.NOTSET or third_party.level < logging.ERROR:
+        third_party.setLevel(logging.ERROR)
     return logger
 
 
