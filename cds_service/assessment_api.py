@@ -1,0 +1,77 @@
+"""`POST /api/assessment`: one patient's FHIR Bundle in, the salvage assessment JSON out.
+
+api-contract.md: the body is a FHIR R4 Bundle of type collection, searchset or transaction holding
+one patient's resources; `?date=YYYY-MM-DD` sets the assessment date (default: today, UTC). Every
+malformed request is a 400 with ``{"error": ..., "message": <what is wrong>}`` (plus ``field``) —
+never a 500. This is the only module of the assessment path that imports Flask; the model itself is
+pure (`cds_service.model`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from cds_service.errors import BadRequest, ServiceError
+from cds_service.http_json import read_json_body
+
+bp = Blueprint("assessment_api", __name__)
+
+BUNDLE_TYPES = ("collection", "searchset", "transaction")
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+def parse_assessment_date(value: str | None) -> date:
+    if value is None:
+        return datetime.now(timezone.utc).date()
+    try:
+        if len(value) != len("YYYY-MM-DD"):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"date must be a calendar date YYYY-MM-DD (got {value[:40]!r})",
+                         field="date") from None
+
+
+def bundle_resources(body: Any) -> list[dict[str, Any]]:
+    """The resources of a collection / searchset / transaction Bundle, checked entry by entry."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+        shown = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
+        raise BadRequest(f"body must be a FHIR Bundle (got resourceType {shown!r})",
+                         field="resourceType")
+    bundle_type = body.get("type")
+    if bundle_type not in BUNDLE_TYPES:
+        raise BadRequest(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)} "
+                         f"(got {bundle_type!r})", field="type")
+    entries = body.get("entry", [])
+    if not isinstance(entries, list):
+        raise BadRequest("Bundle.entry must be an array", field="entry")
+    resources = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise BadRequest(f"Bundle.entry[{i}] must be an object", field=f"entry[{i}]")
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise BadRequest(f"Bundle.entry[{i}].resource must be a FHIR resource object with a "
+                             "resourceType", field=f"entry[{i}].resource")
+        resources.append(resource)
+    return resources
+
+
+@bp.post("/api/assessment")
+def post_assessment() -> Any:
+    from cds_service.mapping import map_patient
+    from cds_service.model.assess import assess
+
+    try:
+        on = parse_assessment_date(request.args.get("date"))
+        max_bytes = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BYTES
+        body = read_json_body(request, max_bytes=max_bytes, max_depth=MAX_JSON_DEPTH)
+        resources = bundle_resources(body)
+    except ServiceError as exc:
+        return jsonify(exc.to_json()), exc.status
+    record = map_patient(resources)
+    return jsonify(assess(record, on).to_json())
