@@ -10,6 +10,7 @@ either way) and name the missing receptor otherwise.
 from __future__ import annotations
 
 from cds_service.model.patient import PatientRecord, ReceptorStatus
+from cds_service.model.subtype import derive_subtype
 
 HER2_ENRICHED, LUMINAL_A, LUMINAL_B, TRIPLE_NEGATIVE, UNKNOWN = (
     "her2", "luminal-a", "luminal-b", "triple-negative", "unknown")
@@ -38,8 +39,8 @@ def possible_subtypes(her2: ReceptorStatus, er: ReceptorStatus,
 
 
 def subtype_code(her2: ReceptorStatus, er: ReceptorStatus, pr: ReceptorStatus) -> str:
-    subtypes = possible_subtypes(her2, er, pr)
-    return next(iter(subtypes)) if len(subtypes) == 1 else UNKNOWN
+    """The project's one subtype rule (`model/subtype.py`); agrees with `possible_subtypes`."""
+    return derive_subtype(her2, er, pr)
 
 
 def her2_positive(record: PatientRecord) -> bool:
