@@ -243,6 +243,13 @@ class PatientRecord:
         return years
 
     @property
+    def subtype(self) -> str:
+        """her2 | luminal-a | luminal-b | triple-negative | unknown (model/subtype.py)."""
+        from cds_service.model.subtype import derive_subtype
+
+        return derive_subtype(self.her2.status, self.er.status, self.pr.status)
+
+    @property
     def last_local_treatment(self) -> LocalTreatment | None:
         dated = [t for t in self.treatments if t.date is not None]
         return max(dated, key=lambda t: t.date) if dated else None
