@@ -1,0 +1,191 @@
+"""Conditions: primary breast cancer, brain and leptomeningeal metastases, extracranial metastases
+and neurological symptoms (fhir-input-profile.md, "Conditions").
+
+A Condition counts when its clinicalStatus is active, recurrence or relapse and its
+verificationStatus is not refuted or entered-in-error. A Condition without clinicalStatus counts
+unless it has an abatement (mCODE requires the status; a sender that omits it is describing a
+current problem-list entry). One exception, for the primary only: a breast cancer recorded as in
+remission/inactive still counts when an active metastasis names it as its primary
+(condition-related extension), because metastatic disease from it is then on record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from cds_service.mapping import codes
+from cds_service.mapping.context import Notes, ResourceIndex
+from cds_service.mapping.read import (
+    Code,
+    Json,
+    codings,
+    extensions,
+    has_profile,
+    obj,
+    objs,
+    parse_date,
+    period_bounds,
+    ref_key,
+    reference_of,
+    status_code,
+)
+from cds_service.model.patient import ConditionFact, Presence, Symptom
+
+BREAST, BRAIN, LMD, EXTRACRANIAL = "breast", "brain", "leptomeningeal", "extracranial"
+KINDS: dict[str, codes.CodeSet] = {
+    BREAST: codes.BREAST_CANCER,
+    BRAIN: codes.BRAIN_METASTASIS,
+    LMD: codes.LEPTOMENINGEAL,
+    EXTRACRANIAL: codes.EXTRACRANIAL_METASTASIS,
+}
+SECONDARY_KINDS = (BRAIN, LMD, EXTRACRANIAL)
+
+
+@dataclass(frozen=True)
+class ConditionFacts:
+    breast_cancer: ConditionFact
+    brain_metastases: ConditionFact
+    leptomeningeal: ConditionFact
+    extracranial: ConditionFact
+    symptoms: tuple[Symptom, ...]
+    # "Condition/x" of every brain/leptomeningeal metastasis Condition (whatever its status): a
+    # procedure whose reason points there treated the brain
+    cns_condition_refs: frozenset[str]
+
+
+def matching_codes(concept: object, code_set: codes.CodeSet) -> list[Code]:
+    return [c for c in codings(concept) if code_set.matches(c.system, c.code)]
+
+
+def kinds_of(condition: Json) -> dict[str, list[Code]]:
+    found: dict[str, list[Code]] = {}
+    for kind, code_set in KINDS.items():
+        hits = matching_codes(condition.get("code"), code_set)
+        if hits:
+            found[kind] = hits
+    if BREAST not in found:
+        general = [c for c in codings(condition.get("code"))
+                   if c.system == codes.SNOMED and c.code in codes.GENERAL_PRIMARY_CANCER]
+        primary = general or has_profile(condition, codes.PRIMARY_CANCER_PROFILE_SUFFIX)
+        sites = [c for site in objs(condition.get("bodySite")) for c in codings(site)
+                 if c.system == codes.SNOMED and c.code in codes.BREAST_SITES]
+        if primary and sites and not found:
+            found[BREAST] = general + sites  # a primary cancer coded by its site: the breast
+    return found
+
+
+def void_reason(condition: Json) -> str | None:
+    """Why a Condition is void (refuted / entered in error), else None."""
+    verification = status_code(condition.get("verificationStatus"))
+    if verification in codes.VOID_VERIFICATION_STATUS:
+        return f"verificationStatus {verification}"
+    return None
+
+
+def inactive_reason(condition: Json) -> str | None:
+    """Why a (non-void) Condition does not count as current, else None."""
+    clinical = status_code(condition.get("clinicalStatus"))
+    if clinical is None:
+        has_abatement = any(k.startswith("abatement") for k in condition)
+        return "no clinicalStatus and an abatement date: not current" if has_abatement else None
+    if clinical not in codes.ACTIVE_CLINICAL_STATUS:
+        return f"clinicalStatus {clinical} (only active, recurrence or relapse count)"
+    return None
+
+
+def onset_day(condition: Json) -> date | None:
+    """onset[x] (a Period's start) or, when no onset is given, recordedDate."""
+    point = period_bounds(condition, "onset")[0] or parse_date(condition.get("recordedDate"))
+    return point.day if point else None
+
+
+def related_primaries(condition: Json) -> list[str]:
+    return [k for k in (ref_key(obj(e.get("valueReference")))
+                        for e in extensions(condition, codes.CONDITION_RELATED_URL)) if k]
+
+
+def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
+    conditions = index.of_type("Condition")
+    counted: dict[str, list[tuple[Json, list[Code]]]] = {k: [] for k in KINDS}
+    waiting_breast: list[tuple[Json, list[Code], str]] = []  # not current, may be rescued
+    cns_refs: set[str] = set()
+    linked_primaries: set[str] = set()
+    symptoms: list[Symptom] = []
+
+    for condition in conditions:
+        found = notes.guard(condition, lambda c=condition: kinds_of(c)) or {}
+        if BRAIN in found or LMD in found:
+            cns_refs.add(reference_of(condition))
+        symptom_hits = _symptom_codes(condition)
+        if not found and not symptom_hits:
+            continue
+        void = void_reason(condition)
+        if void:
+            notes.skip(condition, void)
+            continue
+        inactive = inactive_reason(condition)
+        for kind, hits in found.items():
+            if inactive is None:
+                counted[kind].append((condition, hits))
+            elif kind == BREAST:
+                waiting_breast.append((condition, hits, inactive))
+            else:
+                notes.skip(condition, inactive)
+        if inactive is None and any(k in found for k in SECONDARY_KINDS):
+            linked_primaries.update(related_primaries(condition))
+        if symptom_hits:
+            if inactive:
+                notes.skip(condition, inactive)
+            else:
+                symptoms.extend(_symptoms(condition, symptom_hits))
+
+    for condition, hits, reason in waiting_breast:
+        if reference_of(condition) in linked_primaries:
+            counted[BREAST].append((condition, hits))  # primary of an active metastasis
+        else:
+            notes.skip(condition, reason)
+
+    no_conditions = not conditions  # no problem list at all: nothing can be said "absent"
+    symptoms.sort(key=lambda s: (s.date is None, s.date or date.min, s.source))
+    return ConditionFacts(
+        breast_cancer=_fact(counted[BREAST], no_conditions),
+        brain_metastases=_fact(counted[BRAIN], no_conditions),
+        leptomeningeal=_fact(counted[LMD], no_conditions),
+        extracranial=_fact(counted[EXTRACRANIAL], no_conditions),
+        symptoms=tuple(symptoms),
+        cns_condition_refs=frozenset(cns_refs),
+    )
+
+
+def _fact(found: list[tuple[Json, list[Code]]], no_conditions: bool) -> ConditionFact:
+    if not found:
+        return ConditionFact(Presence.UNKNOWN if no_conditions else Presence.ABSENT)
+    onsets = [d for d in (onset_day(c) for c, _ in found) if d is not None]
+    labels: dict[str, None] = {}
+    for _, hits in found:
+        labels.update((h.label, None) for h in hits)
+    return ConditionFact(
+        presence=Presence.PRESENT,
+        onset=min(onsets) if onsets else None,
+        sources=tuple(dict.fromkeys(reference_of(c) for c, _ in found)),
+        codes=tuple(labels),
+    )
+
+
+def _symptom_codes(condition: Json) -> list[tuple[codes.SymptomCode, Code]]:
+    hits = []
+    for entry in codes.NEUROLOGICAL_SYMPTOMS:
+        for coding in codings(condition.get("code")):
+            if entry.codes.matches(coding.system, coding.code):
+                hits.append((entry, coding))
+                break
+    return hits
+
+
+def _symptoms(condition: Json, hits: Iterable[tuple[codes.SymptomCode, Code]]) -> list[Symptom]:
+    day = onset_day(condition)
+    return [Symptom(code=coding.code, display=coding.display or entry.display, date=day,
+                    source=reference_of(condition)) for entry, coding in hits]
+

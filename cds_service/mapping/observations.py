@@ -1,0 +1,227 @@
+"""Receptor status (HER2, ER, PR) and performance status (Karnofsky, ECOG) from Observations
+(fhir-input-profile.md, "Observations"): the latest result by effective[x] wins; entered-in-error
+and cancelled results are ignored (and recorded as skipped)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from cds_service.mapping import codes
+from cds_service.mapping.context import Notes, ResourceIndex
+from cds_service.mapping.read import (
+    FhirDate,
+    Json,
+    codings,
+    integer,
+    obj,
+    objs,
+    quantity,
+    reference_of,
+    status_code,
+    text,
+    timepoint,
+)
+from cds_service.model.patient import PerformanceScore, Receptor, ReceptorStatus
+
+_STATUS = {
+    codes.POSITIVE: ReceptorStatus.POSITIVE,
+    codes.NEGATIVE: ReceptorStatus.NEGATIVE,
+    codes.EQUIVOCAL: ReceptorStatus.EQUIVOCAL,
+}
+
+
+def loinc_codes(concept: object) -> list[str]:
+    return [c.code for c in codings(concept) if c.system == codes.LOINC]
+
+
+def usable(observation: Json, notes: Notes) -> bool:
+    status = status_code(observation.get("status"))
+    if status in codes.IGNORED_OBSERVATION_STATUS:
+        notes.skip(observation, f"status {status}")
+        return False
+    return True
+
+
+def sort_day(point: FhirDate | None) -> date:
+    return point.start if point else date.min  # undated results lose to any dated one
+
+
+# --- Receptors -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReceptorResult:
+    marker: str
+    result: str  # codes.POSITIVE / NEGATIVE / EQUIVOCAL
+    when: FhirDate | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Receptors:
+    her2: Receptor
+    er: Receptor
+    pr: Receptor
+    conflicts: tuple[str, ...]  # markers whose latest results disagree (named as missing)
+
+
+def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
+    results: list[ReceptorResult] = []
+    for observation in index.of_type("Observation"):
+        found = notes.guard(observation, lambda o=observation: list(_receptor_results(o, notes)))
+        results.extend(found or ())
+    chosen = {m: _latest(m, [r for r in results if r.marker == m]) for m in
+              (codes.HER2, codes.ER, codes.PR)}
+    conflicts = tuple(m for m, (_, conflict) in chosen.items() if conflict)
+    return Receptors(chosen[codes.HER2][0], chosen[codes.ER][0], chosen[codes.PR][0], conflicts)
+
+
+def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResult]:
+    """Results of the Observation itself, or of its components (a receptor panel)."""
+    parts = [(observation, loinc_codes(observation.get("code")))]
+    if not _is_receptor(parts[0][1]):
+        parts = [(c, loinc_codes(c.get("code"))) for c in objs(observation.get("component"))]
+        parts = [(c, k) for c, k in parts if _is_receptor(k)]
+    if not parts or not _is_receptor(parts[0][1]) or not usable(observation, notes):
+        return
+    when = timepoint(observation, "effective")
+    for element, loincs in parts:
+        marker, result, reason = _read_result(element, loincs)
+        if result is None:
+            notes.skip(observation, f"{codes.RECEPTOR_NAMES[marker]} result not readable: {reason}")
+            continue
+        yield ReceptorResult(marker, result, when, reference_of(observation))
+
+
+def _is_receptor(loincs: list[str]) -> bool:
+    return any(c in codes.RECEPTOR_RESULT_CODES or c in codes.RECEPTOR_PERCENT_CODES
+               for c in loincs)
+
+
+def _read_result(element: Json, loincs: list[str]) -> tuple[str, str | None, str]:
+    percent = next((codes.RECEPTOR_PERCENT_CODES[c] for c in loincs
+                    if c in codes.RECEPTOR_PERCENT_CODES), None)
+    marker = percent or next(codes.RECEPTOR_RESULT_CODES[c] for c in loincs
+                             if c in codes.RECEPTOR_RESULT_CODES)
+    her2_ihc = codes.HER2_IHC_CODE in loincs
+    if percent and ("valueQuantity" in element or "valueInteger" in element):
+        return (marker, *_percent_result(element))
+    concept = obj(element.get("valueCodeableConcept"))
+    for coding in codings(concept):
+        answer = codes.RECEPTOR_ANSWERS.get((coding.system, coding.code))
+        if answer:
+            return marker, answer, ""
+    for words in (text(concept.get("text")), *(c.display for c in codings(concept)),
+                  text(element.get("valueString"))):
+        answer = _text_answer(words, her2_ihc)
+        if answer:
+            return marker, answer, ""
+    for interpretation in objs(element.get("interpretation")):
+        for coding in codings(interpretation):
+            answer = (codes.INTERPRETATION_ANSWERS.get(coding.code.upper())
+                      or codes.RECEPTOR_ANSWERS.get((coding.system, coding.code)))
+            if answer:
+                return marker, answer, ""
+    if "valueQuantity" in element or "valueRatio" in element:
+        return marker, None, "numeric results are only read for the % stained cells codes"
+    value = next((k for k in element if k.startswith("value")), None)
+    return marker, None, f"no positive/negative/equivocal answer in {value or 'the value'}"
+
+
+def _percent_result(element: Json) -> tuple[str | None, str]:
+    if "valueInteger" in element:
+        value = integer(element.get("valueInteger"))
+        amount, unit = (float(value), "%") if value is not None else (None, None)
+    else:
+        q = quantity(element.get("valueQuantity"))
+        amount, unit = (q.value, q.unit) if q else (None, None)
+    if amount is None:
+        return None, "no number in the % stained cells result"
+    if unit not in (None, "%"):
+        return None, f"unit '{unit}' is not %"
+    return (codes.POSITIVE if amount >= codes.HR_POSITIVE_MIN_PERCENT else codes.NEGATIVE), ""
+
+
+def _text_answer(words: str | None, her2_ihc: bool) -> str | None:
+    if not words:
+        return None
+    norm = re.sub(r"\s+", " ", words.strip().lower())
+    if her2_ihc:
+        score = norm.removeprefix("score").removeprefix("ihc").strip()
+        if score in codes.HER2_IHC_SCORES:
+            return codes.HER2_IHC_SCORES[score]
+    return codes.RECEPTOR_TEXT_ANSWERS.get(norm)
+
+
+def _latest(marker: str, results: list[ReceptorResult]) -> tuple[Receptor, bool]:
+    """The latest result; on the same day a definitive result beats an equivocal one, and two
+    definitive results that disagree leave the status unknown (returned as a conflict)."""
+    if not results:
+        return Receptor(ReceptorStatus.UNKNOWN), False
+    last_day = max(sort_day(r.when) for r in results)
+    same_day = [r for r in results if sort_day(r.when) == last_day]
+    definitive = [r for r in same_day if r.result != codes.EQUIVOCAL]
+    winners = definitive or same_day
+    outcomes = {r.result for r in winners}
+    when = winners[0].when
+    sources = tuple(dict.fromkeys(r.source for r in winners))
+    if len(outcomes) > 1:
+        return Receptor(ReceptorStatus.UNKNOWN, when.day if when else None, sources), True
+    return Receptor(_STATUS[outcomes.pop()], when.day if when else None, sources), False
+
+
+# --- Performance status --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Scale:
+    name: str
+    loinc: str
+    answers: dict[str, int]
+    low: int
+    high: int
+
+
+KARNOFSKY = _Scale("Karnofsky", codes.KPS_CODE, codes.KPS_ANSWERS, *codes.KPS_RANGE)
+ECOG = _Scale("ECOG", codes.ECOG_CODE, codes.ECOG_ANSWERS, *codes.ECOG_RANGE)
+
+
+def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale) -> PerformanceScore | None:
+    """Latest score; on the same day the worse one (the cautious reading of a disagreement)."""
+    scores: list[tuple[date, int, PerformanceScore]] = []
+    for observation in index.of_type("Observation"):
+        if scale.loinc not in loinc_codes(observation.get("code")):
+            continue
+        if not usable(observation, notes):
+            continue
+        value = notes.guard(observation, lambda o=observation: _score(o, scale))
+        if value is None:
+            notes.skip(observation, f"no {scale.name} score between {scale.low} and {scale.high}")
+            continue
+        when = timepoint(observation, "effective")
+        worse_first = -value if scale is KARNOFSKY else value
+        scores.append((sort_day(when), worse_first,
+                       PerformanceScore(value, when.day if when else None,
+                                        reference_of(observation))))
+    if not scores:
+        return None
+    return max(scores, key=lambda s: (s[0], s[1]))[2]
+
+
+def _score(observation: Json, scale: _Scale) -> int | None:
+    """valueInteger (FIP), a whole valueQuantity or digit string, else a LOINC answer code in the
+    value or, as the mCODE examples also carry it, in interpretation."""
+    value = integer(observation.get("valueInteger"))
+    if value is None and "valueQuantity" in observation:
+        q = quantity(observation.get("valueQuantity"))
+        value = integer(q.value) if q else None
+    if value is None:
+        raw = text(observation.get("valueString"))
+        value = int(raw) if raw and raw.isdigit() else None
+    if value is None:
+        concepts = [obj(observation.get("valueCodeableConcept")),
+                    *objs(observation.get("interpretation"))]
+        value = next((scale.answers[c.code] for concept in concepts for c in codings(concept)
+                      if c.system == codes.LOINC and c.code in scale.answers), None)
+    if value is None or not scale.low <= value <= scale.high:
+        return None
+    return value

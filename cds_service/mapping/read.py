@@ -1,0 +1,249 @@
+"""Defensive readers of FHIR JSON: every function takes whatever the sender put there and answers
+a value or None, never raises. A wrong type ("code": "x" instead of a CodeableConcept) reads as
+absent; the caller decides whether that makes the resource unusable and says so.
+
+Reading the JSON directly (instead of validating each resource with fhir.resources on the hot
+path) keeps a 60-resource patient in the low milliseconds; see docs/fhir-mapping.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from cds_service.mapping.codes import system_key
+
+Json = Mapping[str, Any]
+EMPTY: Json = {}
+
+
+def obj(value: Any) -> Json:
+    return value if isinstance(value, Mapping) else EMPTY
+
+
+def items(value: Any) -> list[Any]:
+    """A FHIR array; a single object where an array belongs is read as a one-item array."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def objs(value: Any) -> list[Json]:
+    return [v for v in items(value) if isinstance(v, Mapping)]
+
+
+def text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def integer(value: Any) -> int | None:
+    """An integer, also from a float with no fraction (2.0); never from a bool."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+# --- Identity and references ---------------------------------------------------------------------
+def reference_of(resource: Json) -> str:
+    """"Type/id" of a resource (the provenance string of every fact)."""
+    rtype = text(resource.get("resourceType")) or "Resource"
+    rid = text(resource.get("id"))
+    return f"{rtype}/{rid}" if rid else f"{rtype}/(no id)"
+
+
+_HISTORY = re.compile(r"/_history/[^/]*$")
+
+
+def ref_key(reference: Any) -> str | None:
+    """Normalise a Reference (or its .reference string) to "Type/id", "#id" or "urn:uuid:..."."""
+    value = text(obj(reference).get("reference")) if isinstance(reference, Mapping) else text(
+        reference)
+    if value is None:
+        return None
+    if value.startswith("#") or value.startswith("urn:"):
+        return value
+    value = _HISTORY.sub("", value.split("?", 1)[0].rstrip("/"))
+    parts = value.split("/")
+    if len(parts) >= 2 and parts[-2] and parts[-1]:
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+def refs(values: Any) -> list[str]:
+    return [k for k in (ref_key(v) for v in objs(values)) if k]
+
+
+def profiles(resource: Json) -> list[str]:
+    return [p for p in (text(v) for v in items(obj(resource.get("meta")).get("profile"))) if p]
+
+
+def has_profile(resource: Json, *suffixes: str) -> bool:
+    return any(p.split("|", 1)[0].endswith(s) for p in profiles(resource) for s in suffixes)
+
+
+# --- Codes ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Code:
+    system: str  # short key (codes.SNOMED, codes.LOINC...) or the URI as sent
+    code: str
+    display: str | None
+    system_uri: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.system_uri}|{self.code}"
+
+
+def codings(concept: Any) -> Iterator[Code]:
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is None:
+            continue
+        uri = text(coding.get("system")) or ""
+        yield Code(system_key(uri), code, text(coding.get("display")), uri)
+
+
+def concept_words(concept: Any) -> str:
+    """Text and displays of a CodeableConcept, for name matching."""
+    c = obj(concept)
+    parts = [text(c.get("text"))] + [k.display for k in codings(c)]
+    return " ".join(p for p in parts if p)
+
+
+def has_code(concept: Any, system: str, codes: Any) -> bool:
+    return any(k.system == system and k.code in codes for k in codings(concept))
+
+
+def status_code(value: Any) -> str | None:
+    """A code element (status) or the first code of a CodeableConcept (clinicalStatus)."""
+    if isinstance(value, str):
+        return value.strip().lower() or None
+    for coding in codings(value):
+        return coding.code.lower()
+    return None
+
+
+# --- Extensions ----------------------------------------------------------------------------------
+def extensions(element: Any, url_suffix: str) -> list[Json]:
+    return [e for e in objs(obj(element).get("extension"))
+            if (text(e.get("url")) or "").endswith(url_suffix)]
+
+
+def sub_extension(extension: Json, name: str) -> Json | None:
+    """A complex extension's part: relative url ("volume") or an absolute one ending in it."""
+    for part in objs(extension.get("extension")):
+        url = text(part.get("url")) or ""
+        if url == name or url.endswith("/" + name) or url.endswith("-" + name):
+            return part
+    return None
+
+
+def value_of(element: Json, *kinds: str) -> Any:
+    """The first `value<Kind>` present (kinds like "Reference", "Quantity", "UnsignedInt")."""
+    for kind in kinds:
+        key = "value" + kind
+        if key in element:
+            return element[key]
+    return None
+
+
+# --- Dates ---------------------------------------------------------------------------------------
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(T.*)?$")
+
+
+@dataclass(frozen=True)
+class FhirDate:
+    """A FHIR date/dateTime with its precision; `start` is the first day it can mean."""
+
+    start: date
+    precision: str  # "year" | "month" | "day"
+    raw: str
+
+    @property
+    def day(self) -> date | None:
+        """The calendar day, only when the value names one (a partial date is never padded)."""
+        return self.start if self.precision == "day" else None
+
+
+def parse_date(value: Any) -> FhirDate | None:
+    """FHIR date, dateTime or instant. A time part keeps the day as written (the sender's local
+    day): converting to UTC could move an evening scan to the next day."""
+    raw = text(value)
+    if raw is None:
+        return None
+    match = _DATE.match(raw)
+    if not match:
+        return None
+    year, month, day, time_part = match.groups()
+    try:
+        if day:
+            if time_part:
+                datetime.fromisoformat(raw.replace("Z", "+00:00"))  # reject "2024-01-01Tjunk"
+            return FhirDate(date(int(year), int(month), int(day)), "day", raw)
+        if month:
+            return FhirDate(date(int(year), int(month), 1), "month", raw)
+        return FhirDate(date(int(year), 1, 1), "year", raw)
+    except ValueError:
+        return None
+
+
+def timepoint(resource: Json, prefix: str) -> FhirDate | None:
+    """effective[x]/performed[x]/onset[x] as one date: dateTime, instant, date, or a Period's end
+    (its start when no end is given) — the moment the fact was last known true."""
+    for kind in ("DateTime", "Instant", "Date"):
+        if prefix + kind in resource:
+            return parse_date(resource[prefix + kind])
+    period = obj(resource.get(prefix + "Period"))
+    if period:
+        return parse_date(period.get("end")) or parse_date(period.get("start"))
+    return None
+
+
+def period_bounds(resource: Json, prefix: str) -> tuple[FhirDate | None, FhirDate | None]:
+    """(start, end) of performed[x]/effective[x]; a single dateTime is both."""
+    for kind in ("DateTime", "Instant", "Date"):
+        if prefix + kind in resource:
+            point = parse_date(resource[prefix + kind])
+            return point, point
+    period = obj(resource.get(prefix + "Period"))
+    return parse_date(period.get("start")), parse_date(period.get("end"))
+
+
+def last_updated(resource: Json) -> datetime | None:
+    raw = text(obj(resource.get("meta")).get("lastUpdated"))
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None  # naive and aware instants cannot be compared
+
+
+# --- Quantities ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str | None  # UCUM code when given, else the unit text (lower-cased)
+
+
+def quantity(value: Any) -> Quantity | None:
+    q = obj(value)
+    amount = number(q.get("value"))
+    if amount is None:
+        return None
+    unit = text(q.get("code")) or text(q.get("unit"))
+    return Quantity(amount, unit.lower() if unit else None)

@@ -1,0 +1,79 @@
+"""Which patient the data is about, that patient's demographics, and the resources that belong to
+someone else (never mapped into this patient's record, and recorded as skipped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from cds_service.mapping.context import Notes, subject_key
+from cds_service.mapping.read import Json, obj, objs, parse_date, reference_of, text
+
+NOT_PATIENT_DATA = frozenset({"OperationOutcome"})
+
+
+@dataclass(frozen=True)
+class Demographics:
+    patient_id: str | None
+    birth_date: date | None
+    gender: str | None
+
+
+def bare_id(patient_id: str | None) -> str | None:
+    value = text(patient_id)
+    return value.removeprefix("Patient/") if value else None
+
+
+def select(resources: list[Json], patient_id: str | None, notes: Notes
+           ) -> tuple[list[Json], Demographics]:
+    patients = [r for r in resources if r.get("resourceType") == "Patient"]
+    pid = bare_id(patient_id)
+    if pid is None:
+        ids = list(dict.fromkeys(text(p.get("id")) for p in patients))
+        if len(ids) == 1:
+            pid = ids[0]
+        elif len(ids) > 1:
+            for patient in patients:
+                notes.skip(patient, "several Patient resources and no patient id: no "
+                                    "demographics read, resources not filtered by patient")
+    kept: list[Json] = []
+    me = f"Patient/{pid}" if pid else None
+    for resource in resources:
+        rtype = resource.get("resourceType")
+        if rtype in NOT_PATIENT_DATA:
+            notes.skip(resource, f"{rtype} (not patient data): {_outcome_text(resource)}")
+            continue
+        if me and rtype == "Patient" and reference_of(resource) != me:
+            notes.skip(resource, f"another patient than {me}")
+            continue
+        subject = subject_key(resource)
+        if me and subject and subject.startswith("Patient/") and subject != me:
+            notes.skip(resource, f"about {subject}, not {me}")
+            continue
+        kept.append(resource)
+    patient = next((p for p in patients if me and reference_of(p) == me), None)
+    return kept, _demographics(pid, patient, notes)
+
+
+def _demographics(pid: str | None, patient: Json | None, notes: Notes) -> Demographics:
+    if patient is None:
+        return Demographics(pid, None, None)
+    birth = parse_date(patient.get("birthDate"))
+    if birth is not None and birth.day is None:
+        # Not padded to 1 January: an age from a year alone can be off by one, and the GPA age
+        # band (< 60) turns on it. The birth date is reported as missing instead.
+        notes.skip(patient, f"birthDate '{birth.raw}' has no day: age not computed")
+    elif birth is None and "birthDate" in patient:
+        notes.skip(patient, f"birthDate {patient.get('birthDate')!r} is not a FHIR date")
+    gender = text(patient.get("gender"))
+    return Demographics(pid, birth.day if birth else None, gender.lower() if gender else None)
+
+
+def _outcome_text(outcome: Json) -> str:
+    for issue in objs(outcome.get("issue")):
+        parts = [text(issue.get("severity")), text(issue.get("code")),
+                 text(issue.get("diagnostics")) or text(obj(issue.get("details")).get("text"))]
+        shown = " ".join(p for p in parts if p)
+        if shown:
+            return shown[:200]
+    return "no issue text"
