@@ -58,6 +58,11 @@ def bundle_resources(body: Any) -> list[dict[str, Any]]:
             raise BadRequest(f"Bundle.entry[{i}].resource must be a FHIR resource object with a "
                              "resourceType", field=f"entry[{i}].resource")
         resources.append(resource)
+    patients = sorted({str(r.get("id")) for r in resources if r["resourceType"] == "Patient"})
+    if len(patients) > 1:
+        raise BadRequest(f"the Bundle holds {len(patients)} Patient resources "
+                         f"({', '.join(patients[:5])}); one patient's resources are expected",
+                         field="entry")
     return resources
 
 

@@ -122,3 +122,11 @@ def test_garbage_inside_resources_never_500(api) -> None:
              {"resourceType": "BodyStructure", "id": "w4", "identifier": [None, 3]}]
     response = post(api, b.collection(weird + syn.progressive_after_srs_in_field()))
     assert response.status_code == 200
+
+
+def test_two_patients_in_one_bundle_is_400(api) -> None:
+    resources = syn.untreated_bcbm() + syn.disseminated_after_wbrt()
+    response = post(api, b.collection(resources))
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == "entry" and "2 Patient resources" in body["message"]

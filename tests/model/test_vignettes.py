@@ -7,7 +7,9 @@ subtype, and the silent cases (lung primary, no brain metastases, untreated BCBM
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -322,3 +324,17 @@ def test_order_checks_are_silent_for_the_wrong_population() -> None:
     volume = b.rt_volume("syn-lung", "vol-E2", whole_brain=False, lesions=("lesion-E",))
     drafts = b.draft_orders([volume, b.rt_prescription("syn-lung", "srs", volume, 3000, 1)])
     assert check_orders(map_patient(resources), map_draft_orders(drafts, resources), ON) == ()
+
+
+MCODE_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "mcode-stu4-examples"
+
+
+@pytest.mark.skipif(not (MCODE_EXAMPLES / "Bundle-mcode-patient-bundle-jenny-m.json").exists(),
+                    reason="mCODE STU4 examples not copied into tests/data")
+def test_mcode_jenny_m_breast_cancer_without_brain_metastases_is_silent() -> None:
+    bundle = json.loads((MCODE_EXAMPLES / "Bundle-mcode-patient-bundle-jenny-m.json")
+                        .read_text(encoding="utf-8"))
+    result = run([bundle])
+    assert result.situation.code == a.NOT_APPLICABLE
+    assert result.options == () and result.warnings == ()
+    assert result.subtype.code == "luminal-a"  # ER+, PR-, HER2- in the published example
