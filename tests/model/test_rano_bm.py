@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.model.facts import as_of
 from cds_service.model.rano_bm import assess_rano_bm
@@ -178,3 +180,35 @@ def test_without_local_therapy_the_first_scan_is_baseline() -> None:
     result = rano(lesion("A", ("2023-06-01", 12), ("2024-02-01", 18)), treatments=())
     assert result.baseline_date == d("2023-06-01")
     assert result.category == "PD"
+
+
+SCAN_DAYS = ("2023-06-01", "2023-09-01", "2023-12-01", "2024-02-01")
+sizes = st.lists(st.integers(min_value=0, max_value=600).map(lambda tenths: tenths / 10),
+                 min_size=len(SCAN_DAYS), max_size=len(SCAN_DAYS))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(sizes, min_size=1, max_size=6))
+def test_pd_by_targets_iff_20_percent_over_nadir_and_5_mm_growth(series) -> None:
+    """Property: with no new lesion, symptom or non-target, PD <=> the two target conditions."""
+    lesions = [lesion(f"L{i}", *zip(SCAN_DAYS, values)) for i, values in enumerate(series)]
+    result = rano(*lesions, treatments=(treatment("srs", SRS_DAY, tuple(f"L{i}" for i in
+                                                                        range(len(series)))),))
+    targets = [x.lesion for x in result.lesions if x.target]
+    non_targets_grew = any(
+        not x.target and any(b - a >= 5 and (a == 0 or (b - a) / a >= 0.2)
+                             for a, b in [(min(s[:-1]), s[-1])])
+        for x, s in ((x, series[int(x.lesion[1:])]) for x in result.lesions))
+    if not targets:
+        assert result.category in ("SD", "CR", "PD")
+        return
+    tenths = {t: [round(v * 10) for v in series[int(t[1:])]] for t in targets}
+    sld = [sum(tenths[t][k] for t in targets) for k in range(len(SCAN_DAYS))]
+    nadir, current = min(sld), sld[-1]
+    grew = any(tenths[t][-1] - min(tenths[t]) >= 50 for t in targets)
+    rose = current > 0 if nadir == 0 else (current - nadir) * 5 >= nadir  # >= 20 % exactly
+    target_pd = rose and grew
+    if target_pd:
+        assert result.category == "PD"
+    elif not non_targets_grew:
+        assert result.category != "PD"
