@@ -110,10 +110,18 @@ def safe_url(url: Any) -> str | None:
     return urlunsplit((
         parts.scheme.lower(),
         netloc.lower(),
-        quote(parts.path, safe=_URL_SAFE),
-        quote(parts.query, safe=_URL_SAFE),
-        quote(parts.fragment, safe=_URL_SAFE),
+        _quote(parts.path),
+        _quote(parts.query),
+        _quote(parts.fragment),
     ))
+
+
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _quote(part: str) -> str:
+    """Percent-encode what may not stand in a link; keep valid %XX escapes, encode stray '%'."""
+    return _STRAY_PERCENT.sub("%25", quote(part, safe=_URL_SAFE))
 
 
 def markdown_link(text: Any, url: Any) -> str:
