@@ -126,8 +126,9 @@ def map_treatments(index: ResourceIndex, notes: Notes, bodies: BodyMap,
         else:
             continue
         treatments.extend(found or ())
+    # stable: the volumes of one course keep the course's order
     treatments.sort(key=lambda t: (t.date is None, t.date or date.min, t.start or date.min,
-                                   t.source, t.volume_ids))
+                                   t.source))
     return tuple(treatments)
 
 
