@@ -177,3 +177,25 @@ def test_slow_but_working_server_gives_a_full_answer(loaded, budget_app, caplog)
     assert response.status_code == 200
     assert answered is not None and answered.missing_keys == 0
     assert loaded.stats()["requests_with_bearer"] == loaded.stats()["requests"] > 0
+
+
+@pytest.mark.parametrize("fault, reason", [
+    pytest.param({"status": 500}, "the FHIR server failed (500)", id="500"),
+    pytest.param({"status": 403}, "the FHIR server refused access (403)", id="403"),
+    pytest.param({"mode": "reset"}, "the FHIR server could not be reached", id="reset"),
+    pytest.param({"mode": "invalid-json"}, "the FHIR server sent invalid JSON", id="invalid-json"),
+    pytest.param({"mode": "hang"}, "did not finish within the time budget", id="hang"),
+])
+def test_degraded_cards_say_what_is_missing(loaded, budget_app, caplog, fault, reason) -> None:
+    """The patient is still progressive without their medication list: the cards come, and say
+    which data could not be obtained and why (rendered as a clinician would read it)."""
+    from markdown_it import MarkdownIt
+
+    loaded.set_faults(match="/MedicationRequest", **fault)
+    response, _elapsed, _ = call(budget_app, loaded, caplog)
+    assert response.status_code == 200
+    cards = response.get_json()["cards"]
+    assert cards, "a progressive patient got no card"
+    renderer = MarkdownIt("commonmark")
+    shown = " ".join(renderer.render(c.get("detail", "")) for c in cards)
+    assert "Could not be obtained — medicationRequests: " in shown and reason in shown
