@@ -1,15 +1,26 @@
-"""order-sign: the same checks as order-select, when the orders are signed."""
+"""order-sign: the same checks as order-select, on every draft order, when the orders are signed.
+
+One card per problem (clinical model §9), with an `update` (or `delete`) suggestion carrying the
+corrected order; no card when the orders are fine, and none for a patient outside the service's
+population.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cards.order_cards import order_cards
 from cds_service.registry import HookCall, HookService
+from hooks.pipeline import assess_call, order_findings
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 def handle(call: HookCall) -> dict[str, Any]:
-    return {"cards": []}
+    result = assess_call(call)
+    if not result.in_scope:
+        return {"cards": []}
+    findings = order_findings(call, result, selections=None)
+    return {"cards": order_cards(findings, call.context.get("draftOrders"))}
 
 
 SERVICE = HookService(

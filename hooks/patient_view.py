@@ -1,16 +1,35 @@
-"""patient-view: salvage options when a patient with progressive BCBM is opened."""
+"""patient-view: salvage options when a patient with progressive BCBM is opened.
+
+Progressive BCBM (clinical model §3, a progressive situation) → the main card (situation,
+evidence, prognosis, ranked options with orderable suggestions, SMART link) and one card per
+decision-changing warning. Every other patient — another primary, no brain metastases, untreated
+or stable BCBM — gets `{"cards": []}`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cards.main_card import main_card
+from cards.warning_cards import warning_cards
 from cds_service.registry import HookCall, HookService
+from hooks.pipeline import assess_call, order_context
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 def handle(call: HookCall) -> dict[str, Any]:
-    # Cards are built in issue 5 (cards/); until then the service answers no card.
-    return {"cards": []}
+    result = assess_call(call)
+    if not result.progressive:
+        return {"cards": []}
+    assessment = result.assessment
+    cards = [
+        main_card(assessment, order_context(call, result),
+                  public_base_url=call.config.public_base_url,
+                  hook_instance=call.hook_instance,
+                  unavailable=result.unavailable, notes=result.notes),
+        *warning_cards(assessment),
+    ]
+    return {"cards": cards}
 
 
 SERVICE = HookService(
