@@ -1,0 +1,100 @@
+"""Golden responses of patient-view for the synthetic patients, as structural skeletons.
+
+A skeleton keeps what a clinician and an EHR rely on and drops what changes per call (uuids, the
+assessment date in the markdown): summary, indicator, topic, the detail's section headings, each
+suggestion's label / isRecommended / actions (type, resource type, project codes, doses, the
+re-irradiation flag), link types and override-reason codes.
+
+Regenerate after a deliberate change of the model or the cards, then review the diff:
+
+    .venv/bin/python -m tests.hooks.golden --write
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cards import codes
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+HEADING = re.compile(r"^\*\*([^*]+)\*\*$", re.MULTILINE)
+
+
+def _resource_skeleton(resource: dict[str, Any]) -> dict[str, Any]:
+    concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
+    out: dict[str, Any] = {
+        "resourceType": resource["resourceType"],
+        "codes": [f"{c['system'].rsplit('/', 1)[-1]}|{c['code']}" for c in concept.get("coding", [])],
+    }
+    doses = []
+    for ext in resource.get("extension", []):
+        if ext["url"] == codes.DOSE_PRESCRIBED_TO_VOLUME:
+            parts = {s["url"]: s for s in ext["extension"]}
+            doses.append([parts["totalDose"]["valueQuantity"]["value"],
+                          parts["fractions"]["valuePositiveInt"]])
+        if ext["url"] == codes.REIRRADIATION_EXTENSION:
+            out["reirradiation"] = ext["valueBoolean"]
+    if doses:
+        out["doses_cgy_fractions"] = doses
+    return out
+
+
+def skeleton(response: dict[str, Any]) -> list[dict[str, Any]]:
+    cards = []
+    for card in response["cards"]:
+        cards.append({
+            "summary": card["summary"],
+            "indicator": card["indicator"],
+            "topic": card["source"]["topic"]["code"],
+            "sections": HEADING.findall(card.get("detail", "")),
+            "selectionBehavior": card.get("selectionBehavior"),
+            "suggestions": [
+                {"label": s["label"], "isRecommended": s.get("isRecommended"),
+                 "actions": [{"type": a["type"], **_resource_skeleton(a["resource"])}
+                             if "resource" in a else {"type": a["type"],
+                                                      "resourceId": a["resourceId"]}
+                             for a in s["actions"]]}
+                for s in card.get("suggestions", [])
+            ],
+            "links": [link["type"] for link in card.get("links", [])],
+            "overrideReasons": [r["code"] for r in card.get("overrideReasons", [])],
+        })
+    return cards
+
+
+def golden_path(name: str) -> Path:
+    return GOLDEN_DIR / f"{name}.json"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    return json.loads(golden_path(name).read_text("utf-8"))
+
+
+def write_all() -> None:
+    from cds_service.app import create_app
+    from cds_service.config import ServiceConfig
+    from tests.hook_requests import full_prefetch, hook_request
+    from tests.synthetic_patients import PATIENTS, patient_id
+
+    GOLDEN_DIR.mkdir(exist_ok=True)
+    app = create_app(ServiceConfig(database_url="sqlite://", auth_required=False,
+                                   public_base_url="http://localhost"))
+    client = app.test_client()
+    for name, build in PATIENTS.items():
+        body = hook_request(patient_id(name), prefetch=full_prefetch(build()))
+        response = client.post("/cds-services/bcbm-salvage", json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        text = json.dumps(skeleton(response.get_json()), indent=2, ensure_ascii=False) + "\n"
+        golden_path(name).write_text(text, "utf-8")
+        print(f"{golden_path(name)} ({date.today().isoformat()})")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        raise SystemExit("usage: python -m tests.hooks.golden --write")
+    write_all()
