@@ -33,7 +33,7 @@ from cards.render import (
     table,
 )
 from cards.suggestions import InvalidResource, OrderContext, option_suggestion
-from cds_service.model.assessment import Assessment, Option
+from cds_service.model.assessment import Assessment, Option, Regimen
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -87,8 +87,6 @@ def summary(assessment: Assessment) -> str:
 def _evidence(assessment: Assessment) -> str:
     situation = assessment.situation
     items = [md(e) for e in situation.evidence]
-    if situation.progressing_lesions:
-        items.append("Progressing lesions: " + ", ".join(md(x) for x in situation.progressing_lesions))
     if situation.symptomatic:
         items.append("Neurological symptoms on record (symptomatic disease).")
     if situation.on_systemic_therapy:
@@ -103,7 +101,7 @@ def _rano_bm(assessment: Assessment) -> str:
         if rano.reasons:
             text += "\n\n" + bullets(md(r) for r in rano.reasons)
         return section("RANO-BM response [17]", text)
-    parts = [f"**{md(rano.category)}**"]
+    parts = [f"Category **{md(rano.category)}**"]
     sld = []
     if rano.baseline_sld_mm is not None:
         when = f" ({rano.baseline_date.isoformat()})" if rano.baseline_date else ""
@@ -174,7 +172,7 @@ def _gpa(assessment: Assessment) -> str:
         if factors:
             body += "\n\n" + bullets(factors)
     notes = [md(n) for n in gpa.notes]
-    if gpa.ecog_stand_in:
+    if gpa.ecog_stand_in and not any("ECOG" in n for n in gpa.notes):
         notes.append("The KPS band was taken from ECOG.")
     if notes:
         body += "\n\n" + bullets(notes)
@@ -184,15 +182,20 @@ def _gpa(assessment: Assessment) -> str:
 def _regimens(option: Option) -> str:
     if not option.regimens:
         return ""
-    by_lesion: dict[str | None, list[str]] = {}
+    by_lesion: dict[str | None, list[Regimen]] = {}
     for regimen in option.regimens:
-        text = regimen_text(regimen.total_dose_gy, regimen.fractions)
-        if regimen.note:
-            text += f" ({md(regimen.note)})"
-        by_lesion.setdefault(regimen.lesion, []).append(text)
+        by_lesion.setdefault(regimen.lesion, []).append(regimen)
     parts = []
-    for lesion, texts in by_lesion.items():
-        joined = " or ".join(texts)
+    for lesion, regimens in by_lesion.items():
+        notes = {r.note for r in regimens}
+        if len(notes) == 1:  # one note for the lesion (e.g. its diameter): say it once
+            joined = " or ".join(regimen_text(r.total_dose_gy, r.fractions) for r in regimens)
+            if regimens[0].note:
+                joined += f" ({md(regimens[0].note)})"
+        else:
+            joined = " or ".join(
+                regimen_text(r.total_dose_gy, r.fractions) + (f" ({md(r.note)})" if r.note else "")
+                for r in regimens)
         parts.append(f"{md(lesion)}: {joined}" if lesion else joined)
     return "; ".join(parts)
 

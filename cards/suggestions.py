@@ -6,11 +6,14 @@
   target (a contained mCODE RadiotherapyVolume: whole brain, or one focal volume per lesion named by
   the lesion's identifier) with `totalDose` in cGy and `fractions`, and the re-irradiation flag
   when the option re-irradiates.
-  Dose choice: per lesion, the first regimen the model lists; when the option re-irradiates, the
-  regimen with the lowest biologically effective dose for late brain effects (BED with
-  α/β = `LATE_EFFECT_ALPHA_BETA_GY`, 2 Gy): radionecrosis risk rises with dose (review §4.2,
-  [42]), and "lowest total dose" would wrongly prefer 3 × 9 Gy over 5 × 6 Gy. The other
-  acceptable regimens are named in the resource's `note` and on the card.
+  Dose choice: per lesion, the first regimen the model lists (the model lists the review's
+  Figure 1 regimen, 5 x 6 Gy, first for FSRT and the lower end of an SRS dose range first); when
+  the option re-irradiates and the lesion's regimens share a fraction count (an SRS range), the
+  lowest dose — radionecrosis risk rises with dose (review §4.2, [42]). A regimen not tied to a
+  lesion (FSRT, WBRT) applies to every lesion the option targets; SRS doses are only prescribed
+  to lesions whose diameter fixed the dose (the model's size-band table, given when a diameter is
+  unknown, is shown on the card but never turned into an order). The other acceptable regimens
+  are named in the resource's `note` and on the card.
 - `surgery`, `tumor-board` and `best-supportive-care` become ServiceRequests (operation on brain,
   patient referral, palliative-care referral) carrying the salvage-option Coding.
 - `systemic-therapy` becomes one MedicationRequest per drug of the first orderable regimen the
@@ -40,8 +43,6 @@ from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 log = logging.getLogger("salvage_cds.cards")
 
 RT_OPTIONS = ("srs", "fsrt", "wbrt", "re-wbrt")
-# α/β of late-responding normal brain (radionecrosis), for ranking re-irradiation regimens only.
-LATE_EFFECT_ALPHA_BETA_GY = 2.0
 WHOLE_BRAIN_OPTIONS = ("wbrt", "re-wbrt")
 MAX_TARGETS_IN_LABEL = 3
 
@@ -106,40 +107,35 @@ class RtTarget:
         return regimen_text(self.total_dose_gy, self.fractions)
 
 
-def late_effect_bed(regimen: Regimen) -> float:
-    """BED = D × (1 + d / (α/β)) with the late-effect α/β of brain."""
-    per_fraction = regimen.total_dose_gy / regimen.fractions
-    return regimen.total_dose_gy * (1 + per_fraction / LATE_EFFECT_ALPHA_BETA_GY)
-
-
 def rt_targets(option: Option) -> list[RtTarget]:
     """The volumes and doses of an RT option's prescription (see the module docstring)."""
     if option.code not in RT_OPTIONS or not option.regimens:
         return []
-    whole_brain = option.code in WHOLE_BRAIN_OPTIONS
 
-    def pick(regimens: Sequence[Regimen]) -> Regimen:
-        if option.reirradiation:
-            return min(regimens, key=late_effect_bed)
-        return regimens[0]
+    def pick(regimens: Sequence[Regimen]) -> tuple[Regimen, tuple[Regimen, ...]]:
+        chosen = regimens[0]
+        if option.reirradiation and len({r.fractions for r in regimens}) == 1:
+            chosen = min(regimens, key=lambda r: r.total_dose_gy)
+        return chosen, tuple(r for r in regimens if r is not chosen)
 
-    if whole_brain:
-        chosen = pick(option.regimens)
-        return [RtTarget(True, chosen.total_dose_gy, chosen.fractions,
-                         alternatives=tuple(r for r in option.regimens if r is not chosen))]
+    if option.code in WHOLE_BRAIN_OPTIONS:
+        chosen, others = pick(option.regimens)
+        return [RtTarget(True, chosen.total_dose_gy, chosen.fractions, alternatives=others)]
     by_lesion: dict[str | None, list[Regimen]] = {}
     for regimen in option.regimens:
         by_lesion.setdefault(regimen.lesion, []).append(regimen)
     targets = []
     for lesion, regimens in by_lesion.items():
-        chosen = pick(regimens)
-        targets.append(RtTarget(False, chosen.total_dose_gy, chosen.fractions, lesion,
-                                tuple(r for r in regimens if r is not chosen)))
-    if set(by_lesion) == {None} and len(option.lesions) == 1:
-        # one lesion named on the option, doses not per lesion: the volume is that lesion's
-        only = targets[0]
-        targets = [RtTarget(False, only.total_dose_gy, only.fractions, option.lesions[0],
-                            only.alternatives)]
+        if lesion is None:
+            continue
+        chosen, others = pick(regimens)
+        targets.append(RtTarget(False, chosen.total_dose_gy, chosen.fractions, lesion, others))
+    if not targets and option.code != "srs" and None in by_lesion:
+        # a regimen that does not depend on the lesion (FSRT): one volume per targeted lesion
+        chosen, others = pick(by_lesion[None])
+        lesions: Sequence[str | None] = option.lesions or (None,)
+        targets = [RtTarget(False, chosen.total_dose_gy, chosen.fractions, lesion, others)
+                   for lesion in lesions]
     return targets
 
 
@@ -160,7 +156,7 @@ def _volume(volume_id: str, target: RtTarget, ctx: OrderContext) -> dict[str, An
         volume["identifier"] = [{"system": codes.LESION_IDENTIFIER_SYSTEM, "value": target.lesion}]
         volume["description"] = f"Planning target volume of brain lesion {target.lesion}"
     else:
-        volume["description"] = "Planning target volume of the progressing brain lesion(s)"
+        volume["description"] = "Focal planning target volume (to be delineated)"
     return volume
 
 
@@ -292,6 +288,9 @@ def _create(description: str, resource: dict[str, Any]) -> dict[str, Any]:
 
 def _target_label(targets: Sequence[RtTarget]) -> str:
     if len(targets) > MAX_TARGETS_IN_LABEL:
+        doses = {(t.total_dose_gy, t.fractions) for t in targets}
+        if len(doses) == 1:
+            return f"{len(targets)} lesions, {targets[0].text()} each"
         return f"{len(targets)} lesions (dose by lesion diameter)"
     parts = []
     for target in targets:
@@ -305,18 +304,23 @@ def _target_label(targets: Sequence[RtTarget]) -> str:
 
 
 def _alternatives_note(targets: Sequence[RtTarget]) -> str | None:
-    notes = []
+    by_text: dict[str, list[str]] = {}
     for target in targets:
         if not target.alternatives:
             continue
-        alternatives = ", ".join(
-            regimen_text(r.total_dose_gy, r.fractions) for r in target.alternatives
-        )
-        where = f"lesion {target.lesion}" if target.lesion else "this volume"
-        notes.append(f"{where}: {alternatives}")
-    if not notes:
+        text = ", ".join(regimen_text(r.total_dose_gy, r.fractions) for r in target.alternatives)
+        by_text.setdefault(text, []).append(target.lesion or "this volume")
+    if not by_text:
         return None
+    if len(by_text) == 1:
+        return f"Other regimens the review accepts: {next(iter(by_text))}."
+    notes = [f"lesion {', '.join(where)}: {text}" for text, where in by_text.items()]
     return "Other regimens the review accepts — " + "; ".join(notes) + "."
+
+
+def _unprescribed(option: Option, targets: Sequence[RtTarget]) -> tuple[str, ...]:
+    covered = {t.lesion for t in targets}
+    return tuple(lesion for lesion in option.lesions if lesion not in covered)
 
 
 def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
@@ -336,12 +340,17 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         if not targets:
             return None
         reirradiation = bool(option.reirradiation)
-        note = " ".join(filter(None, [rationale, _alternatives_note(targets)]))
+        left_out = _unprescribed(option, targets)
+        missing = (f"Not prescribed (no diameter on record to set the dose): "
+                   f"{', '.join(left_out)}." if left_out else None)
+        note = " ".join(filter(None, [rationale, _alternatives_note(targets), missing]))
         resource = radiotherapy_prescription(option.code, targets, ctx,
                                              reirradiation=reirradiation,
                                              suggestion_uuid=suggestion_uuid, note=note)
         flag = " (re-irradiation)" if reirradiation else ""
         label = f"{caution}Prescribe {short}{flag}: {_target_label(targets)}"
+        if left_out:
+            label += f" (not included, no diameter: {plain(', '.join(left_out))})"
         total = ", ".join(f"{num(t.total_dose_cgy)} cGy / {t.fractions} fx" for t in targets)
         actions = [_create(f"Draft CodeX radiotherapy course prescription, {short} "
                            f"({total})", resource)]

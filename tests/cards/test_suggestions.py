@@ -85,6 +85,26 @@ def test_whole_brain_courses(code: str, reirradiation: bool, expected: list) -> 
     assert suggestion["isRecommended"] is True
 
 
+def test_fsrt_regimen_not_tied_to_a_lesion_goes_to_every_targeted_lesion() -> None:
+    option = Option("fsrt", 1, "FSRT", "r", (15,), regimens=(Regimen(30, 5), Regimen(21, 3)),
+                    lesions=("L1", "L2", "L3"))
+    resource = resource_of(option_suggestion(option, CTX, recommended=True))
+    assert doses(resource) == [(3000, 5)] * 3
+    assert [v["identifier"][0]["value"] for v in resource["contained"]] == ["L1", "L2", "L3"]
+    assert resource["note"][0]["text"].count("21 Gy in 3 × 7 Gy") == 1
+
+
+def test_srs_dose_is_never_guessed_without_a_diameter() -> None:
+    table_only = Option("srs", 1, "SRS", "r", (14,), lesions=("L1",), regimens=(
+        Regimen(20, 1, note="max diameter <= 2 cm"), Regimen(15, 1, note="3.1-4 cm")))
+    assert option_suggestion(table_only, CTX, recommended=True) is None
+    partly = Option("srs", 1, "SRS", "r", (14,), lesions=("L1", "L2"),
+                    regimens=(Regimen(18, 1, "L1"), Regimen(20, 1), Regimen(15, 1)))
+    suggestion = option_suggestion(partly, CTX, recommended=True)
+    assert doses(resource_of(suggestion)) == [(1800, 1)]
+    assert "not included, no diameter: L2" in suggestion["label"]
+
+
 def test_rt_option_without_a_regimen_has_no_suggestion() -> None:
     assert option_suggestion(Option("srs", 1, "SRS", "r", ()), CTX, recommended=True) is None
     assert rt_targets(Option("surgery", 1, "S", "r", ())) == []
