@@ -23,7 +23,18 @@ from typing import Any
 from cards import codes
 from cards.common import order_override_reasons, review_link, source
 from cards.references import references_section
-from cards.render import bullets, card, md, new_uuid, num, plain, render, section
+from cards.render import (
+    SUMMARY_MAX,
+    bullets,
+    card,
+    md,
+    new_uuid,
+    num,
+    one_line,
+    plain,
+    render,
+    section,
+)
 from cards.suggestions import (
     InvalidResource,
     dose_prescribed_to_volume,
@@ -112,19 +123,25 @@ def corrected_resource(draft: Mapping[str, Any], correction: OrderCorrection) ->
 
 
 def _correction_text(correction: OrderCorrection, escape: Callable[[Any], str]) -> str:
+    """"Change to re-WBRT 10 x 2 Gy (2000 cGy in 10 fractions, re-irradiation)"."""
     if correction.action == "delete":
         return escape(correction.description) or "Remove this order"
     changes = []
-    if correction.total_dose_cgy is not None:
+    if correction.total_dose_cgy is not None and correction.fractions is not None:
+        plural = "s" if correction.fractions != 1 else ""
+        changes.append(f"{num(correction.total_dose_cgy)} cGy in {correction.fractions} "
+                       f"fraction{plural}")
+    elif correction.total_dose_cgy is not None:
         changes.append(f"{num(correction.total_dose_cgy)} cGy")
-    if correction.fractions is not None:
-        changes.append(f"{correction.fractions} fraction{'s' if correction.fractions != 1 else ''}")
+    elif correction.fractions is not None:
+        changes.append(f"{correction.fractions} fractions")
     if correction.reirradiation is not None:
-        changes.append("flag re-irradiation" if correction.reirradiation else "no re-irradiation")
+        changes.append("re-irradiation" if correction.reirradiation else "no re-irradiation")
     text = escape(correction.description)
+    if text and changes:
+        return f"{text} ({', '.join(changes)})"
     if changes:
-        prefix = "Change to " + ", ".join(changes)
-        return f"{prefix} — {text}" if text else prefix
+        return "Change to " + ", ".join(changes)
     return text or "Update this order"
 
 
@@ -154,6 +171,15 @@ def correction_suggestion(finding: OrderFinding, correction: OrderCorrection,
         log.error("unknown order correction action %r", correction.action)
         return None
     return {"label": label, "uuid": new_uuid(), "isRecommended": recommended, "actions": [action]}
+
+
+def order_summary(message: str) -> str:
+    """The finding's first sentence, or its first clause when the sentence is too long."""
+    text = " ".join(plain(message).split())
+    sentence = text.split(". ")[0].rstrip(".")
+    if len(sentence) > SUMMARY_MAX:
+        sentence = sentence.split("; ")[0]
+    return one_line(sentence)
 
 
 def topic_code(finding: OrderFinding) -> str:
@@ -192,7 +218,7 @@ def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -
     )
     indicator = finding.severity if finding.severity in ("info", "warning", "critical") else "warning"
     return card(
-        summary=plain(finding.message).split(". ")[0],
+        summary=order_summary(finding.message),
         indicator=indicator,
         detail=detail,
         source=source(topic_code(finding)),

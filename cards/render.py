@@ -14,19 +14,21 @@ import string
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from cds_service.security.markdown import escape_markdown, safe_text
 
 SUMMARY_MAX = 139  # CDS Hooks 2.0: "<140-character summary"
-TEMPLATE_PACKAGE = "cards"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
 # --- templates -------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def template(name: str) -> string.Template:
-    text = resources.files(TEMPLATE_PACKAGE).joinpath("templates", f"{name}.md").read_text("utf-8")
+    # next to this module (package data), found by path: works whether `cards` is imported as a
+    # regular package or through an editable install's namespace mapping
+    text = (TEMPLATE_DIR / f"{name}.md").read_text("utf-8")
     compiled = string.Template(text)
     if not compiled.is_valid():
         raise ValueError(f"cards/templates/{name}.md is not a valid template")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from cards import codes
-from cards.order_cards import corrected_resource, order_cards
+from cards.order_cards import corrected_resource, order_cards, order_summary
 from cds_service.model.assessment import OrderCorrection, OrderFinding
 from cds_service.protocol.response_schema import response_errors
 from tests import fhir_builders as b
@@ -74,6 +74,24 @@ def test_ambiguous_update_is_left_out_and_said() -> None:
     [card] = order_cards([finding], b.draft_orders([two_volumes]))
     assert "suggestions" not in card
     assert "by hand" in card["detail"]
+
+
+def test_order_summary_is_the_first_clause_of_a_long_sentence() -> None:
+    message = ("Prior WBRT on record: the draft 10 x 3 Gy (30 Gy) exceeds the re-WBRT regimen; "
+               "repeat WBRT is usually more conservative, 10 x 2 Gy (20 Gy), and for carefully "
+               "selected patients [49].")
+    assert order_summary(message) == ("Prior WBRT on record: the draft 10 x 3 Gy (30 Gy) exceeds "
+                                      "the re-WBRT regimen")
+    assert len(order_summary("word " * 80)) < 140
+
+
+def test_correction_label_names_the_values() -> None:
+    finding = OrderFinding(code="re-wbrt", message="m.", resource_id="ServiceRequest/srs-draft",
+                           corrections=(OrderCorrection("update", 2000, 10, True,
+                                                        "Change to re-WBRT 10 x 2 Gy"),))
+    [card] = order_cards([finding], DRAFTS)
+    assert card["suggestions"][0]["label"] == (
+        "Change to re-WBRT 10 x 2 Gy (2000 cGy in 10 fractions, re-irradiation)")
 
 
 def test_no_finding_no_card() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
 
 from cards import render
@@ -52,9 +50,7 @@ def test_card_has_uuid_and_refuses_bad_members() -> None:
 
 
 def test_every_template_compiles() -> None:
-    names = [p.name.removesuffix(".md")
-             for p in resources.files("cards").joinpath("templates").iterdir()
-             if p.name.endswith(".md")]
+    names = [p.stem for p in render.TEMPLATE_DIR.glob("*.md")]
     assert {"main_detail", "warning_detail", "order_detail"} <= set(names)
     for name in names:
         assert render.template(name).get_identifiers()
