@@ -41,14 +41,14 @@ class MedicationInfo:
 
 
 def drugs_in_text(words: str) -> list[codes.Drug]:
-    remaining = normalise(words)
-    found: list[codes.Drug] = []
+    """Drugs named in `words`, in the order the text names them."""
+    original = remaining = normalise(words)
+    found: dict[str, tuple[int, codes.Drug]] = {}
     for phrase, drug in _BY_NAME:
         if phrase in remaining:
             remaining = remaining.replace(phrase, " ")
-            if drug not in found:
-                found.append(drug)
-    return found
+            found.setdefault(drug.name, (original.find(phrase), drug))
+    return [drug for _, drug in sorted(found.values(), key=lambda item: item[0])]
 
 
 def medication_info(resource: Json, index: ResourceIndex) -> MedicationInfo:
