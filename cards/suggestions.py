@@ -13,7 +13,8 @@
   lesion (FSRT, WBRT) applies to every lesion the option targets; SRS doses are only prescribed
   to lesions whose diameter fixed the dose (the model's size-band table, given when a diameter is
   unknown, is shown on the card but never turned into an order). The other acceptable regimens
-  are named in the resource's `note` and on the card.
+  are named in the resource's `note` and on the card. `note.text` is FHIR `markdown`: any lesion
+  id in it is escaped like on the card (identifiers and descriptions keep the data verbatim).
 - `surgery`, `tumor-board` and `best-supportive-care` become ServiceRequests (operation on brain,
   patient referral, palliative-care referral) carrying the salvage-option Coding.
 - `systemic-therapy` becomes one MedicationRequest per drug of the first orderable regimen the
@@ -37,7 +38,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from cards import codes
-from cards.render import new_uuid, num, plain, regimen_text, strip_empty
+from cards.render import md, new_uuid, num, plain, regimen_text, strip_empty
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 
 log = logging.getLogger("salvage_cds.cards")
@@ -309,7 +310,7 @@ def _alternatives_note(targets: Sequence[RtTarget]) -> str | None:
         if not target.alternatives:
             continue
         text = ", ".join(regimen_text(r.total_dose_gy, r.fractions) for r in target.alternatives)
-        by_text.setdefault(text, []).append(target.lesion or "this volume")
+        by_text.setdefault(text, []).append(md(target.lesion) if target.lesion else "this volume")
     if not by_text:
         return None
     if len(by_text) == 1:
@@ -342,7 +343,7 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         reirradiation = bool(option.reirradiation)
         left_out = _unprescribed(option, targets)
         missing = (f"Not prescribed (no diameter on record to set the dose): "
-                   f"{', '.join(left_out)}." if left_out else None)
+                   f"{', '.join(md(x) for x in left_out)}." if left_out else None)
         note = " ".join(filter(None, [rationale, _alternatives_note(targets), missing]))
         resource = radiotherapy_prescription(option.code, targets, ctx,
                                              reirradiation=reirradiation,
