@@ -69,7 +69,7 @@ BREAST_CANCER = CodeSet(
     snomed=frozenset({
         "254837009",  # FIP: Malignant neoplasm of breast (CodeX Diagnosis-1-Breast)
         "353431000119107",  # FIP: Primary malignant neoplasm of female left breast (mCODE Jenny M)
-        "353511000119101",  # Primary malignant neoplasm of female right breast (seen in EHR code lists)
+        "353511000119101",  # Primary malignant neoplasm of female right breast (EHR code lists)
         "372064008",  # Malignant neoplasm of female breast (widely used in EHR value sets)
         "408643008",  # Infiltrating duct carcinoma of breast (widely used in EHR value sets)
     }),
@@ -119,7 +119,7 @@ NEUROLOGICAL_SYMPTOMS: tuple[SymptomCode, ...] = (
     # G40 epilepsy and recurrent seizures
     SymptomCode("hemiparesis", CodeSet(frozenset({"50582007"}), ("G81",))),  # G81 hemiplegia and
     # hemiparesis
-    SymptomCode("cerebral oedema", CodeSet(frozenset({"2032001"}), ("G936",))),  # G93.6 cerebral edema
+    SymptomCode("cerebral oedema", CodeSet(frozenset({"2032001"}), ("G936",))),  # G93.6 edema
     # FIP names 1148717008 "(or similar)"; UNVERIFIED against a terminology server. G93.5
     # compression of brain is the ICD-10-CM code for mass effect / raised pressure from a lesion.
     SymptomCode("raised intracranial pressure", CodeSet(frozenset({"1148717008"}), ("G935",))),
@@ -380,6 +380,6 @@ NON_SYSTEMIC_FORM_WORDS = frozenset({
     "nasal", "ophthalmic", "otic", "rectal", "enema", "suppository", "shampoo", "foam",
 })
 # SNOMED routes that are not systemic (topical, respiratory tract, nasal, ophthalmic, otic, rectal),
-# as in the FHIR route-codes examples; UNVERIFIED one by one, the dose-form words above back them up.
+# as in the FHIR route-codes examples; UNVERIFIED one by one (the dose-form words back them up).
 NON_SYSTEMIC_ROUTES = frozenset({"6064005", "447694001", "46713006", "54485002", "10547007",
                                  "37161004"})

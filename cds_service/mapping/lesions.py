@@ -11,6 +11,7 @@ in millimetres; cm is converted, any other or missing unit is skipped with its r
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -85,8 +86,8 @@ class _LesionBuilder:
     key: str
     bodies: dict[str, None] = field(default_factory=dict)
     identifiers: dict[str, None] = field(default_factory=dict)
-    # day -> (measurement, tie-break key)
-    by_day: dict[date, tuple[Measurement, tuple]] = field(default_factory=dict)
+    # day -> (measurement, tie-break key: lastUpdated timestamp, diameter)
+    by_day: dict[date, tuple[Measurement, tuple[float, float]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
 
 def _add_size(observation: Json, index: ResourceIndex, notes: Notes,
               cns_condition_refs: frozenset[str], builders: dict[str, _LesionBuilder],
-              lesion_of_body: dict[str, str], add_tumor) -> None:
+              lesion_of_body: dict[str, str], add_tumor: Callable[[Json], str]) -> None:
     focus = objs(observation.get("focus"))
     if not focus:
         return  # a size measured on a specimen (pathology), not a tracked brain lesion
@@ -209,7 +210,7 @@ def _longest_diameter_mm(observation: Json) -> tuple[float | None, str]:
     return round(q.value * factor, 6), ""
 
 
-def _order(builder: _LesionBuilder) -> tuple:
+def _order(builder: _LesionBuilder) -> tuple[date, str]:
     first = min(builder.by_day) if builder.by_day else date.max
     return first, builder.key
 

@@ -48,7 +48,8 @@ MISSING_TREATMENT_DATES = "local treatment dates"
 
 
 def missing_rt_kind(source: str) -> str:
-    return f"radiotherapy technique (SRS/FSRT/WBRT) of {source}: treated volume or fractions unknown"
+    return (f"radiotherapy technique (SRS/FSRT/WBRT) of {source}: "
+            "treated volume or fractions unknown")
 
 
 def coverage_from_statuses(statuses: Iterable[DiseaseStatus]) -> dict[str, frozenset[str]]:

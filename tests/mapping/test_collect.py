@@ -110,6 +110,7 @@ def test_input_is_not_modified():
 def test_fhir_resources_models_are_accepted():
     from fhir.resources.R4B.patient import Patient
 
-    model = Patient.model_validate({"resourceType": "Patient", "id": "m1", "birthDate": "1970-01-02"})
+    model = Patient.model_validate({"resourceType": "Patient", "id": "m1",
+                                    "birthDate": "1970-01-02"})
     flat = collect_resources(model)
     assert ids(flat) == ["Patient/m1"] and flat[0]["birthDate"] == "1970-01-02"

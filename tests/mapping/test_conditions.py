@@ -131,7 +131,8 @@ def test_breast_primary_in_remission_counts_when_an_active_metastasis_names_it()
 
 
 def test_general_cancer_code_with_breast_body_site_is_breast_cancer():
-    condition = b.condition("bc", PID, b.SNOMED, "363346000", profile="mcode-primary-cancer-condition")
+    condition = b.condition("bc", PID, b.SNOMED, "363346000",
+                            profile="mcode-primary-cancer-condition")
     condition["bodySite"] = [b.cc(b.SNOMED, "80248007", "Left breast structure")]
     assert map_patient([b.patient(PID), condition]).breast_cancer.present
     lung_site = edited(condition, bodySite=[b.cc(b.SNOMED, "39607008")])

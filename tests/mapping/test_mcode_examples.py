@@ -1,4 +1,4 @@
-"""The 179 published mCODE STU4 examples (tests/data/mcode-stu4-examples, CC0) through the mapping."""
+"""The 179 published mCODE STU4 examples (tests/data/mcode-stu4-examples, CC0), mapped."""
 
 from __future__ import annotations
 
@@ -96,9 +96,10 @@ def test_brain_metastasis_example():
 
 
 def test_chest_wall_course_is_not_a_brain_treatment_even_with_its_volumes():
-    record = map_patient([load("Procedure-radiotherapy-treatment-summary-chest-wall-jenny-m.json"),
-                          load("BodyStructure-jenny-m-chest-wall-treatment-volume.json"),
-                          load("BodyStructure-jenny-m-chest-wall-lymph-nodes-treatment-volume.json")])
+    record = map_patient([
+        load("Procedure-radiotherapy-treatment-summary-chest-wall-jenny-m.json"),
+        load("BodyStructure-jenny-m-chest-wall-treatment-volume.json"),
+        load("BodyStructure-jenny-m-chest-wall-lymph-nodes-treatment-volume.json")])
     assert record.treatments == () and record.skipped == ()
 
 
