@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import logging
+# The stdlib module under another name: importing the `cds_service.security.logging` submodule
+# binds `logging` in this package's namespace to that submodule.
+import logging as _stdlib_logging
 
 from flask import Request
 
 from cds_service.config import ServiceConfig
 from cds_service.errors import Unauthorized
 
-log = logging.getLogger("salvage_cds.security")
+log = _stdlib_logging.getLogger("salvage_cds.security")
 
 
 class DevModeAuthenticator:
