@@ -34,6 +34,7 @@ from cards.render import (
 )
 from cards.suggestions import InvalidResource, OrderContext, option_suggestion
 from cds_service.model.assessment import Assessment, Option, Regimen
+from cds_service.model.patient import SkippedResource
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -246,15 +247,22 @@ def _warnings(assessment: Assessment) -> str:
     return section("Warnings", bullets(items))
 
 
-def _missing(assessment: Assessment, unavailable: Sequence[str], notes: Sequence[str]) -> str:
+SKIPPED_SHOWN = 5  # resources the mapping could not use: the first few, then a count
+
+
+def _missing(assessment: Assessment, unavailable: Sequence[str], notes: Sequence[str],
+             skipped: Sequence[SkippedResource]) -> str:
     items = [md(m) for m in assessment.missing_data]
     items += [f"Could not be obtained — {md(m)}" for m in unavailable]
     items += [f"Partial data — {md(n)}" for n in notes]
+    items += [f"Not used — {md(s.reference)}: {md(s.reason)}" for s in skipped[:SKIPPED_SHOWN]]
+    if len(skipped) > SKIPPED_SHOWN:
+        items.append(f"… and {len(skipped) - SKIPPED_SHOWN} more records not used")
     return section("Data missing or not obtained", bullets(items))
 
 
 def detail(assessment: Assessment, *, unavailable: Sequence[str] = (),
-           notes: Sequence[str] = ()) -> str:
+           notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> str:
     cited = set(assessment.references)
     cited.update(n for o in assessment.options for n in o.references)
     cited.update(n for r in assessment.systemic_regimens for n in r.references)
@@ -272,7 +280,7 @@ def detail(assessment: Assessment, *, unavailable: Sequence[str] = (),
         options=_options(assessment),
         systemic=_systemic(assessment),
         warnings=_warnings(assessment),
-        missing=_missing(assessment, unavailable, notes),
+        missing=_missing(assessment, unavailable, notes, skipped),
         references=references_section(sorted(cited)),
         review_citation=codes.REVIEW_CITATION,
         review_doi=codes.REVIEW_DOI,
@@ -307,12 +315,12 @@ def suggestions(assessment: Assessment, ctx: OrderContext) -> list[dict[str, Any
 
 def main_card(assessment: Assessment, ctx: OrderContext, *, public_base_url: str,
               hook_instance: str, unavailable: Sequence[str] = (),
-              notes: Sequence[str] = ()) -> dict[str, Any]:
+              notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> dict[str, Any]:
     topic = main_option(assessment.options)
     return card(
         summary=summary(assessment),
         indicator="warning",
-        detail=detail(assessment, unavailable=unavailable, notes=notes),
+        detail=detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
         source=source(topic.code if topic else "tumor-board"),
         suggestions=suggestions(assessment, ctx),
         selection_behavior="any",

@@ -26,7 +26,8 @@ def handle(call: HookCall) -> dict[str, Any]:
         main_card(assessment, order_context(call, result),
                   public_base_url=call.config.public_base_url,
                   hook_instance=call.hook_instance,
-                  unavailable=result.unavailable, notes=result.notes),
+                  unavailable=result.unavailable, notes=result.notes,
+                  skipped=result.record.skipped),
         *warning_cards(assessment),
     ]
     return {"cards": cards}

@@ -10,6 +10,7 @@ from cards import codes
 from cards.main_card import main_card, summary
 from cards.suggestions import OrderContext
 from cds_service.model.assessment import Gpa
+from cds_service.model.patient import SkippedResource
 from cds_service.protocol.response_schema import response_errors
 from tests.cards.assessments import srs_in_field
 from tests.cards.fhir_checks import assert_valid_fhir, project_codings, suggestion_resources
@@ -81,6 +82,14 @@ def test_unavailable_data_is_named() -> None:
                    notes=("procedures: only the first page was prefetched",))["detail"])
     assert "Could not be obtained" in detail and "timed out" in detail
     assert "first page" in detail
+
+
+def test_records_the_mapping_could_not_use_are_named() -> None:
+    skipped = tuple(SkippedResource(f"Observation/o{i}", "status entered-in-error")
+                    for i in range(7))
+    detail = rendered(build(skipped=skipped)["detail"])
+    assert "Not used — Observation/o0: status entered-in-error" in detail
+    assert "Observation/o5" not in detail and "and 2 more records not used" in detail
 
 
 def test_gpa_not_computable_names_the_missing_factor() -> None:
