@@ -14,7 +14,7 @@ from typing import Any
 
 from cds_service.config import ServiceConfig
 from cds_service.fhir.allowlist import FhirAllowlist
-from cds_service.fhir.client import FhirAuthError, FhirClient, FhirError, FhirNotFound
+from cds_service.fhir.client import FhirAuthError, FhirClient, FhirNotFound
 from cds_service.fhir.gather import fhir_settings
 from cds_service.protocol.prefetch import render_template
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
@@ -72,11 +72,7 @@ def fetch_patient_data(config: ServiceConfig, allowlist: FhirAllowlist, fhir_bas
                 raise PatientDataError("not-found", "the patient in context was not found on the "
                                                     "FHIR server")
             raise PatientDataError("unavailable", f"{key}: {result.error}")
-        data.missing.append(f"{key}: {_safe(result.error)}")
+        data.missing.append(f"{key}: {result.error}")
     if data.patient is None:
         raise PatientDataError("not-found", "the FHIR server did not return the patient in context")
     return data
-
-
-def _safe(error: FhirError) -> str:
-    return str(error)

@@ -10,7 +10,7 @@ template only loops and prints (Jinja2 autoescaping does the HTML escaping; `svg
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -204,7 +204,6 @@ class PlanPage:
     references: tuple[ReferenceView, ...]
     review_citation: str = REVIEW_CITATION
     review_url: str = REVIEW_URL
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # -- entry point ----------------------------------------------------------------------------------

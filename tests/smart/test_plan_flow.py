@@ -9,14 +9,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-import pytest
-
 from tests.smart.conftest import Browser
 from tests.smart.test_launch_flow import assert_page, sign_in
 from tests.smart_auth_server import SmartAuthServer, launch_url
 from tests.synthetic_patients import patient_id
-
-pytest.importorskip("cds_service.model.assess", reason="the salvage model is not built yet")
 
 NS = "{http://www.w3.org/2000/svg}"
 APP_CONTEXT = '{"view":"salvage-plan","assessmentDate":"%s","hookInstance":"hi-1"}'
