@@ -323,6 +323,8 @@ def launch() -> Any:
                              code="missing-parameter")
         return render_template("smart_start.html")
     try:
+        if "?" in iss or "#" in iss:
+            raise ServerNotAllowed("a FHIR base URL has no query or fragment")
         services.allowlist.check(iss)
     except ServerNotAllowed as exc:
         raise SmartError(403, "This FHIR server is not allowed",

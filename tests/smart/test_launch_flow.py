@@ -182,6 +182,11 @@ def test_iss_not_on_the_allowlist_is_refused_before_any_request(browser, auth_se
     assert cookie(browser.client, LAUNCH_COOKIE) is None
 
 
+def test_iss_with_a_query_is_refused(browser, auth_server):
+    hop = browser.get(launch_url("", auth_server.fhir_base + "?x=1", "abc"))
+    assert_page(hop, 403, "no query or fragment")
+
+
 def test_ehr_launch_without_iss(browser):
     assert_page(browser.get("/smart/launch?launch=abc"), 400, "no &#39;iss&#39;")
 
