@@ -53,26 +53,19 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         authenticator=build_authenticator(config),
     )
 
+    from cds_service.assessment_api import bp as assessment_bp
     from cds_service.cds_blueprint import bp as cds_bp
     from cds_service.security.logging import install_request_logging
+    from cds_service.smart import bp as smart_bp
 
     install_request_logging(app)  # first: request ids exist before any other hook logs
     app.register_blueprint(cds_bp)
-    _register_optional_blueprints(app)
+    app.register_blueprint(assessment_bp)
+    app.register_blueprint(smart_bp)
     _register_health(app)
     _register_cors(app, config)
     _register_error_handlers(app)
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    # TODO(foundation): register unconditionally once the assessment API and SMART app land.
-    for module in ("cds_service.assessment_api", "cds_service.smart"):
-        try:
-            blueprint = __import__(module, fromlist=["bp"]).bp
-        except ImportError:
-            continue
-        app.register_blueprint(blueprint)
 
 
 def _register_health(app: Flask) -> None:

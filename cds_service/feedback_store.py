@@ -1,8 +1,7 @@
 """Durable storage of CDS Hooks feedback and of the cards the service returned.
 
-SQLAlchemy Core over SQLite by default (WAL, synchronous=FULL, busy timeout: several gunicorn
-workers may write at once and an acknowledged entry must survive a crash) or any database URL such
-as PostgreSQL. A feedback POST is stored in ONE transaction: all entries or none, and the service
+SQLAlchemy Core over the service database (`cds_service.database`: SQLite by default, durable
+settings; or any URL such as PostgreSQL). A feedback POST is stored in ONE transaction: all entries or none, and the service
 answers 200 only after the commit.
 
 `issued_cards` keeps, per hookInstance, the uuid and topic of each returned card and the uuids of
@@ -12,7 +11,6 @@ its suggestions — no patient identifier — so feedback can be linked to what 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,14 +24,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     select,
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import make_url
+
+from cds_service.database import create_tables, open_engine
 
 metadata = MetaData()
 
@@ -68,13 +65,6 @@ issued_cards_table = Table(
 )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
 
 @dataclass(frozen=True)
 class TopicStats:
@@ -100,17 +90,8 @@ class FeedbackStore:
 
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            database = parsed.database
-            if database and database != ":memory:":
-                directory = os.path.dirname(os.path.abspath(database))
-                os.makedirs(directory, exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 10})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        metadata.create_all(engine)
+        engine = open_engine(url)
+        create_tables(metadata, engine)
         return cls(engine)
 
     def close(self) -> None:

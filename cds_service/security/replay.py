@@ -14,15 +14,15 @@ accepted. Expired rows are purged at most once per ``purge_interval_s`` per proc
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from typing import Any
 
-from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, event, insert
+from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import IntegrityError
+
+from cds_service.database import create_tables, open_engine
 
 metadata = MetaData()
 
@@ -32,13 +32,6 @@ replay_table = Table(
     Column("token_hash", String(64), primary_key=True),  # sha256(iss NUL jti), hex
     Column("expires_at", Float, nullable=False, index=True),  # epoch seconds
 )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
 
 
 def token_hash(iss: str, jti: str) -> str:
@@ -51,20 +44,11 @@ class ReplayCache:
         self.purge_interval_s = purge_interval_s
         self._last_purge = 0.0
         self._lock = threading.Lock()
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> ReplayCache:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            database = parsed.database
-            if database and database != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 10})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        return cls(engine, **kwargs)
+        return cls(open_engine(url), **kwargs)
 
     def close(self) -> None:
         self.engine.dispose()

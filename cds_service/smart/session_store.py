@@ -33,7 +33,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, Text, delete, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
+
+from cds_service.database import create_tables
 
 LAUNCH_TTL_S = 600  # an authorization round trip must finish within 10 minutes
 DEFAULT_TOKEN_TTL_S = 3600  # when the token response carries no expires_in
@@ -115,7 +117,7 @@ class SmartStore:
 
     @classmethod
     def open(cls, engine: Engine, secret_key: str | None) -> SmartStore:
-        _create_tables(engine)
+        create_tables(metadata, engine)
         return cls(engine, secret_key or _shared_signing_key(engine))
 
     # -- cookies -------------------------------------------------------------------------------
@@ -224,17 +226,6 @@ def _unsign(serializer: URLSafeSerializer, cookie: str | None) -> str | None:
         return None
     return value if isinstance(value, str) and value else None
 
-
-def _create_tables(engine: Engine) -> None:
-    # Several gunicorn workers may start at once: a lost CREATE TABLE race is not an error.
-    for attempt in range(3):
-        try:
-            metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError):
-            if attempt == 2:
-                raise
-            time.sleep(0.2)
 
 
 def _shared_signing_key(engine: Engine) -> str:
