@@ -3,13 +3,15 @@
 Progressive BCBM (clinical model §3, a progressive situation) → the main card (situation,
 evidence, prognosis, ranked options with orderable suggestions, SMART link) and one card per
 decision-changing warning. Every other patient — another primary, no brain metastases, untreated
-or stable BCBM — gets `{"cards": []}`.
+or stable BCBM — gets `{"cards": []}`; an in-scope patient whose record could only partly be
+obtained gets an "assessment incomplete" card naming what is missing instead of silence.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cards.incomplete_card import incomplete_assessment_card
 from cards.main_card import main_card
 from cards.warning_cards import warning_cards
 from cds_service.registry import HookCall, HookService
@@ -20,6 +22,9 @@ from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 def handle(call: HookCall) -> dict[str, Any]:
     result = assess_call(call)
     if not result.progressive:
+        if result.in_scope and result.unavailable:
+            # Silence would read as "nothing to worry about" while the evidence may be missing.
+            return {"cards": [incomplete_assessment_card(result.assessment, result.unavailable)]}
         return {"cards": []}
     assessment = result.assessment
     cards = [
