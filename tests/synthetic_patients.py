@@ -182,15 +182,50 @@ def stable_bcbm_after_srs() -> Resources:
     ]
 
 
+def _rewrite_references(value: object, renamed: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str) and item in renamed:
+                value[key] = renamed[item]
+            else:
+                _rewrite_references(item, renamed)
+    elif isinstance(value, list):
+        for item in value:
+            _rewrite_references(item, renamed)
+
+
+def namespaced(build: Callable[[], Resources]) -> Callable[[], Resources]:
+    """Prefix every resource id with the patient id, so that all the synthetic patients can live
+    in one FHIR server together (the builders' default ids, e.g. Condition/brain-mets, repeat)."""
+
+    def build_namespaced() -> Resources:
+        resources = build()
+        pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+        renamed = {}
+        for resource in resources:
+            if resource["resourceType"] != "Patient" and not resource["id"].startswith(pid):
+                new_id = f"{pid}-{resource['id']}"
+                renamed[f"{resource['resourceType']}/{resource['id']}"] = \
+                    f"{resource['resourceType']}/{new_id}"
+                resource["id"] = new_id
+        _rewrite_references(resources, renamed)
+        return resources
+
+    build_namespaced.__doc__ = build.__doc__
+    return build_namespaced
+
+
 PATIENTS: dict[str, Callable[[], Resources]] = {
-    "progressive-after-srs-in-field": progressive_after_srs_in_field,
-    "progressive-after-wbrt-limited": progressive_after_wbrt_limited,
-    "disseminated-after-wbrt": disseminated_after_wbrt,
-    "leptomeningeal-after-srs": leptomeningeal_after_srs,
-    "lung-cancer-with-brain-metastases": lung_cancer_with_brain_metastases,
-    "breast-cancer-without-brain-metastases": breast_cancer_without_brain_metastases,
-    "untreated-bcbm": untreated_bcbm,
-    "stable-bcbm-after-srs": stable_bcbm_after_srs,
+    name: namespaced(build) for name, build in {
+        "progressive-after-srs-in-field": progressive_after_srs_in_field,
+        "progressive-after-wbrt-limited": progressive_after_wbrt_limited,
+        "disseminated-after-wbrt": disseminated_after_wbrt,
+        "leptomeningeal-after-srs": leptomeningeal_after_srs,
+        "lung-cancer-with-brain-metastases": lung_cancer_with_brain_metastases,
+        "breast-cancer-without-brain-metastases": breast_cancer_without_brain_metastases,
+        "untreated-bcbm": untreated_bcbm,
+        "stable-bcbm-after-srs": stable_bcbm_after_srs,
+    }.items()
 }
 
 # Patients for whom the service must stay silent on patient-view.
@@ -204,6 +239,12 @@ SILENT = frozenset({
 
 def patient_id(name: str) -> str:
     return next(r["id"] for r in PATIENTS[name]() if r["resourceType"] == "Patient")
+
+
+def resource(name: str, short_id: str) -> b.Resource:
+    """One resource of a synthetic patient by its id before namespacing (e.g. "vol-wbrt")."""
+    pid = patient_id(name)
+    return next(r for r in PATIENTS[name]() if r["id"] in (short_id, f"{pid}-{short_id}"))
 
 
 def bundle_path(name: str) -> Path:

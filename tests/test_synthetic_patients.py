@@ -22,3 +22,13 @@ def test_bundle_is_valid_fhir_r4(name: str) -> None:
     bundle = Bundle.model_validate(json.loads(bundle_path(name).read_text("utf-8")))
     assert bundle.type == "transaction"
     assert sum(1 for e in bundle.entry if e.resource.__resource_type__ == "Patient") == 1
+
+
+def test_resource_ids_are_unique_across_patients() -> None:
+    """All the synthetic patients can be loaded into one FHIR server without overwriting."""
+    seen: dict[str, str] = {}
+    for name, build in PATIENTS.items():
+        for resource in build():
+            key = f"{resource['resourceType']}/{resource['id']}"
+            assert key not in seen, f"{key} in both {seen.get(key)} and {name}"
+            seen[key] = name

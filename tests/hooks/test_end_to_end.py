@@ -14,6 +14,7 @@ from tests import fhir_builders as b
 from tests.cards.fhir_checks import assert_valid_fhir, suggestion_resources
 from tests.hook_requests import hook_request
 from tests.hooks import golden
+from tests.synthetic_patients import resource as synthetic_resource
 from tests.synthetic_patients import PATIENTS, SILENT, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def test_order_sign_without_prefetch(live_service, clean_fhir_server) -> None:
     name = "progressive-after-wbrt-limited"
     server = loaded(clean_fhir_server, name)
     pid = patient_id(name)
-    whole_brain = next(r for r in PATIENTS[name]() if r["id"] == "vol-wbrt")
+    whole_brain = synthetic_resource(name, "vol-wbrt")
     draft = b.rt_prescription(pid, "wbrt-again", whole_brain, 3000, 10)
     body = hook_request(pid, "order-sign", fhir_server=server.base_url,
                         draft_orders=b.draft_orders([draft]))

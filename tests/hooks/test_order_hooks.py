@@ -15,6 +15,7 @@ from cds_service.protocol.response_schema import response_errors
 from tests import fhir_builders as b
 from tests.cards.fhir_checks import assert_valid_fhir, doses, extension
 from tests.hook_requests import full_prefetch, hook_request
+from tests.synthetic_patients import resource as synthetic_resource
 from tests.synthetic_patients import PATIENTS, patient_id
 
 AFTER_WBRT = "progressive-after-wbrt-limited"  # lesions B 19 mm, C 16 mm; WBRT 30 Gy/10; letrozole
@@ -22,7 +23,7 @@ IN_FIELD = "progressive-after-srs-in-field"  # lesion A 18 mm inside the SRS vol
 
 
 def resource(name: str, rid: str) -> dict:
-    return next(r for r in PATIENTS[name]() if r["id"] == rid)
+    return synthetic_resource(name, rid)
 
 
 def call(client, hook: str, resources: list[dict], drafts: list[dict], *,

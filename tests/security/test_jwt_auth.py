@@ -7,7 +7,6 @@ import json
 import logging
 import time
 
-import jwt
 import pytest
 
 from cds_service.app import create_app

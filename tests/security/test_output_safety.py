@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import unicodedata
-import json
 from html.parser import HTMLParser
 from typing import Any
 

@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
