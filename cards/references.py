@@ -9,6 +9,8 @@ dropped silently.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable
 
 from cards import codes
@@ -19,6 +21,7 @@ from cds_service.security.markdown import markdown_link
 MAX_AUTHORS = 3
 
 
+@functools.cache  # the evidence registry is static: each reference is rendered once per process
 def reference_line(number: int) -> str:
     try:
         ref = evidence.reference(number)
