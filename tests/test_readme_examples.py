@@ -1,0 +1,40 @@
+"""The README walkthrough's example requests are current, and answered as the README shows."""
+
+import json
+
+import pytest
+
+from tests.readme_examples import EXAMPLES, FILES, render
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_example_file_is_current(name: str) -> None:
+    assert (EXAMPLES / name).read_text("utf-8") == render(FILES[name]), (
+        f"docs/examples/{name} is stale: run `python -m tests.readme_examples`")
+
+
+def post(client, service: str, name: str) -> dict:
+    response = client.post(f"/cds-services/{service}",
+                           data=(EXAMPLES / name).read_bytes(), content_type="application/json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_patient_view_example_gives_the_cards_of_the_walkthrough(client) -> None:
+    cards = post(client, "bcbm-salvage", "patient-view-request.json")["cards"]
+    topics = [c["source"]["topic"]["code"] for c in cards]
+    assert topics == ["surgery", "radionecrosis-risk", "pseudoprogression-possible"]
+    assert cards[0]["summary"] == ("Local progression within a previously SRS/FSRT-irradiated "
+                                   "volume: consider surgery or FSRT")
+    labels = [s["label"] for s in cards[0]["suggestions"]]
+    assert labels[0] == "Request neurosurgical resection"
+    assert "Prescribe FSRT (re-irradiation): lesion-A: 30 Gy in 5 × 6 Gy" in labels
+
+
+def test_order_sign_example_suggests_re_wbrt(client) -> None:
+    [card] = post(client, "bcbm-order-sign", "order-sign-request.json")["cards"]
+    [suggestion] = card["suggestions"]
+    assert "re-WBRT 10 x 2 Gy" in suggestion["label"]
+    [action] = suggestion["actions"]
+    assert action["type"] == "update" and action["resourceId"] == "ServiceRequest/wbrt-again"
+    assert json.dumps(action["resource"]).count('"value": 2000') == 1
