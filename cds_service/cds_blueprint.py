@@ -14,7 +14,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from cds_service.errors import NotFound
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.errors import NotFound, StorageUnavailable
 from cds_service.fhir.gather import gather
 from cds_service.http_json import read_json_body
 from cds_service.registry import HookCall
@@ -53,7 +55,12 @@ def call_service(service_id: str) -> Any:
     data = gather(service, body, config, effective_allowlist(services.allowlist), deadline)
     call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
     response = service.handler(call)
-    services.feedback.record_issued_cards(service.id, call.hook_instance, response.get("cards", []))
+    try:
+        services.feedback.record_issued_cards(service.id, call.hook_instance,
+                                              response.get("cards", []))
+    except SQLAlchemyError:
+        # The clinician still gets the cards; only the link for later feedback is lost.
+        log.error("issued cards not recorded: database error", extra={"service_id": service.id})
     log.info(
         "hook call answered",
         extra={
@@ -76,6 +83,12 @@ def feedback(service_id: str) -> Any:
     body = read_json_body(request, max_bytes=services.config.max_request_bytes,
                           max_depth=services.config.max_json_depth)
     services.validator.validate_feedback(body)
-    stored = services.feedback.add_feedback(service_id, body["feedback"])
+    try:
+        stored = services.feedback.add_feedback(service_id, body["feedback"])
+    except SQLAlchemyError:
+        # Not acknowledged, so not lost: the client keeps the feedback and may send it again.
+        log.error("feedback not stored: database error", extra={"service_id": service_id})
+        raise StorageUnavailable("feedback was not stored (database unavailable); retry later") \
+            from None
     log.info("feedback stored", extra={"service_id": service_id, "entries": stored})
     return jsonify({"stored": stored})

@@ -59,6 +59,13 @@ class PreconditionFailed(ServiceError):
     code = "precondition-failed"
 
 
+class StorageUnavailable(ServiceError):
+    """The database could not take the write: nothing was stored, the client may retry."""
+
+    status = 503
+    code = "storage-unavailable"
+
+
 class TimeBudgetExceeded(ServiceError):
     status = 503
     code = "time-budget-exceeded"

@@ -83,3 +83,33 @@ def test_empty_or_missing_feedback_list(client) -> None:
 def test_feedback_for_unknown_service_is_404(client) -> None:
     response = client.post("/cds-services/nope/feedback", json={"feedback": [accepted()]})
     assert response.status_code == 404
+
+
+def test_database_failure_is_503_and_not_acknowledged(app, client, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(app.extensions["salvage_cds"].feedback, "add_feedback", broken)
+    response = client.post(URL, json={"feedback": [accepted()]})
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "storage-unavailable"
+    assert "not stored" in response.get_json()["message"]
+
+
+def test_cards_are_still_returned_when_they_cannot_be_recorded(app, client, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from tests.hook_requests import full_prefetch, hook_request
+    from tests.synthetic_patients import PATIENTS, patient_id
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(app.extensions["salvage_cds"].feedback, "record_issued_cards", broken)
+    name = "progressive-after-srs-in-field"
+    body = hook_request(patient_id(name), prefetch=full_prefetch(PATIENTS[name]()))
+    response = client.post("/cds-services/bcbm-salvage", json=body)
+    assert response.status_code == 200
+    assert response.get_json()["cards"]

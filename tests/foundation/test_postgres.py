@@ -1,0 +1,56 @@
+"""The stores on a real PostgreSQL server (the production configuration)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.feedback_store import FeedbackStore
+from cds_service.security.replay import ReplayCache
+from tests.postgres_server import start_postgres
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    server = start_postgres()
+    yield server.url
+    server.stop()
+
+
+def test_feedback_is_durable_on_postgres(postgres_url, app_config) -> None:
+    config = app_config.replace(database_url=postgres_url)
+    entry = {"card": "pg-card", "outcome": "accepted", "acceptedSuggestions": [{"id": "s"}],
+             "outcomeTimestamp": "2026-11-28T10:00:00Z"}
+    first = create_app(config)
+    response = first.test_client().post("/cds-services/bcbm-salvage/feedback",
+                                        json={"feedback": [entry]})
+    assert response.status_code == 200
+    first.extensions["salvage_cds"].feedback.close()
+
+    store = FeedbackStore.open(postgres_url)
+    assert [r["outcome"] for r in store.feedback_for_card("pg-card")] == ["accepted"]
+    store.close()
+
+
+def test_invalid_batch_stores_nothing_on_postgres(postgres_url) -> None:
+    store = FeedbackStore.open(postgres_url)
+    before = store.count_feedback()
+    with pytest.raises(Exception):  # noqa: B017,PT011 - NOT NULL violation from the driver
+        store.add_feedback("bcbm-salvage", [
+            {"card": "ok", "outcome": "accepted", "outcomeTimestamp": "2026-11-28T10:00:00Z"},
+            {"card": None, "outcome": "accepted", "outcomeTimestamp": "2026-11-28T10:00:00Z"},
+        ])
+    assert store.count_feedback() == before
+    store.close()
+
+
+def test_replay_cache_refuses_a_second_use_on_postgres(postgres_url) -> None:
+    cache = ReplayCache.open(postgres_url)
+    expires = time.time() + 300
+    assert cache.first_use("https://ehr.example.org", "jti-1", expires) is True
+    assert cache.first_use("https://ehr.example.org", "jti-1", expires) is False
+    cache.close()
