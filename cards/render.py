@@ -127,8 +127,35 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def _dropped(cleaned: Any) -> bool:
+    """`cleaned` is null, "", [] or {} (exact builtin types answered without building [] / {})."""
+    kind = type(cleaned)
+    if kind is dict or kind is list or kind is str:
+        return not cleaned
+    if cleaned is None:
+        return True
+    if kind is int or kind is float or kind is bool:
+        return False
+    return cleaned == "" or cleaned == [] or cleaned == {}
+
+
 def strip_empty(value: Any) -> Any:
     """Drop null, "", [] and {} members recursively (CDS Hooks: SHALL NOT be null or empty)."""
+    kind = type(value)
+    # fast paths for the JSON types (exact types only; anything else takes the general path below)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            cleaned = strip_empty(item)
+            if not _dropped(cleaned):
+                out[key] = cleaned
+        return out
+    if kind is list:
+        return [v for v in map(strip_empty, value) if not _dropped(v)]
+    if kind is str:
+        return value if value.strip() else ""
+    if value is None or kind is int or kind is float or kind is bool:
+        return value
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
