@@ -12,17 +12,32 @@ from cds_service.errors import BadRequest, PayloadTooLarge
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
 
+_CONTAINERS = (dict, list)
+
+
 def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """Iterative depth check (no recursion, so hostile nesting cannot blow the stack)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+    """True when `value` nests deeper than `limit` levels.
+
+    The value itself is level 1 and every member of a dict or list one level below its container
+    (so ``{"a": 1}`` has 2 levels). Iterative, level by level, so hostile nesting cannot blow the
+    stack; only containers are queued, and the walk stops at the first level beyond `limit`.
+    """
+    if limit < 1:
+        return True
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 1
+    while level:
+        below = []
+        for item in level:
+            members = item.values() if isinstance(item, dict) else item
+            if members:
+                if depth >= limit:  # its members are at depth + 1 > limit
+                    return True
+                for member in members:
+                    if isinstance(member, _CONTAINERS):
+                        below.append(member)
+        level = below
+        depth += 1
     return False
 
 
