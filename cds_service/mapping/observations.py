@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping import codes
+from cds_service.mapping.codes import system_key
 from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.read import (
     FhirDate,
@@ -34,7 +35,14 @@ _STATUS = {
 
 
 def loinc_codes(concept: object) -> list[str]:
-    return [c.code for c in codings(concept) if c.system == codes.LOINC]
+    """The LOINC codes of a CodeableConcept: `codings()` filtered, without building a `Code` per
+    coding (every mapper asks this of every Observation)."""
+    out = []
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is not None and system_key(text(coding.get("system")) or "") == codes.LOINC:
+            out.append(code)
+    return out
 
 
 def usable(observation: Json, notes: Notes) -> bool:

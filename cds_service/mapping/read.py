@@ -21,6 +21,8 @@ EMPTY: Json = {}
 
 
 def obj(value: Any) -> Json:
+    if type(value) is dict:  # the common case, without the Mapping ABC check
+        return value
     return value if isinstance(value, Mapping) else EMPTY
 
 
@@ -32,11 +34,14 @@ def items(value: Any) -> list[Any]:
 
 
 def objs(value: Any) -> list[Json]:
-    return [v for v in items(value) if isinstance(v, Mapping)]
+    return [v for v in items(value) if type(v) is dict or isinstance(v, Mapping)]
 
 
 def text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped if stripped else None
+    return None
 
 
 def number(value: Any) -> float | None:
@@ -75,7 +80,9 @@ def ref_key(reference: Any) -> str | None:
         return None
     if value.startswith("#") or value.startswith("urn:"):
         return value
-    value = _HISTORY.sub("", value.split("?", 1)[0].rstrip("/"))
+    value = value.split("?", 1)[0].rstrip("/")
+    if "/_history/" in value:
+        value = _HISTORY.sub("", value)
     parts = value.split("/")
     if len(parts) >= 2 and parts[-2] and parts[-1]:
         return f"{parts[-2]}/{parts[-1]}"

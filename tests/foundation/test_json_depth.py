@@ -59,7 +59,7 @@ def test_agrees_with_the_plain_definition_on_random_documents() -> None:
     rng = random.Random(6)
     for _ in range(3000):
         value = random_json(rng, rng.randint(0, 9))
-        for limit in range(0, 12):
+        for limit in range(12):
             assert json_depth_exceeds(value, limit) == reference_depth_exceeds(value, limit)
 
 
