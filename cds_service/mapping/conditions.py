@@ -106,6 +106,17 @@ def related_primaries(condition: Json) -> list[str]:
                         for e in extensions(condition, codes.CONDITION_RELATED_URL)) if k]
 
 
+def _other_primary(index: ResourceIndex, metastasis: Json) -> str | None:
+    """The related primary of a metastasis when it is on record and is not a breast cancer."""
+    for reference in related_primaries(metastasis):
+        primary = index.resolve({"reference": reference})
+        if primary is None or primary.get("resourceType") != "Condition":
+            continue  # a link we cannot follow says nothing
+        if BREAST not in (kinds_of(primary) or {}):
+            return reference
+    return None
+
+
 def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
     conditions = index.of_type("Condition")
     counted: dict[str, list[tuple[Json, list[Code]]]] = {k: [] for k in KINDS}
@@ -125,6 +136,15 @@ def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
         if void:
             notes.skip(condition, void)
             continue
+        other_primary = _other_primary(index, condition) if (BRAIN in found or LMD in found) \
+            else None
+        if other_primary is not None:
+            # A brain metastasis of another cancer (say, lung) is not BCBM, even in a patient who
+            # also has breast cancer: firing on it would be advice for the wrong population.
+            notes.skip(condition, f"metastasis of another primary cancer ({other_primary})")
+            found = {k: v for k, v in found.items() if k not in (BRAIN, LMD)}
+            if not found and not symptom_hits:
+                continue
         inactive = inactive_reason(condition)
         for kind, hits in found.items():
             if inactive is None:

@@ -178,7 +178,11 @@ def assess_rano_bm(record: PatientRecord, config: ModelConfig = DEFAULT_CONFIG) 
                 own_nadir == 0 or growth / own_nadir >= config.rano_non_target_pd_fraction):
             pd_reasons.append(f"unequivocal progression of non-target lesion {lid}: "
                               f"{_fmt(own_nadir)} -> {_fmt(now)}")
-    deterioration = _clinical_deterioration(record, after)
+    # Clinical deterioration is judged against the previous assessment: a symptom already present
+    # at an earlier scan (say, days after SRS, before a year of stable imaging) is not new.
+    all_scans = sorted({d for s in series.values() for d in s.sizes})
+    since_scan = all_scans[-2] if all_scans[:-1] else baseline  # the scan before the latest
+    deterioration = _clinical_deterioration(record, max(since_scan, after) if after else since_scan)
     if deterioration:
         pd_reasons.append("clinical deterioration: " + "; ".join(deterioration))
     steroid_note = _steroid_reason(record)

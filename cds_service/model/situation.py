@@ -44,6 +44,7 @@ from cds_service.model.facts import (
     treatments_of,
 )
 from cds_service.model.patient import (
+    DiseaseStatus,
     PatientRecord,
     ProgressionQualifier,
     TreatmentKind,
@@ -96,6 +97,19 @@ def _rano_evidence(record: PatientRecord, rano: RanoBm, after: date, found: Prog
                          if m.date > after)
 
 
+def _about_the_brain(record: PatientRecord, status: DiseaseStatus) -> bool:
+    """A status is evidence of intracranial progression only when its focus is in the brain: a
+    brain lesion, a treated brain volume, or the brain/leptomeningeal metastasis Condition. In
+    mCODE a status about the primary (or without focus) usually reports whole-body disease."""
+    if status.lesion_ids:
+        return True
+    brain_volumes = {v for t in record.treatments for v in t.volume_ids}
+    if brain_volumes & set(status.volume_ids):
+        return True
+    cns_conditions = set(record.brain_metastases.sources) | set(record.leptomeningeal.sources)
+    return bool(cns_conditions & set(status.focus))
+
+
 def _status_evidence(record: PatientRecord, after: date, found: Progression) -> None:
     focal_volumes = {v: t for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids}
     for status in record.disease_statuses:
@@ -105,6 +119,10 @@ def _status_evidence(record: PatientRecord, after: date, found: Progression) -> 
             found.notes.append(f"worsened disease status {status.source} has no date: not used")
             continue
         if status.date <= after:
+            continue
+        if not _about_the_brain(record, status):
+            found.notes.append(f"worsened disease status {status.source} is not about the brain "
+                               "(its focus is not a brain lesion, volume or metastasis): not used")
             continue
         found.evidence.append(f"disease status 'worsened' on {status.date.isoformat()} "
                               f"({status.source})")
@@ -191,6 +209,12 @@ def _progressive_code(record: PatientRecord, found: Progression, config: ModelCo
     if found.in_field_lesions or found.in_field_volumes:
         return LOCAL_AFTER_SRS_IN_FIELD
     if has_prior(record, *FOCAL_RT_KINDS):
+        on_record = {lesion.id for lesion in record.lesions}
+        if not found.lesions and on_record and on_record <= focal_rt_lesions(record):
+            # No progressing lesion identified, and every lesion on record lies in a focal RT
+            # volume: "out of field" would be unfounded, and would hide the radionecrosis and
+            # pseudoprogression warnings that apply in field.
+            return LOCAL_AFTER_SRS_IN_FIELD
         return LOCAL_AFTER_SRS_OUT_OF_FIELD
     if prior_wbrt:
         return LOCAL_AFTER_WBRT

@@ -45,7 +45,10 @@ def test_all_examples_together_map_without_exception():
         ReceptorStatus.NEGATIVE, ReceptorStatus.POSITIVE, ReceptorStatus.NEGATIVE)
     assert jenny.treatments == () and jenny.lesions == ()
     john = map_patient(resources, patient_id="cancer-patient-john-anyperson")
-    assert john.brain_metastases.present and not john.breast_cancer.present  # NSCLC primary
+    # The brain metastasis example names its NSCLC primary: a metastasis of another cancer is
+    # not counted as (breast cancer) brain metastasis, and the skip says why.
+    assert not john.brain_metastases.present and not john.breast_cancer.present
+    assert any("another primary" in s.reason for s in john.skipped)
 
 
 def test_jenny_m_bundle():

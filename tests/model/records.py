@@ -71,11 +71,13 @@ def treatment(kind: str, day: str | None, lesions: tuple[str, ...] = (), *,
 
 def status(day: str | None, trend: str = "worsened", *, lesions: tuple[str, ...] = (),
            volumes: tuple[str, ...] = (), qualifier: str | None = None,
-           pathology: bool = False) -> DiseaseStatus:
+           pathology: bool = False, focus: tuple[str, ...] = ("Condition/x",)) -> DiseaseStatus:
+    """A disease status; by default about the brain metastasis Condition (`present()`'s source)."""
     return DiseaseStatus(date=d(day) if day else None, trend=Trend(trend),
                          source=f"Observation/ds-{day}",
                          qualifier=ProgressionQualifier(qualifier) if qualifier else None,
-                         lesion_ids=lesions, volume_ids=volumes, pathology_confirmed=pathology)
+                         focus=focus, lesion_ids=lesions, volume_ids=volumes,
+                         pathology_confirmed=pathology)
 
 
 def kps(value: int, day: str = "2024-02-01") -> PerformanceScore:
