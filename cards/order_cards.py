@@ -115,6 +115,13 @@ def corrected_resource(draft: Mapping[str, Any], correction: OrderCorrection) ->
         replacement["extension"] += kept
         extension.clear()
         extension.update(replacement)
+    if correction.option_code is not None:
+        # api-contract: a suggestion's resource carries its salvage-option Coding in `code`,
+        # next to the standard code; the draft's own codings other than ours are kept.
+        code = resource.setdefault("code", {})
+        kept = [c for c in code.get("coding") or []
+                if not (isinstance(c, Mapping) and c.get("system") == codes.SALVAGE_OPTION)]
+        code["coding"] = kept + [codes.option_coding(correction.option_code)]
     if correction.reirradiation is not None:
         others = [e for e in resource.get("extension") or []
                   if not (isinstance(e, Mapping) and e.get("url") == codes.REIRRADIATION_EXTENSION)]

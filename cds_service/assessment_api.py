@@ -78,5 +78,10 @@ def post_assessment() -> Any:
         resources = bundle_resources(body)
     except ServiceError as exc:
         return jsonify(exc.to_json()), exc.status
+    from cds_service.config import ServiceConfig
+    from hooks.pipeline import model_config
+
     record = map_patient(resources)
-    return jsonify(assess(record, on).to_json())
+    services = current_app.extensions.get("salvage_cds")  # absent when the blueprint stands alone
+    config = services.config if services is not None else ServiceConfig()
+    return jsonify(assess(record, on, model_config(config)).to_json())

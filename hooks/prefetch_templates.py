@@ -13,6 +13,7 @@ LOINC = "http://loinc.org|"
 OBSERVATION_CODES = (
     "21889-1",  # tumour size (mCODE tumor size; component 33728-7 longest dimension)
     "97509-4",  # cancer disease status
+    "88040-1",  # cancer disease status, mCODE STU1/STU2 code (still read by the mapping)
     "89243-0",  # Karnofsky performance status
     "89247-1",  # ECOG performance status
     # HER2

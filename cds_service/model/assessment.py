@@ -277,6 +277,7 @@ class OrderCorrection:
     fractions: int | None = None
     reirradiation: bool | None = None
     description: str = ""
+    option_code: str | None = None  # salvage-option the corrected order is (srs, fsrt, re-wbrt)
 
 
 @dataclass(frozen=True)

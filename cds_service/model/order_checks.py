@@ -97,7 +97,7 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
             resource_id=rid, references=cite(14, 15),
             corrections=(OrderCorrection(
                 action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-                reirradiation=order.reirradiation,
+                reirradiation=order.reirradiation, option_code="fsrt",
                 description=f"Change to FSRT {fractions} x {total / fractions:g} Gy"),))]
     if order.total_dose_cgy is None:
         return [_missing(rid, "The SRS prescription has no total dose: it cannot be checked.")]
@@ -114,7 +114,7 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
         resource_id=rid, references=cite(14),
         corrections=(OrderCorrection(
             action="update", total_dose_cgy=allowed_gy * CGY_PER_GY, fractions=SRS_FRACTIONS,
-            reirradiation=order.reirradiation,
+            reirradiation=order.reirradiation, option_code="srs",
             description=f"Change the dose to {allowed_gy:g} Gy x 1 (review Table 1)"),))]
 
 
@@ -135,12 +135,13 @@ def check_reirradiation(record: PatientRecord,
         total, fractions = FSRT_FOR_LARGE_LESION
         corrections = (OrderCorrection(
             action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-            reirradiation=True,
+            reirradiation=True, option_code="fsrt",
             description=f"Change to FSRT {fractions} x {total / fractions:g} Gy (re-irradiation)"),)
     elif order.reirradiation is not True:
         corrections = (OrderCorrection(
             action="update", total_dose_cgy=order.total_dose_cgy, fractions=order.fractions,
-            reirradiation=True, description="Mark the course as re-irradiation"),)
+            reirradiation=True, option_code=order.kind.value if order.kind else None,
+            description="Mark the course as re-irradiation"),)
     return [OrderFinding(
         code="radionecrosis-risk",
         message=(f"This course re-irradiates {where} (prior SRS/FSRT): significant risk of "
@@ -170,7 +171,7 @@ def check_wbrt_after_wbrt(record: PatientRecord,
         resource_id=rid, references=cite(49),
         corrections=(OrderCorrection(
             action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-            reirradiation=True,
+            reirradiation=True, option_code="re-wbrt",
             description=f"Change to re-WBRT {fractions} x {total / fractions:g} Gy"),))]
 
 

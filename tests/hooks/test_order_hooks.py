@@ -225,3 +225,24 @@ def test_the_services_own_radiotherapy_suggestion_passes_the_order_checks(client
                       == [codes.COURSE_PRESCRIPTION_PROFILE]]
     prescription = dict(prescription, id="from-suggestion")
     assert sign(client, AFTER_WBRT, prescription) == []
+
+
+def test_every_update_suggestion_carries_its_salvage_option_coding(client) -> None:
+    """api-contract: each suggestion resource carries a salvage-option Coding next to SNOMED."""
+    from cards import codes as card_codes
+
+    pid = patient_id("progressive-after-wbrt-limited")
+    draft = b.rt_prescription(pid, "rx-wbrt-2",
+                              synthetic_resource("progressive-after-wbrt-limited", "vol-wbrt"),
+                              3000, 10)
+    body = hook_request(pid, "order-sign",
+                        prefetch=full_prefetch(PATIENTS["progressive-after-wbrt-limited"]()),
+                        draft_orders=b.draft_orders([draft]))
+    cards = client.post("/cds-services/bcbm-order-sign", json=body).get_json()["cards"]
+    updates = [a["resource"] for c in cards for s in c.get("suggestions", []) for a in s["actions"]
+               if a["type"] == "update"]
+    assert updates
+    for resource in updates:
+        systems = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
+        assert ("http://snomed.info/sct", "1217123003") in systems
+        assert (card_codes.SALVAGE_OPTION, "re-wbrt") in systems
