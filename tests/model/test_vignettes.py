@@ -329,8 +329,6 @@ def test_order_checks_are_silent_for_the_wrong_population() -> None:
 MCODE_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "mcode-stu4-examples"
 
 
-@pytest.mark.skipif(not (MCODE_EXAMPLES / "Bundle-mcode-patient-bundle-jenny-m.json").exists(),
-                    reason="mCODE STU4 examples not copied into tests/data")
 def test_mcode_jenny_m_breast_cancer_without_brain_metastases_is_silent() -> None:
     bundle = json.loads((MCODE_EXAMPLES / "Bundle-mcode-patient-bundle-jenny-m.json")
                         .read_text(encoding="utf-8"))
