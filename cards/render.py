@@ -146,9 +146,16 @@ def strip_empty(value: Any) -> Any:
     if kind is dict:
         out = {}
         for key, item in value.items():
-            cleaned = strip_empty(item)
-            if not _dropped(cleaned):
-                out[key] = cleaned
+            kind = type(item)
+            if kind is str:  # leaves inline: kept as they are unless blank
+                if item.strip():
+                    out[key] = item
+            elif kind is int or kind is float or kind is bool:
+                out[key] = item
+            elif item is not None:
+                cleaned = strip_empty(item)
+                if not _dropped(cleaned):
+                    out[key] = cleaned
         return out
     if kind is list:
         return [v for v in map(strip_empty, value) if not _dropped(v)]
