@@ -54,6 +54,10 @@ def _clean(value: Any, limit: int | None) -> str:
     text = "" if value is None else str(value)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
+    if text.isascii() and text.isprintable() and "  " not in text:
+        # nothing the three substitutions below could change: every line break and control
+        # character they handle is either non-ASCII or not printable, and no run of spaces
+        return text
     text = _BREAKS.sub(" ", text)
     text = _REMOVED.sub("", text)
     return _SPACES.sub(" ", text)
