@@ -73,6 +73,8 @@ ADVICE_REFERENCES = {
 
 def _ps_text(assessment: Assessment) -> str:
     ps = assessment.performance_status
+    if ps.basis:  # the score the model judged by (the more recent of KPS and ECOG)
+        return ps.basis
     if ps.kps is not None:
         return f"KPS {ps.kps}"
     if ps.ecog is not None:

@@ -31,7 +31,7 @@ def test_in_field_progression_bundle_gives_the_contract_json(api) -> None:
     body = response.get_json()
     assert body["assessment_date"] == "2024-03-01"
     assert body["situation"]["code"] == "local-progression-after-srs-in-field"
-    assert body["performance_status"] == {"kps": 80, "ecog": None, "good": True}
+    assert body["performance_status"] == {"kps": 80, "ecog": None, "good": True, "basis": "KPS 80"}
     assert body["subtype"]["code"] == "her2"
     assert body["rano_bm"]["category"] == "PD"
     assert [o["rank"] for o in body["options"]] == list(range(1, len(body["options"]) + 1))

@@ -55,9 +55,10 @@ class PerformanceStatus:
     kps: int | None
     ecog: int | None
     good: bool | None  # None when neither score is known
+    basis: str | None = None  # the score that decided `good` (the more recent), e.g. "ECOG 3"
 
     def to_json(self) -> dict[str, Any]:
-        return {"kps": self.kps, "ecog": self.ecog, "good": self.good}
+        return {"kps": self.kps, "ecog": self.ecog, "good": self.good, "basis": self.basis}
 
 
 @dataclass(frozen=True)

@@ -59,4 +59,5 @@ def performance_status(record: PatientRecord,
         kps=record.kps.value if record.kps else None,
         ecog=record.ecog.value if record.ecog else None,
         good=None if score is None else is_good(score, config),
+        basis=None if score is None else score.text(),
     )
