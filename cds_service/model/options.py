@@ -147,9 +147,18 @@ def _surgery(b: _Build, rationale: str, references: tuple[int, ...], *,
 
 
 def _wbrt(b: _Build, rationale: str, references: tuple[int, ...]) -> Option:
+    # A prior brain course whose technique could not be told (TreatmentKind.OTHER_RT, e.g. no
+    # treated volume on record) may have been WBRT: a first-course WBRT is then never offered
+    # plainly — after WBRT only the conservative re-WBRT applies [49].
+    unknown_prior = has_prior(b.record, TreatmentKind.OTHER_RT)
+    if unknown_prior:
+        rationale += (" Caution: a prior brain radiotherapy course of unknown technique is on "
+                      "record; if it was WBRT, only re-WBRT 10 x 2 Gy applies [49] - confirm "
+                      "before prescribing.")
+        references = (*references, 49)
     return _option(WBRT, rationale + " Regimens: 5 x 4 Gy or 10 x 3 Gy; longer regimens bring "
                    "no benefit [16].", cite(16, *references), regimens=wbrt_regimens(),
-                   reirradiation=b.prior_rt)
+                   reirradiation=b.prior_rt, selected_patients_only=unknown_prior)
 
 
 def _re_wbrt(b: _Build, rationale: str) -> Option:

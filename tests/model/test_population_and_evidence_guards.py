@@ -86,3 +86,22 @@ def test_brain_metastases_of_another_primary_are_not_bcbm() -> None:
     assert not record.brain_metastases.present
     assert any("another primary" in s.reason for s in record.skipped)
     assert assess(record, ON).situation.code == NOT_APPLICABLE
+
+
+def test_prior_brain_rt_of_unknown_technique_never_gets_a_plain_first_wbrt() -> None:
+    """A 10 x 3 Gy brain course recorded without its volume may have been WBRT."""
+    bc = b.breast_cancer(PID)
+    bm = b.brain_metastases(PID, onset="2022-01-01", primary=bc)
+    course = b.rt_course(PID, "rt-unknown", b.rt_volume(PID, "vol-gone", True), 3000, 10,
+                         "2022-02-01", "2022-02-12", reason=bm)  # its volume is not sent
+    resources = [b.patient(PID), bc, bm, course, b.karnofsky(PID, 80),
+                 *b.receptors(PID, "positive", "negative", "negative")]
+    for n in range(5):
+        lesion = b.tumor(PID, f"new-{n}")
+        resources += [lesion, b.tumor_size(PID, lesion, "2024-02-01", 12 + n)]
+    record = map_patient(resources)
+    assert [t.kind.value for t in record.treatments] == ["other-rt"]
+    result = assess(record, ON)
+    wbrt = next(o for o in result.options if o.code == "wbrt")
+    assert wbrt.selected_patients_only
+    assert "unknown technique" in wbrt.rationale and 49 in wbrt.references
