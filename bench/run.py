@@ -45,6 +45,7 @@ from tests.hook_requests import full_prefetch, hook_request  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"
+WARM_UP = 20  # unmeasured requests per client first, so every gunicorn worker has served a few
 
 # Targets of issue 6 (2-core machine).
 TARGET_PV_P50_MS = 10.0
@@ -118,6 +119,8 @@ def start_service(workers: int | None) -> tuple[subprocess.Popen, str]:
                "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
+    if os.environ.get("BENCH_THREADS"):
+        command += ["--threads", os.environ["BENCH_THREADS"]]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -186,8 +189,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 def run_scenario(pool: Any, host_port: str, scenario: Scenario) -> Result:
     per_client = max(1, scenario.requests // scenario.concurrency)
-    # warm-up: every worker process parses, imports and compiles once before we measure
-    pool.map(_client_loop, [(host_port, scenario.method, scenario.path, scenario.body, 5)]
+    # warm-up: every worker process has served requests before we measure
+    pool.map(_client_loop, [(host_port, scenario.method, scenario.path, scenario.body, WARM_UP)]
              * scenario.concurrency)
     jobs = [(host_port, scenario.method, scenario.path, scenario.body, per_client)] \
         * scenario.concurrency

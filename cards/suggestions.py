@@ -75,6 +75,50 @@ class OrderContext:
 
 
 # --- validation --------------------------------------------------------------------------------
+# Resource types the builders return (suggestions and corrected orders).
+SUGGESTION_RESOURCE_TYPES = ("ServiceRequest", "MedicationRequest", "BodyStructure")
+
+
+# A resource touching every element type the builders use: fhir.resources imports (and pydantic
+# builds) each nested element class on first use, which cost the first call of a worker ~50 ms.
+_WARM_UP_SAMPLE = {
+    "resourceType": "ServiceRequest", "id": "warm-up", "status": "draft",
+    "intent": "original-order",
+    "contained": [{"resourceType": "BodyStructure", "id": "v", "patient": {"reference": "#"},
+                   "location": {"coding": [{"system": "http://snomed.info/sct", "code": "1"}]},
+                   "locationQualifier": [{"text": "x"}], "identifier": [{"value": "x"}],
+                   "morphology": {"text": "x"}, "description": "x"}],
+    "extension": [
+        {"url": "http://example.org/a", "extension": [
+            {"url": "volume", "valueReference": {"reference": "#v"}},
+            {"url": "totalDose", "valueQuantity": {"value": 1, "unit": "cGy",
+                                                   "system": "http://unitsofmeasure.org",
+                                                   "code": "cGy"}},
+            {"url": "fractions", "valuePositiveInt": 1}]},
+        {"url": "http://example.org/b", "valueBoolean": True},
+        {"url": "http://example.org/c", "valueCodeableConcept": {"text": "x"}}],
+    "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}],
+    "category": [{"text": "x"}], "code": {"coding": [{"system": "http://x", "code": "x"}]},
+    "subject": {"reference": "Patient/x"}, "encounter": {"reference": "Encounter/x"},
+    "reasonReference": [{"reference": "Condition/x"}], "note": [{"text": "x"}],
+    "performerType": {"text": "x"}, "authoredOn": "2024-01-01", "priority": "routine",
+}
+
+
+def preload_models() -> None:
+    """Build the fhir.resources validators at start-up, so that the first hook call of each
+    worker does not pay for importing them."""
+    for resource_type in SUGGESTION_RESOURCE_TYPES:
+        get_fhir_model_class(resource_type)
+    get_fhir_model_class("ServiceRequest").model_validate(_WARM_UP_SAMPLE)
+    get_fhir_model_class("MedicationRequest").model_validate({
+        "resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
+        "medicationCodeableConcept": {"coding": [{"system": "http://x", "code": "x"}]},
+        "subject": {"reference": "Patient/x"}, "identifier": [{"value": "x"}],
+        "reasonReference": [{"reference": "Condition/x"}], "note": [{"text": "x"}],
+        "category": [{"text": "x"}], "encounter": {"reference": "Encounter/x"}})
+
+
 def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
     """Return `resource` unchanged if it is valid FHIR R4 (R4B models) with no empty member."""
     if strip_empty(resource) != resource:

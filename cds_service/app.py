@@ -58,6 +58,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     from cds_service.security.logging import install_request_logging
     from cds_service.smart import bp as smart_bp
 
+    from cards.suggestions import preload_models
+
+    preload_models()  # validators built once per worker at start-up, not on the first call
     install_request_logging(app)  # first: request ids exist before any other hook logs
     app.register_blueprint(cds_bp)
     app.register_blueprint(assessment_bp)
