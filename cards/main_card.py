@@ -134,15 +134,11 @@ def _rano_bm(assessment: Assessment) -> str:
 
 def _performance(assessment: Assessment) -> str:
     ps = assessment.performance_status
-    scores = []
-    if ps.kps is not None:
-        scores.append(f"KPS {ps.kps}")
-    if ps.ecog is not None:
-        scores.append(f"ECOG {ps.ecog}")
-    if not scores:
+    scores = ps.scores_text()
+    if scores is None:
         return "not recorded"
     verdict = {True: "good", False: "poor", None: "unknown"}[ps.good]
-    return f"{', '.join(scores)} ({verdict})"
+    return f"{scores} ({verdict})"
 
 
 def _patient(assessment: Assessment) -> str:

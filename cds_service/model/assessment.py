@@ -57,6 +57,12 @@ class PerformanceStatus:
     good: bool | None  # None when neither score is known
     basis: str | None = None  # the score that decided `good` (the more recent), e.g. "ECOG 3"
 
+    def scores_text(self) -> str | None:
+        """The scores on record for people, e.g. "KPS 80, ECOG 1"; None when there is none."""
+        scores = [f"{name} {value}" for name, value in (("KPS", self.kps), ("ECOG", self.ecog))
+                  if value is not None]
+        return ", ".join(scores) or None
+
     def to_json(self) -> dict[str, Any]:
         return {"kps": self.kps, "ecog": self.ecog, "good": self.good, "basis": self.basis}
 

@@ -383,15 +383,11 @@ def _host(url: str) -> str:
 
 def _performance(assessment: Assessment) -> str:
     ps = assessment.performance_status
-    parts = []
-    if ps.kps is not None:
-        parts.append(f"KPS {ps.kps}")
-    if ps.ecog is not None:
-        parts.append(f"ECOG {ps.ecog}")
-    if not parts:
+    scores = ps.scores_text()
+    if scores is None:
         return "not on record"
     quality = {True: "good", False: "poor", None: "not assessable"}[ps.good]
-    return f"{', '.join(parts)} ({quality})"
+    return f"{scores} ({quality})"
 
 
 def _subtype(assessment: Assessment) -> str:
