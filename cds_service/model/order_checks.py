@@ -85,6 +85,11 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
     if unknown:
         return [_missing(rid, f"No diameter on record for lesion(s) {', '.join(unknown)}: the "
                               "SRS dose cannot be checked against review Table 1.")]
+    # Every correction of a course that re-irradiates says so, so that this card and the
+    # radionecrosis-risk card never suggest the same order with different flags.
+    reirradiates = bool(set(order.lesion_ids) & focal_rt_lesions(record)
+                        or set(order.volume_ids) & focal_rt_volumes(record))
+    flag = True if reirradiates else order.reirradiation
     too_large = {lid: d for lid, d in diameters.items() if d is not None and not srs_suitable(d)}
     if too_large:
         total, fractions = FSRT_FOR_LARGE_LESION
@@ -97,7 +102,7 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
             resource_id=rid, references=cite(14, 15),
             corrections=(OrderCorrection(
                 action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-                reirradiation=order.reirradiation, option_code="fsrt",
+                reirradiation=flag, option_code="fsrt",
                 description=f"Change to FSRT {fractions} x {total / fractions:g} Gy"),))]
     if order.total_dose_cgy is None:
         return [_missing(rid, "The SRS prescription has no total dose: it cannot be checked.")]
@@ -114,7 +119,7 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
         resource_id=rid, references=cite(14),
         corrections=(OrderCorrection(
             action="update", total_dose_cgy=allowed_gy * CGY_PER_GY, fractions=SRS_FRACTIONS,
-            reirradiation=order.reirradiation, option_code="srs",
+            reirradiation=flag, option_code="srs",
             description=f"Change the dose to {allowed_gy:g} Gy x 1 (review Table 1)"),))]
 
 

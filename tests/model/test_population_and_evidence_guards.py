@@ -105,3 +105,20 @@ def test_prior_brain_rt_of_unknown_technique_never_gets_a_plain_first_wbrt() -> 
     wbrt = next(o for o in result.options if o.code == "wbrt")
     assert wbrt.selected_patients_only
     assert "unknown technique" in wbrt.rationale and 49 in wbrt.references
+
+
+def test_corrections_of_an_in_field_srs_draft_agree_on_re_irradiation() -> None:
+    from cds_service.mapping import map_draft_orders
+    from cds_service.model.order_checks import check_orders
+
+    resources = stable_after_srs()
+    volume = next(r for r in resources if r["id"] == "vol-A")
+    # the lesion grows to 4.5 cm; a 1 x 20 Gy SRS draft to its (previously irradiated) volume
+    lesion = next(r for r in resources if r["id"] == "tumor-lesion-A")
+    resources.append(b.tumor_size(PID, lesion, "2024-02-20", 45))
+    drafts = map_draft_orders(b.draft_orders([b.rt_prescription(PID, "rx", volume, 2000, 1)]),
+                              resources)
+    findings = check_orders(map_patient(resources), drafts, ON)
+    assert {f.code for f in findings} >= {"srs-size-limit", "radionecrosis-risk"}
+    flags = {c.reirradiation for f in findings for c in f.corrections}
+    assert flags == {True}
