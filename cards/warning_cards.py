@@ -30,7 +30,7 @@ SUMMARIES = {
         "Poor performance status ($ps): aggressive local salvage for selected patients only"
     ),
     "hormonal-therapy-not-recommended": (
-        "Hormonal therapy alone is not a salvage option for progressive HR+ BCBM"
+        "Hormonal therapy alone is not a salvage option for progressive BCBM"
     ),
 }
 
@@ -56,11 +56,23 @@ ADVICE = {
         "KPS ≥ 70 [31–33]."
     ),
     "hormonal-therapy-not-recommended": (
-        "For HR-positive, HER2-negative disease progressing in the brain, hormonal therapy alone "
-        "is not a salvage option; CDK4/6 inhibitors (abemaciclib, palbociclib) have early-phase "
-        "intracranial activity, and the regimens for all subtypes (temozolomide ± capecitabine, "
-        "CMF, bevacizumab) remain available [60–65, 77–81]."
+        "No clinical trial or large retrospective study supports hormonal therapy as a salvage "
+        "treatment of progressive BCBM: on its own it is not a salvage option [77–79]. The "
+        "systemic regimens that fit this patient's subtype are listed on the main card; the "
+        "regimens for all subtypes (temozolomide ± capecitabine, CMF, bevacizumab) remain "
+        "available [60–65].$subtype_advice"
     ),
+}
+
+# Subtype-specific sentence of the hormonal-therapy card (CDK4/6 inhibitors only for HR+/HER2-,
+# clinical-model §5b; HER2-directed regimens only for HER2+).
+HORMONAL_SUBTYPE_ADVICE = {
+    "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
+                 "palbociclib) have early-phase intracranial activity [80, 81].",
+    "luminal-b": " For HER2-positive disease, HER2-directed regimens with intracranial activity "
+                 "are the systemic options [70–76].",
+    "her2": " For HER2-positive disease, HER2-directed regimens with intracranial activity are "
+            "the systemic options [70–76].",
 }
 
 ADVICE_REFERENCES = {
@@ -92,7 +104,8 @@ def warning_card(warning: Warning, assessment: Assessment) -> dict[str, Any]:
     detail = render(
         "warning_detail",
         message=message,
-        advice=ADVICE.get(warning.code, ""),
+        advice=ADVICE.get(warning.code, "").replace(
+            "$subtype_advice", HORMONAL_SUBTYPE_ADVICE.get(assessment.subtype.code, "")),
         references=references_section(cited),
         review_citation=codes.REVIEW_CITATION,
         review_doi=codes.REVIEW_DOI,

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from cards import codes
 from cards.warning_cards import warning_cards
-from cds_service.model.assessment import PerformanceStatus, Warning
+from cds_service.model.assessment import PerformanceStatus, Subtype, Warning
 from cds_service.protocol.response_schema import response_errors
 from tests.cards.assessments import srs_in_field
 
@@ -42,6 +42,11 @@ def test_hormonal_therapy_alone_card() -> None:
         Warning("hormonal-therapy-not-recommended", "letrozole is the only systemic therapy"),))
     [card] = warning_cards(assessment)
     assert "Hormonal therapy alone" in card["summary"]
+    assert assessment.subtype.code == "her2"
+    assert "HER2-directed" in card["detail"] and "abemaciclib" not in card["detail"]
+    luminal_a = replace(assessment, subtype=Subtype("luminal-a", "negative", "positive",
+                                                    "positive"))
+    [card] = warning_cards(luminal_a)
     assert "abemaciclib" in card["detail"]
 
 

@@ -21,3 +21,22 @@ def test_more_recent_ecog_decides_and_is_named_on_the_card() -> None:
     [card] = [c for c in warning_cards(assessment)
               if c["source"]["topic"]["code"] == "poor-performance-status"]
     assert "ECOG 3" in card["summary"] and "KPS 80" not in card["summary"]
+
+
+def _hormonal_card(name: str) -> dict:
+    resources = PATIENTS[name]()
+    pid = resources[0]["id"]
+    resources.append(b.medication_request(pid, "letro-only", "letrozole", authored="2024-02-01"))
+    resources = [r for r in resources if r.get("id") != f"{pid}-trastuzumab-rx"]
+    assessment = assess(map_patient(resources), date(2024, 3, 1))
+    [card] = [c for c in warning_cards(assessment)
+              if c["source"]["topic"]["code"] == "hormonal-therapy-not-recommended"]
+    return card
+
+
+def test_hormonal_therapy_card_advice_fits_the_subtype() -> None:
+    luminal_a = _hormonal_card("progressive-after-wbrt-limited")
+    assert "CDK4/6" in luminal_a["detail"]
+    her2 = _hormonal_card("progressive-after-srs-in-field")  # HER2+, ER-, PR-
+    assert "CDK4/6" not in her2["detail"] and "HER2-directed" in her2["detail"]
+    assert "HR+" not in her2["summary"]
