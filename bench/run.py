@@ -26,7 +26,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import signal
 import socket
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.patient import realistic_patient  # noqa: E402
 from tests.fhir_builders import collection, transaction  # noqa: E402
 from tests.hook_requests import full_prefetch, hook_request  # noqa: E402
+from tests.processes import stop_process_group  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"
@@ -134,15 +134,6 @@ def start_service(workers: int | None) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("service did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def worker_pids(master_pid: int) -> list[int]:
@@ -261,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             admin(fhir_url, "/__admin/reset-faults")
         rss = {str(p): round(peak_rss_mb(p), 1) for p in worker_pids(service.pid)}
     finally:
-        stop(service)
-        stop(fhir)
+        stop_process_group(service)
+        stop_process_group(fhir)
 
     by_name = {r.name: r for r in results}
     pv1 = by_name["patient-view full prefetch c1"]

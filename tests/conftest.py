@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import requests
 
 from cds_service.app import create_app
 from cds_service.config import ServiceConfig
+from tests.processes import stop_process_group
 
 pytest_plugins = ["tests.fhir_server_plugin"]
 
@@ -94,13 +94,7 @@ def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] |
 
 
 def stop_live_service(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process_group(process)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,6 @@ import contextlib
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -41,6 +40,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.processes import stop_process_group
 
 SERVER_DIR = Path(__file__).resolve().parent / "fhir_server"
 START_TIMEOUT_S = 60.0
@@ -229,15 +230,7 @@ def _flock(handle: Any) -> None:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+    stop_process_group(process, timeout_s=5)
     if process.stdout is not None:
         process.stdout.close()
 
