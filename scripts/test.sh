@@ -7,22 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 (cd tests/fhir_server && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
-if ! command -v chromium >/dev/null 2>&1; then
+# apt_install PACKAGE WHY: install one of Debian's packages when we are root (else say what to do).
+apt_updated=""
+apt_install() {
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the browser test..." >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "installing Debian's $1 for $2..." >&2
+    [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
   else
-    echo "chromium is missing: install Debian's 'chromium' package (root needed)" >&2
+    echo "$1 is missing: install Debian's '$1' package (root needed) for $2" >&2
   fi
-fi
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's postgresql for the PostgreSQL store tests..." >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
-    echo "postgresql is missing: install Debian's 'postgresql' package (root needed)" >&2
-  fi
-fi
+}
+command -v chromium >/dev/null 2>&1 || apt_install chromium "the SMART app's browser test"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  || apt_install postgresql "the PostgreSQL store tests"
 exec .venv/bin/python -m pytest "$@"
