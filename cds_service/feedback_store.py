@@ -5,7 +5,10 @@ settings; or any URL such as PostgreSQL). A feedback POST is stored in ONE trans
 answers 200 only after the commit.
 
 `issued_cards` keeps, per hookInstance, the uuid and topic of each returned card and the uuids of
-its suggestions — no patient identifier — so feedback can be linked to what it answers.
+its suggestions — no patient identifier — so feedback can be linked to what it answers. It is
+written on every hook call through a second engine with relaxed commits (`database` module doc):
+a crash of the service loses nothing, a power failure may lose the links of the last calls, and
+feedback itself (acknowledged to the EHR) keeps durable commits.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
 
 from cds_service.database import create_tables, open_engine
 
@@ -85,17 +89,23 @@ class TopicStats:
 
 
 class FeedbackStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, issued_cards_engine: Engine | None = None) -> None:
+        self.engine = engine  # durable commits: feedback
+        self.issued_cards_engine = issued_cards_engine or engine  # relaxed commits: bookkeeping
 
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
         engine = open_engine(url)
         create_tables(metadata, engine)
-        return cls(engine)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+            return cls(engine)  # an in-memory database exists once per engine: share it
+        return cls(engine, open_engine(url, wait_for_disk=False))
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.issued_cards_engine is not self.engine:
+            self.issued_cards_engine.dispose()
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
@@ -146,7 +156,7 @@ class FeedbackStore:
                 "issued_at": now,
             })
         if rows:
-            with self.engine.begin() as conn:
+            with self.issued_cards_engine.begin() as conn:
                 conn.execute(issued_cards_table.insert(), rows)
 
     def feedback_for_card(self, card_uuid: str) -> list[dict[str, Any]]:

@@ -33,3 +33,39 @@ def test_sqlite_is_opened_durably(tmp_path) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     engine.dispose()
+
+
+def test_feedback_commits_durably_and_issued_cards_relaxed_on_sqlite(tmp_path) -> None:
+    """Feedback (acknowledged to the EHR) waits for the disk; the per-call issued-cards
+    bookkeeping only survives a process crash (WAL + NORMAL), and lands in the same file."""
+    from cds_service.feedback_store import FeedbackStore
+
+    store = FeedbackStore.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        with store.issued_cards_engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        store.record_issued_cards("bcbm-salvage", "hook-1", [
+            {"uuid": "card-1", "indicator": "warning", "source": {"topic": {"code": "srs"}}}])
+        store.add_feedback("bcbm-salvage", [{"card": "card-1", "outcome": "accepted",
+                                             "outcomeTimestamp": "2026-11-28T10:00:00Z"}])
+        report = {t.topic_code: t for t in store.topic_report()}
+        assert report["srs"].issued == 1 and report["srs"].accepted == 1
+    finally:
+        store.close()
+
+
+def test_in_memory_sqlite_keeps_one_engine() -> None:
+    """Two engines on ':memory:' would be two databases: the store shares one."""
+    from cds_service.feedback_store import FeedbackStore
+
+    store = FeedbackStore.open("sqlite://")
+    try:
+        assert store.issued_cards_engine is store.engine
+        store.record_issued_cards("bcbm-salvage", "hook-1", [
+            {"uuid": "card-1", "indicator": "info", "source": {"topic": {"code": "x"}}}])
+        assert [t.issued for t in store.topic_report()] == [1]
+    finally:
+        store.close()

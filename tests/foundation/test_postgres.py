@@ -36,6 +36,22 @@ def test_feedback_is_durable_on_postgres(postgres_url, app_config) -> None:
     store.close()
 
 
+def test_issued_cards_commit_relaxed_and_feedback_durably_on_postgres(postgres_url) -> None:
+    from sqlalchemy import text
+
+    store = FeedbackStore.open(postgres_url)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        with store.issued_cards_engine.connect() as conn:
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        store.record_issued_cards("bcbm-salvage", "pg-hook", [
+            {"uuid": "pg-issued", "indicator": "info", "source": {"topic": {"code": "pg-topic"}}}])
+        assert {t.topic_code: t.issued for t in store.topic_report()}["pg-topic"] == 1
+    finally:
+        store.close()
+
+
 def test_invalid_batch_stores_nothing_on_postgres(postgres_url) -> None:
     store = FeedbackStore.open(postgres_url)
     before = store.count_feedback()
