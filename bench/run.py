@@ -13,7 +13,11 @@ What it does:
    HTTP connection per process, a fixed request count) measures latency and throughput:
    discovery; patient-view with full prefetch; patient-view with no prefetch against the FHIR
    server with 50 ms added to every FHIR request; POST /api/assessment;
-4. reports p50/p95/p99, throughput, errors, peak RSS per gunicorn worker and the ratio of
+4. then restarts the service with client authentication ON (as in production: an ES384 JWT per
+   request, signed by the load generator with a fresh jti, verified by the service and recorded
+   in its replay cache) and measures patient-view with full prefetch again;
+5. reports p50/p95/p99, throughput, errors, the CPU time the gunicorn workers and the load
+   generator spent per request (read from /proc), peak RSS per gunicorn worker and the ratio of
    patient-view throughput to discovery throughput (machine-independent), checks the targets of
    issue 6 and writes everything to JSON.
 """
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.patient import realistic_patient  # noqa: E402
+from cds_service.cli import default_workers  # noqa: E402
 from tests.fhir_builders import collection, transaction  # noqa: E402
 from tests.hook_requests import full_prefetch, hook_request  # noqa: E402
 from tests.processes import stop_process_group  # noqa: E402
@@ -78,6 +83,10 @@ class Result:
     mean_ms: float
     throughput_rps: float
     statuses: dict[str, int]
+    # CPU seconds per request (user + system, from /proc) of the gunicorn workers and of the load
+    # generator: what a request costs, whatever else shares the machine.
+    worker_cpu_ms_per_request: float = 0.0
+    client_cpu_ms_per_request: float = 0.0
 
 
 def free_port() -> int:
@@ -111,12 +120,18 @@ def admin(base_url: str, path: str, payload: dict | None = None) -> Any:
     return response.json()
 
 
-def start_service(workers: int | None) -> tuple[subprocess.Popen, str]:
+def start_service(workers: int | None, clients_file: Path | None = None,
+                  ) -> tuple[subprocess.Popen, str]:
+    """The service as deployed; `clients_file` turns client authentication on (else `--dev`)."""
     port = free_port()
     env = dict(os.environ)
     env["SALVAGE_CDS_DATABASE_URL"] = f"sqlite:///{RESULTS / 'bench.sqlite3'}"
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--dev", "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port)]
+    if clients_file is None:
+        command.append("--dev")
+    else:
+        env["SALVAGE_CDS_JWT_CLIENTS_FILE"] = str(clients_file)
     if workers:
         command += ["--workers", str(workers)]
     if os.environ.get("BENCH_THREADS"):
@@ -150,14 +165,84 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (fields 14 and 15 of /proc/pid/stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+# -- client authentication (the production path) --------------------------------------------------
+BENCH_ISS = "https://bench.invalid/cds-client"
+BENCH_KID = "bench-es384"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What a load-generator process needs to sign one JWT per request, as an EHR does."""
+
+    private_pem: bytes
+    audience_base: str  # "http://127.0.0.1:port"
+
+
+def write_bench_client(directory: Path) -> tuple[Path, bytes]:
+    """A fresh ES384 key; the clients file that trusts it; the private key (PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": BENCH_KID,
+           "alg": "ES384", "use": "sig"}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bench.jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    clients = directory / "cds-clients.json"
+    clients.write_text(json.dumps({"clients": [
+        {"name": "benchmark EHR", "iss": BENCH_ISS, "jwks_file": "bench.jwks.json",
+         "algorithms": ["ES384"]}]}))
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return clients, pem
+
+
+def _token_maker(signer: Signer | None, path: str) -> Any:
+    if signer is None:
+        return None
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(signer.private_pem, password=None)
+    audience = signer.audience_base + path
+
+    def token() -> str:
+        now = int(time.time())
+        claims = {"iss": BENCH_ISS, "aud": audience, "iat": now, "exp": now + 300,
+                  "jti": str(uuid.uuid4())}
+        return jwt.encode(claims, key, algorithm="ES384", headers={"kid": BENCH_KID})
+
+    return token
+
+
 # -- load generator ------------------------------------------------------------------------------
-def _client_loop(args: tuple[str, str, str, bytes | None, int]) -> list[tuple[float, int]]:
-    host_port, method, path, body, count = args
+def _client_loop(args: tuple[str, str, str, bytes | None, int, Signer | None],
+                 ) -> list[tuple[float, int]]:
+    host_port, method, path, body, count, signer = args
     host, port = host_port.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = {"Content-Type": "application/json"} if body is not None else {}
+    token = _token_maker(signer, path)
     samples = []
     for _ in range(count):
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token()}"  # signed before the clock starts
         started = time.perf_counter()
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -178,16 +263,21 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def run_scenario(pool: Any, host_port: str, scenario: Scenario) -> Result:
+def run_scenario(pool: Any, host_port: str, scenario: Scenario, *, service_pid: int,
+                 signer: Signer | None = None) -> Result:
     per_client = max(1, scenario.requests // scenario.concurrency)
+    request = (host_port, scenario.method, scenario.path, scenario.body)
     # warm-up: every worker process has served requests before we measure
-    pool.map(_client_loop, [(host_port, scenario.method, scenario.path, scenario.body, WARM_UP)]
-             * scenario.concurrency)
-    jobs = [(host_port, scenario.method, scenario.path, scenario.body, per_client)] \
-        * scenario.concurrency
+    pool.map(_client_loop, [(*request, WARM_UP, signer)] * scenario.concurrency)
+    jobs = [(*request, per_client, signer)] * scenario.concurrency
+    workers = worker_pids(service_pid)
+    clients = [p.pid for p in pool._pool]  # noqa: SLF001 - the pool's own processes
+    workers_cpu, clients_cpu = cpu_seconds(workers), cpu_seconds(clients)
     started = time.perf_counter()
     batches = pool.map(_client_loop, jobs)
     wall = time.perf_counter() - started
+    workers_cpu = cpu_seconds(workers) - workers_cpu
+    clients_cpu = cpu_seconds(clients) - clients_cpu
     samples = [s for batch in batches for s in batch]
     latencies = sorted(s[0] * 1000 for s in samples)
     statuses: dict[str, int] = {}
@@ -200,7 +290,69 @@ def run_scenario(pool: Any, host_port: str, scenario: Scenario) -> Result:
         p95_ms=round(percentile(latencies, 0.95), 2), p99_ms=round(percentile(latencies, 0.99), 2),
         mean_ms=round(statistics.fmean(latencies), 2),
         throughput_rps=round(len(samples) / wall, 1), statuses=statuses,
+        worker_cpu_ms_per_request=round(workers_cpu * 1000 / len(samples), 2),
+        client_cpu_ms_per_request=round(clients_cpu * 1000 / len(samples), 2),
     )
+
+
+def _unauthenticated_runs(pool: Any, workers: int | None, resources: list[dict[str, Any]],
+                          pid: str, pv_full: bytes, fhir_url: str, n: Any,
+                          rss: dict[str, float]) -> list[Result]:
+    """Every scenario of issue 6 against the service with authentication off (`--dev`)."""
+    import requests
+
+    admin(fhir_url, "/__admin/reset")
+    requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
+    pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
+    bundle = json.dumps(collection(resources)).encode()
+    scenarios = [
+        Scenario("discovery c1", "GET", "/cds-services", None, n(1000), 1),
+        Scenario("discovery c8", "GET", "/cds-services", None, n(3000), 8),
+        Scenario("patient-view full prefetch c1", "POST", "/cds-services/bcbm-salvage",
+                 pv_full, n(1000), 1),
+        Scenario("patient-view full prefetch c8", "POST", "/cds-services/bcbm-salvage",
+                 pv_full, n(3000), 8),
+        Scenario("assessment c1", "POST", "/api/assessment", bundle, n(1000), 1),
+        Scenario("assessment c8", "POST", "/api/assessment", bundle, n(2000), 8),
+    ]
+    results = []
+    service, host_port = start_service(workers)
+    try:
+        for scenario in scenarios:
+            results.append(run_scenario(pool, host_port, scenario, service_pid=service.pid))
+            print(f"  {scenario.name}: done", file=sys.stderr)
+        admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
+        for concurrency in (1, 8):
+            results.append(run_scenario(pool, host_port, Scenario(
+                f"patient-view no prefetch (+{FHIR_DELAY_MS} ms/FHIR request) c{concurrency}",
+                "POST", "/cds-services/bcbm-salvage", pv_fallback,
+                n(300 if concurrency == 1 else 800), concurrency), service_pid=service.pid))
+        admin(fhir_url, "/__admin/reset-faults")
+        rss.update({str(p): round(peak_rss_mb(p), 1) for p in worker_pids(service.pid)})
+    finally:
+        stop_process_group(service)
+    return results
+
+
+def _authenticated_runs(pool: Any, workers: int | None, pv_full: bytes, n: Any,
+                        rss: dict[str, float]) -> list[Result]:
+    """patient-view with full prefetch as in production: a signed JWT on every request."""
+    clients_file, private_pem = write_bench_client(RESULTS / "auth")
+    service, host_port = start_service(workers, clients_file=clients_file)
+    signer = Signer(private_pem, f"http://{host_port}")
+    results = []
+    try:
+        for concurrency in (1, 8):
+            scenario = Scenario(f"patient-view full prefetch, JWT auth c{concurrency}", "POST",
+                                "/cds-services/bcbm-salvage", pv_full,
+                                n(1000 if concurrency == 1 else 3000), concurrency)
+            results.append(run_scenario(pool, host_port, scenario, service_pid=service.pid,
+                                        signer=signer))
+            print(f"  {scenario.name}: done", file=sys.stderr)
+        rss.update({str(p): round(peak_rss_mb(p), 1) for p in worker_pids(service.pid)})
+    finally:
+        stop_process_group(service)
+    return results
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -216,43 +368,17 @@ def main(argv: list[str] | None = None) -> int:
 
     resources = realistic_patient()
     pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    pv_full = json.dumps(hook_request(pid, prefetch=full_prefetch(resources))).encode()
+    n = lambda count: max(40, int(count * scale))  # noqa: E731
+    results: list[Result] = []
+    rss: dict[str, float] = {}
     fhir, fhir_url = start_fhir_server()
-    service, host_port = start_service(args.workers)
     try:
-        admin(fhir_url, "/__admin/reset")
-        import requests
-
-        requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
-
-        pv_full = json.dumps(hook_request(pid, prefetch=full_prefetch(resources))).encode()
-        pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
-        bundle = json.dumps(collection(resources)).encode()
-        n = lambda count: max(40, int(count * scale))  # noqa: E731
-        scenarios = [
-            Scenario("discovery c1", "GET", "/cds-services", None, n(1000), 1),
-            Scenario("discovery c8", "GET", "/cds-services", None, n(3000), 8),
-            Scenario("patient-view full prefetch c1", "POST", "/cds-services/bcbm-salvage",
-                     pv_full, n(1000), 1),
-            Scenario("patient-view full prefetch c8", "POST", "/cds-services/bcbm-salvage",
-                     pv_full, n(3000), 8),
-            Scenario("assessment c1", "POST", "/api/assessment", bundle, n(1000), 1),
-            Scenario("assessment c8", "POST", "/api/assessment", bundle, n(2000), 8),
-        ]
-        results: list[Result] = []
         with mp.get_context("spawn").Pool(8) as pool:
-            for scenario in scenarios:
-                results.append(run_scenario(pool, host_port, scenario))
-                print(f"  {scenario.name}: done", file=sys.stderr)
-            admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
-            for concurrency in (1, 8):
-                results.append(run_scenario(pool, host_port, Scenario(
-                    f"patient-view no prefetch (+{FHIR_DELAY_MS} ms/FHIR request) c{concurrency}",
-                    "POST", "/cds-services/bcbm-salvage", pv_fallback,
-                    n(300 if concurrency == 1 else 800), concurrency)))
-            admin(fhir_url, "/__admin/reset-faults")
-        rss = {str(p): round(peak_rss_mb(p), 1) for p in worker_pids(service.pid)}
+            results += _unauthenticated_runs(pool, args.workers, resources, pid, pv_full,
+                                             fhir_url, n, rss)
+            results += _authenticated_runs(pool, args.workers, pv_full, n, rss)
     finally:
-        stop_process_group(service)
         stop_process_group(fhir)
 
     by_name = {r.name: r for r in results}
@@ -275,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "patient_resources": len(resources),
-        "gunicorn_workers": len(rss),
+        "gunicorn_workers": args.workers or default_workers(),
         "results": [asdict(r) for r in results],
         "peak_rss_mb_per_worker": rss,
         "patient_view_to_discovery_throughput_ratio": ratio,
@@ -284,11 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
 
-    print(f"\n{'scenario':58} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>8} {'err':>4}")
+    print(f"\n{'scenario':58} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>8} {'err':>4} "
+          f"{'cpu ms/req (service, load)':>27}")
     for r in results:
         print(f"{r.name:58} {r.p50_ms:7.2f} {r.p95_ms:7.2f} {r.p99_ms:7.2f} "
-              f"{r.throughput_rps:8.1f} {r.errors:4d}")
-    print(f"\npeak RSS per worker (MB): {', '.join(map(str, rss.values()))}")
+              f"{r.throughput_rps:8.1f} {r.errors:4d} "
+              f"{r.worker_cpu_ms_per_request:>19.2f}, {r.client_cpu_ms_per_request:.2f}")
+    print(f"\npeak RSS per worker (MB, both service runs): {', '.join(map(str, rss.values()))}")
     print(f"patient-view / discovery throughput (c8): {ratio}")
     for name, ok in checks.items():
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
