@@ -25,7 +25,9 @@ An option with nothing to prescribe (e.g. SRS without a dose regimen) gets no su
 
 Every resource carries an `identifier` whose value is the suggestion's uuid (so an order created
 from a card can be traced to the card's feedback) and is validated with `fhir.resources` (R4B) —
-plus a no-empty-member check — before it is returned.
+plus a no-empty-member check — before it is returned. The builders wrap every string that changes
+from call to call (references, uuids, lesion identifiers, notes) in `CallValue`, so that the
+validation can check the constant part once per process (`cards.fhir_validation`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from cards import codes
+from cards.fhir_validation import CallValue, InvalidResource, validate_built
+from cards.fhir_validation import validate_resource as _validate_model
 from cards.render import md, new_uuid, num, plain, regimen_text, strip_empty
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 
@@ -46,10 +50,6 @@ log = logging.getLogger("salvage_cds.cards")
 RT_OPTIONS = ("srs", "fsrt", "wbrt", "re-wbrt")
 WHOLE_BRAIN_OPTIONS = ("wbrt", "re-wbrt")
 MAX_TARGETS_IN_LABEL = 3
-
-
-class InvalidResource(ValueError):
-    """A resource the service built does not validate as FHIR R4: never returned."""
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,16 @@ class OrderContext:
 
     @property
     def subject(self) -> dict[str, str]:
-        return {"reference": f"Patient/{self.patient_id}"}
+        return {"reference": CallValue(f"Patient/{self.patient_id}")}
 
     def common(self) -> dict[str, Any]:
         out: dict[str, Any] = {"subject": self.subject}
         if self.encounter_id:
-            out["encounter"] = {"reference": f"Encounter/{self.encounter_id}"}
+            out["encounter"] = {"reference": CallValue(f"Encounter/{self.encounter_id}")}
         return out
 
     def reason(self) -> list[dict[str, str]]:
-        return [{"reference": self.reason_reference}] if self.reason_reference else []
+        return [{"reference": CallValue(self.reason_reference)}] if self.reason_reference else []
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -127,23 +127,15 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def stripped_and_validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """`strip_empty(resource)`, validated: what `validate_resource(strip_empty(resource))` returns,
-    with one traversal less (`strip_empty`'s output has no empty member by construction)."""
-    return _validate_model(strip_empty(resource))
-
-
-def _validate_model(resource: dict[str, Any]) -> dict[str, Any]:
-    """Return `resource` unchanged if it validates with the fhir.resources (R4B) model."""
-    try:
-        model = get_fhir_model_class(resource["resourceType"])
-        model.model_validate(resource)
-    except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise InvalidResource(f"{resource.get('resourceType')}: {exc}") from None
-    return resource
+    """`strip_empty(resource)`, validated like `validate_resource` (one traversal less:
+    `strip_empty`'s output has no empty member by construction; the constant part of a built
+    resource is validated once per process, `cards.fhir_validation`)."""
+    return validate_built(strip_empty(resource))
 
 
 def suggestion_identifier(suggestion_uuid: str) -> dict[str, str]:
-    return {"system": codes.SUGGESTION_IDENTIFIER_SYSTEM, "value": f"urn:uuid:{suggestion_uuid}"}
+    return {"system": codes.SUGGESTION_IDENTIFIER_SYSTEM,
+            "value": CallValue(f"urn:uuid:{suggestion_uuid}")}
 
 
 # --- radiotherapy ------------------------------------------------------------------------------
@@ -209,8 +201,9 @@ def _volume(volume_id: str, target: RtTarget, ctx: OrderContext) -> dict[str, An
     if target.whole_brain:
         volume["description"] = "Whole brain"
     elif target.lesion:
-        volume["identifier"] = [{"system": codes.LESION_IDENTIFIER_SYSTEM, "value": target.lesion}]
-        volume["description"] = f"Planning target volume of brain lesion {target.lesion}"
+        volume["identifier"] = [{"system": codes.LESION_IDENTIFIER_SYSTEM,
+                                 "value": CallValue(target.lesion)}]
+        volume["description"] = CallValue(f"Planning target volume of brain lesion {target.lesion}")
     else:
         volume["description"] = "Focal planning target volume (to be delineated)"
     return volume
@@ -265,7 +258,7 @@ def radiotherapy_prescription(option_code: str, targets: Sequence[RtTarget], ctx
         },
         **ctx.common(),
         "reasonReference": ctx.reason(),
-        "note": [{"text": note}] if note else [],
+        "note": [{"text": CallValue(note)}] if note else [],
     }
     return stripped_and_validated(resource)
 
@@ -294,7 +287,7 @@ def service_request(option_code: str, ctx: OrderContext, *, suggestion_uuid: str
         **ctx.common(),
         "bodySite": [{"coding": [codes.snomed(codes.BRAIN)]}] if option_code == "surgery" else [],
         "reasonReference": ctx.reason(),
-        "note": [{"text": note}] if note else [],
+        "note": [{"text": CallValue(note)}] if note else [],
     }
     return stripped_and_validated(resource)
 
@@ -331,7 +324,7 @@ def medication_requests(regimen_code: str, ctx: OrderContext, *, suggestion_uuid
             **ctx.common(),
             "reasonReference": ctx.reason(),
             "groupIdentifier": suggestion_identifier(suggestion_uuid),
-            "note": [{"text": note}] if note else [],
+            "note": [{"text": CallValue(note)}] if note else [],
         }
         out.append(stripped_and_validated(resource))
     return out
