@@ -55,12 +55,9 @@ def call_service(service_id: str) -> Any:
     data = gather(service, body, config, effective_allowlist(services.allowlist), deadline)
     call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
     response = service.handler(call)
-    try:
-        services.feedback.record_issued_cards(service.id, call.hook_instance,
-                                              response.get("cards", []))
-    except SQLAlchemyError:
-        # The clinician still gets the cards; only the link for later feedback is lost.
-        log.error("issued cards not recorded: database error", extra={"service_id": service.id})
+    # Off the request path; a failure costs only the link for later feedback, never the cards.
+    services.feedback.queue_issued_cards(service.id, call.hook_instance,
+                                         response.get("cards", []))
     log.info(
         "hook call answered",
         extra={

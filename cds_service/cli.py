@@ -47,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def close_worker_app(_arbiter: Any, worker: Any) -> None:
+    """gunicorn `worker_exit`: write the queued bookkeeping and close the stores of the worker's
+    app before the process ends."""
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("salvage_cds") if app is not None else None
+    if services is not None:
+        services.feedback.close()
+
+
 def serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -74,6 +83,7 @@ def serve(args: argparse.Namespace) -> int:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", int(config.request_budget_s) + 10)
             self.cfg.set("accesslog", None)  # our own PHI-safe request log replaces it
+            self.cfg.set("worker_exit", close_worker_app)
 
         def load(self) -> Any:
             app = create_app(config)

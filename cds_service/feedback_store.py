@@ -6,14 +6,16 @@ answers 200 only after the commit.
 
 `issued_cards` keeps, per hookInstance, the uuid and topic of each returned card and the uuids of
 its suggestions — no patient identifier — so feedback can be linked to what it answers. It is
-written on every hook call through a second engine with relaxed commits (`database` module doc):
-a crash of the service loses nothing, a power failure may lose the links of the last calls, and
-feedback itself (acknowledged to the EHR) keeps durable commits.
+written for every hook call by a background writer, in batches (`cds_service.batch_writer`),
+through a second engine with relaxed commits (`database` module doc): a graceful stop loses
+nothing, a hard kill or power failure may lose the links of the last calls. Feedback itself
+(acknowledged to the EHR) is written inline with durable commits.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 
+from cds_service.batch_writer import BatchWriter
 from cds_service.database import create_tables, open_engine
+
+log = logging.getLogger("salvage_cds.storage")
 
 metadata = MetaData()
 
@@ -70,6 +75,28 @@ issued_cards_table = Table(
 
 
 
+def issued_card_rows(service_id: str, hook_instance: str,
+                     cards: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One `issued_cards` row per card: uuids and topic only, no patient identifier."""
+    now = datetime.now(UTC)
+    rows = []
+    for card in cards:
+        topic = (card.get("source") or {}).get("topic") or {}
+        rows.append({
+            "card_uuid": card["uuid"],
+            "service_id": service_id,
+            "hook_instance": hook_instance,
+            "topic_system": topic.get("system"),
+            "topic_code": topic.get("code"),
+            "indicator": card["indicator"],
+            "suggestion_uuids": json.dumps(
+                [s["uuid"] for s in card.get("suggestions") or [] if "uuid" in s]
+            ),
+            "issued_at": now,
+        })
+    return rows
+
+
 @dataclass(frozen=True)
 class TopicStats:
     topic_code: str
@@ -92,6 +119,9 @@ class FeedbackStore:
     def __init__(self, engine: Engine, issued_cards_engine: Engine | None = None) -> None:
         self.engine = engine  # durable commits: feedback
         self.issued_cards_engine = issued_cards_engine or engine  # relaxed commits: bookkeeping
+        # links written off the request path, in batches; `insert` is looked up at write time
+        self._issued_writer = BatchWriter(lambda rows: self._insert_issued(list(rows)),
+                                          name="issued cards", log=log)
 
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
@@ -103,6 +133,7 @@ class FeedbackStore:
         return cls(engine, open_engine(url, wait_for_disk=False))
 
     def close(self) -> None:
+        self._issued_writer.close()  # queued links first, then the connections
         self.engine.dispose()
         if self.issued_cards_engine is not self.engine:
             self.issued_cards_engine.dispose()
@@ -139,22 +170,20 @@ class FeedbackStore:
 
     def record_issued_cards(self, service_id: str, hook_instance: str,
                             cards: Iterable[Mapping[str, Any]]) -> None:
-        now = datetime.now(UTC)
-        rows = []
-        for card in cards:
-            topic = (card.get("source") or {}).get("topic") or {}
-            rows.append({
-                "card_uuid": card["uuid"],
-                "service_id": service_id,
-                "hook_instance": hook_instance,
-                "topic_system": topic.get("system"),
-                "topic_code": topic.get("code"),
-                "indicator": card["indicator"],
-                "suggestion_uuids": json.dumps(
-                    [s["uuid"] for s in card.get("suggestions") or [] if "uuid" in s]
-                ),
-                "issued_at": now,
-            })
+        """Write the links of these cards now (one transaction)."""
+        self._insert_issued(issued_card_rows(service_id, hook_instance, cards))
+
+    def queue_issued_cards(self, service_id: str, hook_instance: str,
+                           cards: Iterable[Mapping[str, Any]]) -> None:
+        """Have the links of these cards written by the background writer (the hook path: never
+        blocks, never raises; see `cds_service.batch_writer`)."""
+        self._issued_writer.submit(issued_card_rows(service_id, hook_instance, cards))
+
+    def flush_issued_cards(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued link has been written (reports, tests)."""
+        return self._issued_writer.flush(timeout)
+
+    def _insert_issued(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             with self.issued_cards_engine.begin() as conn:
                 conn.execute(issued_cards_table.insert(), rows)

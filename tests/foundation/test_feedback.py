@@ -98,7 +98,8 @@ def test_database_failure_is_503_and_not_acknowledged(app, client, monkeypatch) 
     assert "not stored" in response.get_json()["message"]
 
 
-def test_cards_are_still_returned_when_they_cannot_be_recorded(app, client, monkeypatch) -> None:
+def test_cards_are_still_returned_when_they_cannot_be_recorded(app, client, monkeypatch,
+                                                             caplog) -> None:
     from sqlalchemy.exc import OperationalError
 
     from tests.hook_requests import full_prefetch, hook_request
@@ -107,9 +108,17 @@ def test_cards_are_still_returned_when_they_cannot_be_recorded(app, client, monk
     def broken(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("disk full"))
 
-    monkeypatch.setattr(app.extensions["salvage_cds"].feedback, "record_issued_cards", broken)
+    store = app.extensions["salvage_cds"].feedback
+    monkeypatch.setattr(store, "_insert_issued", broken)
     name = "progressive-after-srs-in-field"
     body = hook_request(patient_id(name), prefetch=full_prefetch(PATIENTS[name]()))
     response = client.post("/cds-services/bcbm-salvage", json=body)
     assert response.status_code == 200
     assert response.get_json()["cards"]
+    assert store.flush_issued_cards()
+    assert any("issued cards: not recorded (OperationalError)" in r.getMessage()
+               for r in caplog.records)
+    monkeypatch.undo()  # the writer survived the error: the next call's links are written
+    response = client.post("/cds-services/bcbm-salvage", json=body)
+    assert store.flush_issued_cards()
+    assert sum(t.issued for t in store.topic_report()) == len(response.get_json()["cards"])

@@ -27,6 +27,7 @@ def test_accepted_suggestion_and_override_are_reported_per_topic(app, client, ap
     assert response.status_code == 200 and response.get_json() == {"stored": 2}
 
     store = app.extensions["salvage_cds"].feedback
+    assert store.flush_issued_cards()  # the links are written off the request path
     [row] = store.feedback_for_card(main["uuid"])
     assert row["accepted_suggestions"] == f'["{accepted["uuid"]}"]'
     assert store.feedback_for_card(warning["uuid"])[0]["override_reason_code"] == reason["code"]

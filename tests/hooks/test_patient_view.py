@@ -91,6 +91,7 @@ def test_cards_are_recorded_for_feedback_without_patient_identifiers(app, client
     body = hook_request(patient_id(name), prefetch=full_prefetch(PATIENTS[name]()))
     cards = client.post(URL, json=body).get_json()["cards"]
     store = app.extensions["salvage_cds"].feedback
+    assert store.flush_issued_cards()  # written off the request path
     from sqlalchemy import select
 
     from cds_service.feedback_store import issued_cards_table

@@ -1,0 +1,151 @@
+"""Writing bookkeeping rows from one background thread per process, in batches, off the request path.
+
+Used for the issued-cards links (`FeedbackStore.queue_issued_cards`), written on every hook call.
+Written inline, each call paid a transaction of its own, and under concurrency the gunicorn workers
+queued on SQLite's write lock (its busy handler sleeps 1, 2, 5... ms between tries): at
+concurrency 8 the benchmark saw ~0.7 ms more CPU per call and a p99 of 60-90 ms instead of ~40.
+
+Batching is natural, not timed: the thread writes whatever has queued up while it was writing
+the previous batch (one row set per transaction at low load, hundreds under load), so no row
+waits for a timer. What it guarantees:
+
+- `submit` never blocks the caller and never raises; when the backlog is full (the database is
+  down or far too slow) the rows are dropped and an error is logged — the same outcome as a
+  failed inline write, which only ever cost the feedback *link*, never a card;
+- `flush` returns once everything submitted before it has been written (or failed);
+- `close` (app teardown, gunicorn `worker_exit`, interpreter exit) writes what is queued.
+  Rows submitted in the moments before a hard kill (SIGKILL, OOM) can be lost; feedback itself
+  is never written through this path (`FeedbackStore.add_feedback` commits before answering).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Rows = Sequence[dict[str, Any]]
+
+DEFAULT_MAX_PENDING = 10_000  # submitted row sets waiting; beyond that, drop and say so
+DEFAULT_MAX_BATCH = 1_000  # rows per transaction
+DEFAULT_CLOSE_TIMEOUT_S = 10.0
+
+
+class _Marker:
+    """Queued behind rows: set once the writer has got past them."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_STOP = object()
+
+
+class BatchWriter:
+    def __init__(self, write: Callable[[Rows], None], *, name: str, log: logging.Logger,
+                 max_pending: int = DEFAULT_MAX_PENDING, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self._write = write
+        self._name = name
+        self._log = log
+        self._max_batch = max_batch
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- callers ----------------------------------------------------------------------------------
+    def submit(self, rows: Rows) -> bool:
+        """Queue `rows` for writing; False (and an error logged) when they cannot be."""
+        if not rows:
+            return True
+        if self._closed:
+            self._log.error("%s: not recorded (writer closed)", self._name,
+                            extra={"rows": len(rows)})
+            return False
+        self._ensure_started()
+        try:
+            self._queue.put_nowait(list(rows))
+        except queue.Full:
+            self._log.error("%s: not recorded (backlog full)", self._name,
+                            extra={"rows": len(rows)})
+            return False
+        return True
+
+    def flush(self, timeout: float = DEFAULT_CLOSE_TIMEOUT_S) -> bool:
+        """Wait until everything submitted so far has been written; False on timeout."""
+        if self._thread is None or not self._thread.is_alive():
+            return self._queue.empty()
+        marker = _Marker()
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = DEFAULT_CLOSE_TIMEOUT_S) -> None:
+        """Write what is queued, then stop the thread (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+        atexit.unregister(self.close)
+        if thread is None:
+            return
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            self._log.error("%s: could not stop the writer (backlog full)", self._name)
+            return
+        thread.join(timeout)
+
+    # -- the writer thread ------------------------------------------------------------------------
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None and not self._closed:
+                # started by the first submit, i.e. in the gunicorn worker, never before a fork
+                thread = threading.Thread(target=self._run, name=f"{self._name}-writer",
+                                          daemon=True)
+                thread.start()
+                self._thread = thread
+                atexit.register(self.close)
+
+    def _run(self) -> None:
+        while True:
+            batch: list[dict[str, Any]] = []
+            markers: list[_Marker] = []
+            stop = self._take(self._queue.get(), batch, markers)
+            while not stop and len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                stop = self._take(item, batch, markers)
+            if batch:
+                self._write_logged(batch)
+            for marker in markers:
+                marker.done.set()
+            if stop:
+                return
+
+    @staticmethod
+    def _take(item: Any, batch: list[dict[str, Any]], markers: list[_Marker]) -> bool:
+        if item is _STOP:
+            return True
+        if isinstance(item, _Marker):
+            markers.append(item)
+        else:
+            batch.extend(item)
+        return False
+
+    def _write_logged(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            self._write(batch)
+        except Exception as exc:  # noqa: BLE001 - the thread must outlive any database error
+            self._log.error("%s: not recorded (%s)", self._name, type(exc).__name__,
+                            extra={"rows": len(batch)})
