@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from cds_service.mapping.read import Json, obj, objs, ref_key, reference_of, text
+from cds_service.mapping.read import Json, loinc_codes, obj, objs, ref_key, reference_of, text
 from cds_service.model.patient import SkippedResource
 
 T = TypeVar("T")
@@ -49,6 +49,7 @@ class ResourceIndex:
 
     def __init__(self, resources: Iterable[Json]) -> None:
         self.all: list[Json] = list(resources)
+        self._loinc: dict[int, frozenset[str]] = {}  # id(resource) -> LOINC codes of its `code`
         self.by_ref: dict[str, Json] = {}
         self.by_type: dict[str, list[Json]] = defaultdict(list)
         for resource in self.all:
@@ -61,6 +62,15 @@ class ResourceIndex:
 
     def of_type(self, rtype: str) -> list[Json]:
         return self.by_type.get(rtype, [])
+
+    def loinc(self, resource: Json) -> frozenset[str]:
+        """The LOINC codes of `resource.code`, read once per mapping call (every mapper filters
+        every Observation by them). Keyed by id(): the index holds the resources alive."""
+        key = id(resource)
+        found = self._loinc.get(key)
+        if found is None:
+            found = self._loinc[key] = frozenset(loinc_codes(resource.get("code")))
+        return found
 
     def resolve(self, reference: object, container: Json | None = None) -> Json | None:
         """The resource a Reference points to: "#id" in `container`, else "Type/id" here."""

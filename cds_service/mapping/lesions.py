@@ -129,7 +129,7 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
             add_tumor(body)
 
     for observation in index.of_type("Observation"):
-        if codes.TUMOR_SIZE_CODE not in loinc_codes(observation.get("code")):
+        if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
             continue
         notes.guard(observation, lambda o=observation: _add_size(
             o, index, notes, cns_condition_refs, builders, lesion_of_body, add_tumor))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping import codes
-from cds_service.mapping.codes import system_key
 from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.read import (
+    loinc_codes,
     FhirDate,
     Json,
     codings,
@@ -32,17 +32,6 @@ _STATUS = {
     codes.NEGATIVE: ReceptorStatus.NEGATIVE,
     codes.EQUIVOCAL: ReceptorStatus.EQUIVOCAL,
 }
-
-
-def loinc_codes(concept: object) -> list[str]:
-    """The LOINC codes of a CodeableConcept: `codings()` filtered, without building a `Code` per
-    coding (every mapper asks this of every Observation)."""
-    out = []
-    for coding in objs(obj(concept).get("coding")):
-        code = text(coding.get("code"))
-        if code is not None and system_key(text(coding.get("system")) or "") == codes.LOINC:
-            out.append(code)
-    return out
 
 
 def usable(observation: Json, notes: Notes) -> bool:
@@ -197,7 +186,7 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale) -> Perfor
     """Latest score; on the same day the worse one (the cautious reading of a disagreement)."""
     scores: list[tuple[date, int, PerformanceScore]] = []
     for observation in index.of_type("Observation"):
-        if scale.loinc not in loinc_codes(observation.get("code")):
+        if scale.loinc not in index.loinc(observation):
             continue
         if not usable(observation, notes):
             continue

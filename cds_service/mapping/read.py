@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from cds_service.mapping.codes import system_key
+from cds_service.mapping.codes import LOINC, system_key
 
 Json = Mapping[str, Any]
 EMPTY: Json = {}
@@ -121,6 +121,17 @@ def codings(concept: Any) -> Iterator[Code]:
             continue
         uri = text(coding.get("system")) or ""
         yield Code(system_key(uri), code, text(coding.get("display")), uri)
+
+
+def loinc_codes(concept: object) -> list[str]:
+    """The LOINC codes of a CodeableConcept: `codings()` filtered, without building a `Code` per
+    coding (every mapper asks this of every Observation)."""
+    out = []
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is not None and system_key(text(coding.get("system")) or "") == LOINC:
+            out.append(code)
+    return out
 
 
 def concept_words(concept: Any) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from cds_service.mapping import codes
 from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.lesions import BodyMap, is_volume
-from cds_service.mapping.observations import loinc_codes, usable
+from cds_service.mapping.observations import usable
 from cds_service.mapping.read import (
     Json,
     codings,
@@ -34,7 +34,7 @@ def map_disease_statuses(index: ResourceIndex, notes: Notes, bodies: BodyMap
                          ) -> tuple[DiseaseStatus, ...]:
     statuses: list[DiseaseStatus] = []
     for observation in index.of_type("Observation"):
-        if not codes.DISEASE_STATUS_CODES & set(loinc_codes(observation.get("code"))):
+        if codes.DISEASE_STATUS_CODES.isdisjoint(index.loinc(observation)):
             continue
         if not usable(observation, notes):
             continue
