@@ -1,0 +1,63 @@
+"""The FHIR client reads proxies and the CA bundle from the environment once per client (for its
+server), honours them, and never takes credentials from ~/.netrc."""
+
+from __future__ import annotations
+
+import requests.utils
+
+from cds_service.config import ServiceConfig
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.client import FhirClient
+from cds_service.fhir.gather import fhir_settings
+
+BASE = "https://fhir.hospital.example/r4"
+
+
+def client_for(base: str = BASE) -> FhirClient:
+    allowlist = FhirAllowlist.from_config(("https://fhir.hospital.example",), False)
+    return FhirClient(allowlist.check(base), base, "token-1", fhir_settings(ServiceConfig()),
+                      allowlist)
+
+
+def test_proxy_and_ca_bundle_from_the_environment_are_used(monkeypatch, tmp_path) -> None:
+    bundle = tmp_path / "hospital-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.hospital.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with client_for() as client:
+        assert client.session.proxies["https"] == "http://proxy.hospital.example:3128"
+        assert client.session.verify == str(bundle)
+        assert client.session.trust_env is False  # not read again on every request
+
+
+def test_no_proxy_is_honoured_for_the_server(monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.hospital.example:3128")
+    monkeypatch.setenv("NO_PROXY", "fhir.hospital.example")
+    with client_for() as client:
+        assert "https" not in client.session.proxies
+
+
+def test_the_environment_is_read_once_per_client_not_per_request(monkeypatch) -> None:
+    calls = []
+    real = requests.utils.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    with client_for() as client:
+        for path in ("Patient/1", "Condition?patient=1", "Observation?patient=1"):
+            prepared = client.session.prepare_request(
+                requests.Request("GET", client.absolute(path)))
+            client.session.merge_environment_settings(prepared.url, {}, None, None, None)
+    assert len(calls) == 1
+
+
+def test_netrc_credentials_are_never_sent(monkeypatch, tmp_path) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine fhir.hospital.example login admin password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with client_for() as client:
+        prepared = client.session.prepare_request(
+            requests.Request("GET", client.absolute("Patient/1")))
+    assert prepared.headers["Authorization"] == "Bearer token-1"
