@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -51,6 +52,8 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
                                             config.fhir_allow_insecure_loopback),
         feedback=FeedbackStore.open(config.database_url),
         authenticator=build_authenticator(config),
+        fhir_pool=ThreadPoolExecutor(max_workers=max(1, config.fhir_pool_threads),
+                                     thread_name_prefix="fhir"),
     )
 
     from cds_service.assessment_api import bp as assessment_bp

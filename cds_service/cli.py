@@ -53,7 +53,7 @@ def close_worker_app(_arbiter: Any, worker: Any) -> None:
     app = getattr(worker, "wsgi", None)
     services = getattr(app, "extensions", {}).get("salvage_cds") if app is not None else None
     if services is not None:
-        services.feedback.close()
+        services.close()
 
 
 def serve(args: argparse.Namespace) -> int:

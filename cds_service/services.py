@@ -5,6 +5,7 @@ Nothing here is module-global: two apps (e.g. two tests) never share a store or 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,3 +31,12 @@ class AppServices:
     allowlist: FhirAllowlist
     feedback: FeedbackStore
     authenticator: Authenticator
+    fhir_pool: ThreadPoolExecutor  # runs the FHIR queries of every hook call of this process
+
+    def close(self) -> None:
+        """Write what is queued and release connections and threads (worker exit, tests)."""
+        self.feedback.close()
+        self.fhir_pool.shutdown(wait=False, cancel_futures=True)
+        close = getattr(self.authenticator, "close", None)
+        if close is not None:
+            close()

@@ -38,7 +38,7 @@ def app_config(tmp_path: Path) -> ServiceConfig:
 def app(app_config: ServiceConfig):
     application = create_app(app_config)
     yield application
-    application.extensions["salvage_cds"].feedback.close()
+    application.extensions["salvage_cds"].close()
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ slow server costs one round trip, not one per query.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -224,14 +225,25 @@ class FhirClient:
         merged["total"] = len(entries)
         return merged
 
-    def fetch_many(self, queries: Mapping[str, str], deadline: float) -> dict[str, QueryResult]:
-        """Run the queries concurrently; anything unfinished at `deadline` is an error."""
+    def fetch_many(self, queries: Mapping[str, str], deadline: float,
+                   pool: Executor | None = None) -> dict[str, QueryResult]:
+        """Run the queries concurrently (at most `max_workers` of this call at once) on `pool`,
+        the process's shared FHIR threads, or on threads of its own; anything unfinished at
+        `deadline` is an error."""
         if not queries:
             return {}
         workers = min(self.settings.max_workers, len(queries))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
+        own_pool = pool is None
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir") \
+            if pool is None else pool
+        slots = threading.BoundedSemaphore(workers)
+
+        def limited(query: str) -> QueryResult:
+            with slots:
+                return self.query(query)
+
         try:
-            futures = {key: pool.submit(self.query, q) for key, q in queries.items()}
+            futures = {key: executor.submit(limited, q) for key, q in queries.items()}
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
             results: dict[str, QueryResult] = {}
             for key, future in futures.items():
@@ -244,7 +256,8 @@ class FhirClient:
                     )
             return results
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if own_pool:
+                executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _self_link(bundle: Mapping[str, Any]) -> str | None:

@@ -148,6 +148,27 @@ def test_queries_run_concurrently(loaded, app_config) -> None:
     assert loaded.stats()["max_in_flight"] >= 3
 
 
+def test_hook_calls_share_the_process_fhir_threads(loaded, app, client) -> None:
+    """The queries of every call run on the app's one pool: no threads started per call."""
+    import threading
+
+    loaded.set_faults(delay_ms=50)
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+
+    def fhir_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("fhir")}
+
+    assert client.post(URL, json=body).status_code == 200
+    first = fhir_threads()
+    assert len(first) >= 3
+    for _ in range(3):
+        assert client.post(URL, json=body).status_code == 200
+    later = fhir_threads()
+    assert first <= later  # the same threads serve every call (a pool per call would be gone)
+    assert len(later) <= app.extensions["salvage_cds"].config.fhir_pool_threads
+    assert loaded.stats()["max_in_flight"] >= 3  # still concurrent
+
+
 def test_unreachable_server_with_required_data_missing_is_412(client) -> None:
     dead = f"http://127.0.0.1:{free_port()}/fhir"
     response = client.post(URL, json=hook_request("p1", fhir_server=dead))

@@ -90,10 +90,7 @@ def secure_app(secure_config: ServiceConfig):
     application = create_app(secure_config)
     yield application
     services = application.extensions["salvage_cds"]
-    services.feedback.close()
-    close = getattr(services.authenticator, "close", None)
-    if close:
-        close()
+    services.close()
 
 
 @pytest.fixture
