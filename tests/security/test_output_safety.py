@@ -239,3 +239,36 @@ def test_hostile_fhir_strings_come_out_of_a_patient_view_call_inert(client) -> N
                 shown_text.append(value)
     # The hostile data did reach the cards — as text (the lesion's name is on the main card).
     assert any("XSS-" in text for text in shown_text), "no FHIR-derived text reached any card"
+
+
+# --- the fast escaping is the reference escaping ---------------------------------------------------
+def _reference_escape(value: Any) -> str:
+    """The specification of `escape_markdown`, written plainly (one pass, one rule per character):
+    line breaks -> space, controls/surrogates/bidi controls removed, runs of spaces collapsed,
+    & < > -> entities, Markdown punctuation -> backslash-escaped."""
+    import re
+
+    from cds_service.security import markdown as m
+
+    text = "" if value is None else str(value)
+    text = re.sub(r"[\r\n\t\v\f\u0085\u2028\u2029]+", " ", text)
+    text = "".join(ch for ch in text if not (unicodedata.category(ch) in ("Cc", "Cs")
+                                             or ch in m._BIDI))
+    text = re.sub(r"[ \u00a0]{2,}", " ", text)
+    out = []
+    for ch in text:
+        if ch in m._HTML_ENTITIES:
+            out.append(m._HTML_ENTITIES[ch])
+        elif ch in m._MD_ESCAPE:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=60)
+       | st.text(alphabet="\\`*_{}[]()#+-.!|~:/@^$=\"'&<>;a \u00a0\n\r\t\u202e\u2028\x00é",
+                 max_size=60))
+def test_escape_markdown_equals_the_reference(text: str) -> None:
+    assert escape_markdown(text) == _reference_escape(text)
