@@ -67,6 +67,28 @@ def test_what_queues_during_a_write_goes_in_one_batch() -> None:
     writer.close()
 
 
+def test_row_sets_arriving_together_share_a_transaction() -> None:
+    sink = RecordingSink()
+    writer = BatchWriter(sink, name="t", log=log, linger_s=5.0)
+    for n in range(5):
+        writer.submit([{"n": n}])
+    assert writer.flush()
+    assert [[row["n"] for row in batch] for batch in sink.batches] == [[0, 1, 2, 3, 4]]
+    writer.close()
+
+
+def test_flush_and_close_do_not_wait_for_the_linger() -> None:
+    sink = RecordingSink()
+    writer = BatchWriter(sink, name="t", log=log, linger_s=30.0)
+    writer.submit([{"n": 1}])
+    started = time.monotonic()
+    assert writer.flush(timeout=5)
+    writer.submit([{"n": 2}])
+    writer.close()
+    assert time.monotonic() - started < 5
+    assert [row["n"] for batch in sink.batches for row in batch] == [1, 2]
+
+
 def test_a_full_backlog_drops_and_says_so_without_blocking(caplog) -> None:
     sink = RecordingSink()
     writer = BatchWriter(sink, name="t", log=log, max_pending=2)
