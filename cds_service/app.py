@@ -19,6 +19,7 @@ from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
 from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.json_provider import OrjsonProvider
 from cds_service.protocol.validation import RequestValidator
 from cds_service.registry import ServiceRegistry
 from cds_service.security import build_authenticator
@@ -36,6 +37,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 
     config = config or ServiceConfig.from_env()
     app = Flask("cds_service", instance_relative_config=False)
+    app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=config.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=config.max_request_bytes,
