@@ -13,6 +13,8 @@ times a second. A flush or a stop ends the lingering at once. What it guarantees
 - `submit` never blocks the caller and never raises; when the backlog is full (the database is
   down or far too slow) the rows are dropped and an error is logged — the same outcome as a
   failed inline write, which only ever cost the feedback *link*, never a card;
+- one bad row set does not cost the others: when a batch fails, each submitted row set is
+  written again in a transaction of its own, and only the failing ones are dropped (and logged);
 - `flush` returns once everything submitted before it has been written (or failed);
 - `close` (app teardown, gunicorn `worker_exit`, interpreter exit) writes what is queued.
   Rows submitted in the moments before a hard kill (SIGKILL, OOM) can be lost; feedback itself
@@ -32,7 +34,7 @@ from typing import Any
 Rows = Sequence[dict[str, Any]]
 
 DEFAULT_MAX_PENDING = 10_000  # submitted row sets waiting; beyond that, drop and say so
-DEFAULT_MAX_BATCH = 1_000  # rows per transaction
+DEFAULT_MAX_BATCH = 1_000  # rows per transaction (reached, the batch is written at once)
 DEFAULT_CLOSE_TIMEOUT_S = 10.0
 DEFAULT_LINGER_S = 0.05  # how long the first row set of a batch waits for company
 
@@ -66,23 +68,30 @@ class BatchWriter:
         """Queue `rows` for writing; False (and an error logged) when they cannot be."""
         if not rows:
             return True
-        if self._closed:
-            self._log.error("%s: not recorded (writer closed)", self._name,
-                            extra={"rows": len(rows)})
-            return False
-        self._ensure_started()
-        try:
-            self._queue.put_nowait(list(rows))
-        except queue.Full:
-            self._log.error("%s: not recorded (backlog full)", self._name,
+        problem = None
+        with self._lock:  # with close(): every accepted row set is queued before the stop
+            if self._closed:
+                problem = "writer closed"
+            else:
+                self._ensure_started()
+                try:
+                    self._queue.put_nowait(list(rows))
+                except queue.Full:
+                    problem = "backlog full"
+        if problem is not None:
+            self._log.error("%s: not recorded (%s)", self._name, problem,
                             extra={"rows": len(rows)})
             return False
         return True
 
     def flush(self, timeout: float = DEFAULT_CLOSE_TIMEOUT_S) -> bool:
         """Wait until everything submitted so far has been written; False on timeout."""
-        if self._thread is None or not self._thread.is_alive():
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             return self._queue.empty()
+        if self._closed:  # the writer stops after what is queued: wait for that instead
+            thread.join(timeout)
+            return not thread.is_alive()
         marker = _Marker()
         try:
             self._queue.put(marker, timeout=timeout)
@@ -109,24 +118,21 @@ class BatchWriter:
 
     # -- the writer thread ------------------------------------------------------------------------
     def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None and not self._closed:
-                # started by the first submit, i.e. in the gunicorn worker, never before a fork
-                thread = threading.Thread(target=self._run, name=f"{self._name}-writer",
-                                          daemon=True)
-                thread.start()
-                self._thread = thread
-                atexit.register(self.close)
+        """Called with `_lock` held."""
+        if self._thread is None:
+            # started by the first submit, i.e. in the gunicorn worker, never before a fork
+            thread = threading.Thread(target=self._run, name=f"{self._name}-writer", daemon=True)
+            thread.start()
+            self._thread = thread
+            atexit.register(self.close)
 
     def _run(self) -> None:
         while True:
-            batch: list[dict[str, Any]] = []
+            batch: list[list[dict[str, Any]]] = []  # row sets, one per submit
             markers: list[_Marker] = []
             stop = self._take(self._queue.get(), batch, markers)
             until = time.monotonic() + self._linger_s
-            while not stop and len(batch) < self._max_batch:
+            while not stop and sum(map(len, batch)) < self._max_batch:
                 # linger for company unless someone waits for this batch (flush) or for the end
                 wait = 0.0 if markers else until - time.monotonic()
                 try:
@@ -135,25 +141,47 @@ class BatchWriter:
                     break
                 stop = self._take(item, batch, markers)
             if batch:
-                self._write_logged(batch)
+                self._write_batch(batch)
             for marker in markers:
                 marker.done.set()
             if stop:
+                self._release_waiters()
                 return
 
     @staticmethod
-    def _take(item: Any, batch: list[dict[str, Any]], markers: list[_Marker]) -> bool:
+    def _take(item: Any, batch: list[list[dict[str, Any]]], markers: list[_Marker]) -> bool:
         if item is _STOP:
             return True
         if isinstance(item, _Marker):
             markers.append(item)
         else:
-            batch.extend(item)
+            batch.append(item)
         return False
 
-    def _write_logged(self, batch: list[dict[str, Any]]) -> None:
+    def _write_batch(self, batch: list[list[dict[str, Any]]]) -> None:
+        """One transaction; if it fails, one per row set, so that a bad one costs only itself."""
+        if len(batch) > 1 and self._write_logged([row for rows in batch for row in rows],
+                                                 quiet=True):
+            return
+        for rows in batch:
+            self._write_logged(rows)
+
+    def _write_logged(self, rows: list[dict[str, Any]], *, quiet: bool = False) -> bool:
         try:
-            self._write(batch)
+            self._write(rows)
         except Exception as exc:  # noqa: BLE001 - the thread must outlive any database error
-            self._log.error("%s: not recorded (%s)", self._name, type(exc).__name__,
-                            extra={"rows": len(batch)})
+            if not quiet:
+                self._log.error("%s: not recorded (%s)", self._name, type(exc).__name__,
+                                extra={"rows": len(rows)})
+            return False
+        return True
+
+    def _release_waiters(self) -> None:
+        """After the stop: nothing is written any more; whoever waits on a marker is let go."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Marker):
+                item.done.set()

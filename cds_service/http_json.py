@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Request
@@ -13,6 +14,28 @@ JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
 
 _CONTAINERS = (dict, list)
+
+# A \uD800-\uDFFF escape: the only way JSON can carry a lone surrogate, which is not Unicode text
+# and fails later wherever text is encoded (SQLite, logs). Searched in the raw bytes first (rare in
+# real bodies: a pair, e.g. an escaped emoji, is fine), then the parsed strings are checked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def json_depth_exceeds(value: Any, limit: int) -> bool:
@@ -64,6 +87,9 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
         raise BadRequest(f"malformed JSON: {exc}", field="(body)") from None
     if json_depth_exceeds(body, max_depth):
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
+        raise BadRequest("JSON text with an unpaired surrogate (a \\uD800-\\uDFFF escape without "
+                         "its pair) is not Unicode text", field="(body)")
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object", field="(body)")
     return body

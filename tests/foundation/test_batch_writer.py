@@ -118,6 +118,57 @@ def test_a_database_error_is_logged_and_the_writer_goes_on(caplog) -> None:
     writer.close()
 
 
+def test_a_bad_row_set_costs_only_itself(caplog) -> None:
+    """A batch mixes row sets of many hook calls: one the database refuses (e.g. a text SQLite
+    cannot encode) must not take the others with it."""
+    written: list[dict] = []
+
+    def write(rows) -> None:
+        if any(row.get("bad") for row in rows):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        written.extend(rows)
+
+    writer = BatchWriter(write, name="t", log=log, linger_s=5.0)
+    writer.submit([{"n": 1}, {"n": 2}])
+    writer.submit([{"n": 3, "bad": True}])
+    writer.submit([{"n": 4}])
+    assert writer.flush()
+    assert [row["n"] for row in written] == [1, 2, 4]
+    assert caplog.text.count("t: not recorded (UnicodeEncodeError)") == 1
+    writer.close()
+
+
+def test_submit_racing_close_is_written_or_refused_never_silently_lost(caplog) -> None:
+    for _ in range(50):
+        sink = RecordingSink()
+        writer = BatchWriter(sink, name="t", log=log, linger_s=0.0)
+        writer.submit([{"n": 0}])
+        outcome: list[bool] = []
+        racer = threading.Thread(target=lambda: outcome.append(writer.submit([{"n": 1}])))
+        racer.start()
+        writer.close()
+        racer.join()
+        written = [row["n"] for batch in sink.batches for row in batch]
+        assert written == ([0, 1] if outcome[0] else [0])
+
+
+def test_flush_after_close_returns_once_everything_is_written() -> None:
+    sink = RecordingSink()
+    writer = BatchWriter(sink, name="t", log=log)
+    sink.release.clear()
+    writer.submit([{"n": 1}])
+    assert sink.entered.wait(5)
+    closer = threading.Thread(target=writer.close)
+    closer.start()
+    time.sleep(0.1)
+    threading.Timer(0.2, sink.release.set).start()
+    started = time.monotonic()
+    assert writer.flush(timeout=5) is True
+    assert time.monotonic() - started < 4
+    closer.join()
+    assert sink.batches == [[{"n": 1}]]
+
+
 def test_close_writes_what_is_queued_and_later_rows_are_refused(caplog) -> None:
     sink = RecordingSink()
     writer = BatchWriter(sink, name="t", log=log)

@@ -97,3 +97,31 @@ def test_service_refuses_exactly_beyond_max_json_depth(app_config, max_depth: in
     refused = client.post(URL, data=json.dumps(beyond), content_type="application/json")
     assert refused.status_code == 400
     assert f"nesting deeper than {max_depth} levels" in refused.get_json()["message"]
+
+
+# --- unpaired surrogates: not Unicode text, refused at the boundary --------------------------------
+@pytest.mark.parametrize(("path", "raw"), [
+    ("/cds-services/bcbm-salvage/feedback",
+     '{"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": '
+     '"2026-11-28T10:00:00Z", "overrideReason": {"userComment": "\\udfff"}}]}'),
+    ("/cds-services/bcbm-salvage/feedback",
+     '{"feedback": [{"card": "\\ud800", "outcome": "accepted", "acceptedSuggestions": [], '
+     '"outcomeTimestamp": "2026-11-28T10:00:00Z"}]}'),
+    (URL, '{"hook": "patient-view", "hookInstance": "\\ud800-x", "context": {"patientId": "p"}}'),
+    (URL, '{"hook": "patient-view", "hookInstance": "h", "context": {"patientId": "p"}, '
+          '"prefetch": {"patient": {"resourceType": "Patient", "id": "p", "\\udc00": 1}}}'),
+])
+def test_an_unpaired_surrogate_is_a_400_naming_the_problem(client, path: str, raw: str) -> None:
+    """Once a 500 (SQLite cannot encode it) or a lost batch of issued-card links."""
+    response = client.post(path, data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "unpaired surrogate" in response.get_json()["message"]
+
+
+def test_an_escaped_surrogate_pair_is_ordinary_text(app, client) -> None:
+    raw = ('{"feedback": [{"card": "\\ud83d\\ude00", "outcome": "accepted", '
+           '"acceptedSuggestions": [{"id": "s"}], "outcomeTimestamp": "2026-11-28T10:00:00Z"}]}')
+    response = client.post("/cds-services/bcbm-salvage/feedback", data=raw,
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert app.extensions["salvage_cds"].feedback.feedback_for_card("\U0001f600")
