@@ -45,15 +45,29 @@ def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _postgresql_relaxed_commit(dbapi_connection: Any, _record: Any) -> None:
+    """SET on each new connection, so that whatever the URL itself sets (``?options=-c
+    search_path=...``) still applies."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
+
+
 def open_engine(url: str, *, wait_for_disk: bool = True) -> Engine:
     """An engine whose commits are durable (`wait_for_disk`) or relaxed (see the module doc)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend != "sqlite":
-        connect_args: dict[str, Any] = {}
-        if backend == "postgresql" and not wait_for_disk:
-            connect_args["options"] = "-c synchronous_commit=off"
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        if wait_for_disk:
+            return create_engine(url, pool_pre_ping=True)
+        # one writer thread per process uses it: no need for a full pool
+        engine = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=2)
+        if backend == "postgresql":
+            event.listen(engine, "connect", _postgresql_relaxed_commit)
+        return engine
     database = parsed.database
     if database and database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)

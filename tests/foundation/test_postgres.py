@@ -52,6 +52,30 @@ def test_issued_cards_commit_relaxed_and_feedback_durably_on_postgres(postgres_u
         store.close()
 
 
+def test_the_urls_own_options_still_apply_to_the_relaxed_engine(postgres_url) -> None:
+    """A schema chosen in the URL (``?options=-c search_path=...``) holds for both engines."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS cds_app"))
+    store = FeedbackStore.open(postgres_url + "?options=-csearch_path%3Dcds_app")
+    try:
+        with store.issued_cards_engine.connect() as conn:
+            assert conn.execute(text("SHOW search_path")).scalar() == "cds_app"
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        store.queue_issued_cards("bcbm-salvage", "schema-hook", [
+            {"uuid": "schema-card", "indicator": "info", "source": {"topic": {"code": "s"}}}])
+        assert store.flush_issued_cards()
+        assert {t.topic_code: t.issued for t in store.topic_report()} == {"s": 1}
+        with admin.connect() as conn:
+            assert conn.execute(text(
+                "SELECT count(*) FROM cds_app.issued_cards")).scalar() == 1
+    finally:
+        store.close()
+        admin.dispose()
+
+
 def test_invalid_batch_stores_nothing_on_postgres(postgres_url) -> None:
     store = FeedbackStore.open(postgres_url)
     before = store.count_feedback()
