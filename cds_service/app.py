@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -19,6 +18,7 @@ from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
 from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.threads import FhirThreads
 from cds_service.json_provider import OrjsonProvider
 from cds_service.protocol.validation import RequestValidator
 from cds_service.registry import ServiceRegistry
@@ -54,8 +54,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
                                             config.fhir_allow_insecure_loopback),
         feedback=FeedbackStore.open(config.database_url),
         authenticator=build_authenticator(config),
-        fhir_pool=ThreadPoolExecutor(max_workers=max(1, config.fhir_pool_threads),
-                                     thread_name_prefix="fhir"),
+        fhir_threads=FhirThreads(config.fhir_pool_threads),
     )
 
     from cds_service.assessment_api import bp as assessment_bp

@@ -40,9 +40,9 @@ class ServiceConfig:
     fhir_retries: int = 2  # bounded retries of idempotent GETs on connection errors / 502-504
     fhir_max_pages: int = 10  # `next` links followed per query before we stop and say so
     fhir_max_workers: int = 8  # concurrent FHIR queries per hook call
-    # Threads of a worker process that run the FHIR queries of all its hook calls (created once:
-    # starting threads per call cost ~1.5 ms of CPU; the bound also caps the connections a worker
-    # opens when the FHIR server hangs).
+    # Threads of a worker process shared by the FHIR queries of all its hook calls (started once:
+    # threads per call cost ~1.5 ms of CPU); a call that finds too few free starts its own
+    # (cds_service/fhir/threads.py).
     fhir_pool_threads: int = 32
     fhir_max_response_bytes: int = 20 * 1024 * 1024
     fhir_max_entries: int = 5000  # resources kept per query; the rest is reported as truncated

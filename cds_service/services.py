@@ -5,7 +5,6 @@ Nothing here is module-global: two apps (e.g. two tests) never share a store or 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,6 +13,7 @@ from flask import Request
 from cds_service.config import ServiceConfig
 from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.validation import RequestValidator
 from cds_service.registry import ServiceRegistry
 
@@ -31,12 +31,12 @@ class AppServices:
     allowlist: FhirAllowlist
     feedback: FeedbackStore
     authenticator: Authenticator
-    fhir_pool: ThreadPoolExecutor  # runs the FHIR queries of every hook call of this process
+    fhir_threads: FhirThreads  # run the FHIR queries of the hook calls of this process
 
     def close(self) -> None:
         """Write what is queued and release connections and threads (worker exit, tests)."""
         self.feedback.close()
-        self.fhir_pool.shutdown(wait=False, cancel_futures=True)
+        self.fhir_threads.shutdown()
         close = getattr(self.authenticator, "close", None)
         if close is not None:
             close()

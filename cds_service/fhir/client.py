@@ -11,10 +11,9 @@ slow server costs one round trip, not one per query.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -24,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cds_service.fhir.allowlist import FhirAllowlist, Origin
+from cds_service.fhir.threads import FhirThreads
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = (502, 503, 504)
@@ -226,28 +226,32 @@ class FhirClient:
         return merged
 
     def fetch_many(self, queries: Mapping[str, str], deadline: float,
-                   pool: Executor | None = None) -> dict[str, QueryResult]:
-        """Run the queries concurrently (at most `max_workers` of this call at once) on `pool`,
-        the process's shared FHIR threads, or on threads of its own; anything unfinished at
-        `deadline` is an error."""
+                   threads: FhirThreads | None = None) -> dict[str, QueryResult]:
+        """Run the queries concurrently — on the process's shared threads when enough are free
+        (`FhirThreads`), else on threads of this call's own; anything unfinished at `deadline`
+        is an error, and a query not started by then is not run."""
         if not queries:
             return {}
         workers = min(self.settings.max_workers, len(queries))
-        own_pool = pool is None
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir") \
-            if pool is None else pool
-        slots = threading.BoundedSemaphore(workers)
+        own: ThreadPoolExecutor | None = None
+        if threads is not None and len(queries) <= workers and threads.try_reserve(len(queries)):
+            submit = threads.submit
+        else:
+            own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
+            submit = own.submit
 
-        def limited(query: str) -> QueryResult:
-            with slots:
-                return self.query(query)
+        def run(query: str) -> QueryResult:
+            if time.monotonic() >= deadline:  # queued past the budget: the answer has gone
+                return QueryResult(error=FhirUnavailable(
+                    "the FHIR query did not start within the time budget"))
+            return self.query(query)
 
+        futures = {key: submit(run, q) for key, q in queries.items()}
         try:
-            futures = {key: executor.submit(limited, q) for key, q in queries.items()}
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
             results: dict[str, QueryResult] = {}
             for key, future in futures.items():
-                if future.done():
+                if future.done() and not future.cancelled():
                     results[key] = future.result()
                 else:
                     future.cancel()
@@ -256,8 +260,8 @@ class FhirClient:
                     )
             return results
         finally:
-            if own_pool:
-                executor.shutdown(wait=False, cancel_futures=True)
+            if own is not None:
+                own.shutdown(wait=False, cancel_futures=True)
 
 
 def _self_link(bundle: Mapping[str, Any]) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +20,7 @@ from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.fhir.client import FhirClient, FhirSettings
+from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.prefetch import (
     PlannedKey,
     PrefetchState,
@@ -72,9 +73,9 @@ def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
 
 def gather(service: HookService, request: Mapping[str, Any], config: ServiceConfig,
            allowlist: FhirAllowlist, deadline: float,
-           pool: Executor | None = None) -> GatheredData:
-    """The data of every prefetch key: prefetched, or fetched from the request's fhirServer on
-    `pool` (the process's shared FHIR threads; threads of the call's own when None)."""
+           threads: FhirThreads | None = None) -> GatheredData:
+    """The data of every prefetch key: prefetched, or fetched from the request's fhirServer
+    (on the process's shared FHIR `threads` when free, else on threads of the call's own)."""
     prefetch = request.get("prefetch") or {}
     values: dict[str, Any] = {}
     to_fetch: dict[str, str] = {}
@@ -126,11 +127,11 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
     token = (request.get("fhirAuthorization") or {}).get("access_token")
     started = time.perf_counter()
     with FhirClient(base, server, token, fhir_settings(config), allowlist) as client:
-        results = client.fetch_many(to_fetch, deadline, pool)
+        results = client.fetch_many(to_fetch, deadline, threads)
         for key, bundle in pages_to_follow.items():
             page_notes: list[str] = []
             try:
-                values[key] = _follow_pages_within(client, bundle, page_notes, deadline, pool)
+                values[key] = _follow_pages_within(client, bundle, page_notes, deadline)
             except Exception as exc:  # noqa: BLE001 - any paging failure keeps the first page
                 page_notes.append(f"could not read further pages ({exc})")
             notes.extend(f"{key}: {n}" for n in page_notes)
@@ -157,12 +158,12 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
 
 
 def _follow_pages_within(client: FhirClient, bundle: dict[str, Any], notes: list[str],
-                         deadline: float, pool: Executor | None) -> dict[str, Any]:
+                         deadline: float) -> dict[str, Any]:
     """`client.follow_pages` bounded by the request's time budget (first page only when late)."""
     own_notes: list[str] = []  # the worker's list: read only once it has finished
-    executor = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-pages")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-pages")
     try:
-        future = executor.submit(client.follow_pages, bundle, own_notes)
+        future = pool.submit(client.follow_pages, bundle, own_notes)
         try:
             merged = future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
@@ -171,5 +172,4 @@ def _follow_pages_within(client: FhirClient, bundle: dict[str, Any], notes: list
         notes.extend(own_notes)
         return merged
     finally:
-        if pool is None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)

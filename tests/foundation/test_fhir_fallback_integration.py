@@ -169,6 +169,48 @@ def test_hook_calls_share_the_process_fhir_threads(loaded, app, client) -> None:
     assert loaded.stats()["max_in_flight"] >= 3  # still concurrent
 
 
+def test_a_call_never_waits_behind_threads_held_by_another_server(loaded, app_config) -> None:
+    """Every shared thread held (as by queries to a hanging server that outlived their calls):
+    the next call runs its queries on threads of its own and gets all its data."""
+    import threading
+
+    from cds_service.fhir.threads import FhirThreads
+
+    threads = FhirThreads(4)
+    release = threading.Event()
+    assert threads.try_reserve(4)
+    held = [threads.submit(release.wait, 30) for _ in range(4)]
+    try:
+        body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+        allowlist = FhirAllowlist.from_config(app_config.fhir_allowlist,
+                                              app_config.fhir_allow_insecure_loopback)
+        data = gather(patient_view.SERVICE, body, app_config, allowlist,
+                      time.monotonic() + 10, threads)
+        assert set(data.fetched) == ALL_KEYS and not data.missing
+        assert threads.held == 4  # untouched: the call did not use them
+    finally:
+        release.set()
+    for future in held:
+        future.result(timeout=5)
+    assert threads.held == 0
+    threads.shutdown()
+
+
+def test_queries_not_started_by_the_deadline_are_not_run(loaded, app_config) -> None:
+    """A query still queued when its call's time budget is spent never reaches the server."""
+    from cds_service.fhir.threads import FhirThreads
+
+    threads = FhirThreads(32)
+    client = FhirClient(*_client_args(loaded, app_config))
+    results = client.fetch_many({"patient": f"Patient/{patient_id(NAME)}"},
+                                time.monotonic() - 1, threads)
+    assert "did not" in str(results["patient"].error)
+    time.sleep(0.5)
+    assert threads.held == 0
+    assert not [p for p in fhir_get_paths(loaded) if "Patient/" in p]
+    threads.shutdown()
+
+
 def test_unreachable_server_with_required_data_missing_is_412(client) -> None:
     dead = f"http://127.0.0.1:{free_port()}/fhir"
     response = client.post(URL, json=hook_request("p1", fhir_server=dead))
