@@ -18,9 +18,9 @@ Two entry points:
 
   Why the verdict is the one of `validate_resource`: fhir.resources checks a string leaf only
   through the primitive type of its field, and PLACEHOLDER (leading, doubled and trailing spaces)
-  is accepted only by the types that accept every non-empty string (string, markdown, uri, url,
-  canonical, xhtml; `tests/cards/test_fhir_validation.py` checks this against every primitive
-  type of the library). A CallValue in a stricter field (id, code, dateTime...) therefore makes
+  is accepted only by the types that accept every value the FHIR `string` type accepts (string,
+  markdown, uri, url, canonical, xhtml; `tests/cards/test_fhir_validation.py` checks this against
+  every primitive type of the library). A CallValue in a stricter field (id, code, dateTime...) therefore makes
   the template fail, and the defect is reported, not hidden. The structural checks (required
   members, one-of-many choices, no null or empty element, no unknown member) depend only on which
   members are present, the same in the template and in the resource.
@@ -83,7 +83,11 @@ def validate_built(resource: dict[str, Any]) -> dict[str, Any]:
         except ValidationError:
             raise InvalidResource(
                 f"{resource.get('resourceType')}: a value is not a valid FHIR string") from None
-    error = _template_error(json.dumps(template, separators=(",", ":")))
+    try:
+        key = json.dumps(template, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # a value no JSON can hold (a date, a NaN...)
+        raise InvalidResource(f"{resource.get('resourceType')}: not JSON ({exc})") from None
+    error = _template_error(key)
     if error is not None:
         raise InvalidResource(f"{resource.get('resourceType')}: {error}")
     return resource

@@ -4,9 +4,11 @@ The patient-view response is ~40 kB of JSON; `json.dumps` took ~0.14 ms of the ~
 call, orjson ~0.02 ms (bench/run.py, py-spy). Anything orjson is not asked to handle the way
 Flask does — dates, dataclasses, non-string keys, sorted keys, debug indentation, very large
 integers — goes through Flask's own provider, so the output never depends on which one ran,
-apart from two things that are only ever better: non-ASCII text is written as UTF-8 instead of
-``\\u`` escapes (the same JSON), and a float NaN/Infinity becomes ``null`` instead of the invalid
-``NaN``. Requests are still parsed by the standard library (`http_json.read_json_body`): orjson
+apart from three things: non-ASCII text is written as UTF-8 instead of ``\\u`` escapes (the same
+JSON; RFC 8259 makes UTF-8 the encoding of JSON between systems, and EHR CDS clients decode it so —
+a client that read ``application/json`` as Latin-1 would garble "≥" or "…"), a float NaN/Infinity
+becomes ``null`` instead of the invalid ``NaN``, and an `enum.Enum` member is written as its value
+where Flask's provider failed. Requests are still parsed by the standard library (`http_json.read_json_body`): orjson
 turns integers beyond 64 bits into floats, which must not happen to data we reason on.
 """
 

@@ -140,6 +140,15 @@ def test_broken_resources_are_refused_both_ways(app, breakage) -> None:
         validate_resource(_plain(resource))
 
 
+def test_a_value_json_cannot_hold_is_an_invalid_resource(app) -> None:
+    from datetime import date as day
+
+    resource = _built(app, PROGRESSIVE[0])[0]
+    resource["authoredOn"] = day(2026, 11, 28)  # a builder that forgot to format a date
+    with pytest.raises(InvalidResource):
+        validate_built(resource)
+
+
 def test_a_call_value_in_a_strict_field_is_reported_not_hidden(app) -> None:
     """A builder that put a per-call string into a `code` or `id` field: the template fails even
     when this call's value happens to be valid there (the defect shows on the first call)."""
