@@ -2,7 +2,7 @@
 
 Two entry points:
 
-- `validate_resource`: the whole resource through its fhir.resources model, on every call. For
+- `validate_with_model`: the whole resource through its fhir.resources model, on every call. For
   resources that carry data the EHR sent us (the corrected copy of a draft order).
 - `validate_built`: for the suggestion resources the builders assemble from constants (codes,
   profiles, regimens) plus a few strings that change with every call, each wrapped in `CallValue`
@@ -16,12 +16,12 @@ Two entry points:
     x re-irradiation x encounter or not...);
   * its CallValues, each validated on every call with fhir.resources' own FHIR `string` type.
 
-  Why the verdict is the one of `validate_resource`: fhir.resources checks a string leaf only
+  Why the verdict is the one of `validate_with_model`: fhir.resources checks a string leaf only
   through the primitive type of its field, and PLACEHOLDER (leading, doubled and trailing spaces)
   is accepted only by the types that accept every value the FHIR `string` type accepts (string,
   markdown, uri, url, canonical, xhtml; `tests/cards/test_fhir_validation.py` checks this against
-  every primitive type of the library). A CallValue in a stricter field (id, code, dateTime...) therefore makes
-  the template fail, and the defect is reported, not hidden. The structural checks (required
+  every primitive type of the library). A CallValue in a stricter field (id, code, dateTime...)
+  therefore makes the template fail, and the defect is reported, not hidden. The structural checks (required
   members, one-of-many choices, no null or empty element, no unknown member) depend only on which
   members are present, the same in the template and in the resource.
 
@@ -64,7 +64,7 @@ class CallValue(str):
     __slots__ = ()
 
 
-def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
+def validate_with_model(resource: dict[str, Any]) -> dict[str, Any]:
     """Return `resource` unchanged if it validates with its fhir.resources (R4B) model."""
     error = _model_error(resource)
     if error is not None:
@@ -74,7 +74,7 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
 
 def validate_built(resource: dict[str, Any]) -> dict[str, Any]:
     """Return `resource` unchanged if it is valid FHIR R4: its template through the memo, its
-    CallValues one by one (same verdict as `validate_resource`, see the module doc)."""
+    CallValues one by one (same verdict as `validate_with_model`, see the module doc)."""
     call_values: list[str] = []
     template = _template(resource, call_values)
     for value in call_values:

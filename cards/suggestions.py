@@ -40,8 +40,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from cards import codes
-from cards.fhir_validation import CallValue, InvalidResource, validate_built
-from cards.fhir_validation import validate_resource as _validate_model
+from cards.fhir_validation import CallValue, InvalidResource, validate_built, validate_with_model
 from cards.render import md, new_uuid, num, plain, regimen_text, strip_empty
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 
@@ -123,7 +122,7 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
     """Return `resource` unchanged if it is valid FHIR R4 (R4B models) with no empty member."""
     if strip_empty(resource) != resource:
         raise InvalidResource(f"{resource.get('resourceType')}: null or empty member")
-    return _validate_model(resource)
+    return validate_with_model(resource)
 
 
 def stripped_and_validated(resource: dict[str, Any]) -> dict[str, Any]:

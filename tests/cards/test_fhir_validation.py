@@ -24,7 +24,7 @@ from cards.fhir_validation import (
     _template,
     _template_error,
     validate_built,
-    validate_resource,
+    validate_with_model,
 )
 from tests.cards.fhir_checks import suggestion_resources
 from tests.hook_requests import full_prefetch, hook_request
@@ -121,7 +121,7 @@ def test_vignette_suggestions_valid_both_ways(app, name: str) -> None:
     assert resources
     for resource in resources:
         assert validate_built(resource) is resource
-        validate_resource(_plain(resource))
+        validate_with_model(_plain(resource))
 
 
 @pytest.mark.parametrize("breakage", [
@@ -137,7 +137,7 @@ def test_broken_resources_are_refused_both_ways(app, breakage) -> None:
     with pytest.raises(InvalidResource):
         validate_built(resource)
     with pytest.raises(InvalidResource):
-        validate_resource(_plain(resource))
+        validate_with_model(_plain(resource))
 
 
 def test_a_value_json_cannot_hold_is_an_invalid_resource(app) -> None:
