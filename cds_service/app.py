@@ -18,6 +18,8 @@ from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
 from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.connections import FhirConnections
+from cds_service.fhir.gather import fhir_settings
 from cds_service.fhir.threads import FhirThreads
 from cds_service.json_provider import OrjsonProvider
 from cds_service.protocol.validation import RequestValidator
@@ -55,6 +57,8 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         feedback=FeedbackStore.open(config.database_url),
         authenticator=build_authenticator(config),
         fhir_threads=FhirThreads(config.fhir_pool_threads),
+        fhir_connections=FhirConnections(fhir_settings(config),
+                                         pool_size=config.fhir_pool_threads),
     )
 
     from cds_service.assessment_api import bp as assessment_bp

@@ -53,7 +53,7 @@ def call_service(service_id: str) -> Any:
     services.validator.validate_request(body, service.hook)
     deadline = time.monotonic() + config.request_budget_s
     data = gather(service, body, config, effective_allowlist(services.allowlist), deadline,
-                  services.fhir_threads)
+                  services.fhir_threads, services.fhir_connections)
     call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
     response = service.handler(call)
     # Off the request path; a failure costs only the link for later feedback, never the cards.

@@ -13,6 +13,7 @@ from flask import Request
 from cds_service.config import ServiceConfig
 from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.validation import RequestValidator
 from cds_service.registry import ServiceRegistry
@@ -32,11 +33,13 @@ class AppServices:
     feedback: FeedbackStore
     authenticator: Authenticator
     fhir_threads: FhirThreads  # run the FHIR queries of the hook calls of this process
+    fhir_connections: FhirConnections  # kept-alive sessions to the FHIR servers, shared
 
     def close(self) -> None:
         """Write what is queued and release connections and threads (worker exit, tests)."""
         self.feedback.close()
         self.fhir_threads.shutdown()
+        self.fhir_connections.close()
         close = getattr(self.authenticator, "close", None)
         if close is not None:
             close()

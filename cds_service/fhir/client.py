@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin
 
@@ -71,15 +72,13 @@ class QueryResult:
     elapsed_s: float = 0.0
 
 
-class FhirClient:
-    def __init__(self, base: Origin, base_url: str, access_token: str | None,
-                 settings: FhirSettings, allowlist: FhirAllowlist) -> None:
-        self.base = base
-        self.base_url = base_url.rstrip("/") + "/"
-        self.settings = settings
-        self.allowlist = allowlist
-        self.session = requests.Session()
-        retry = Retry(
+def new_session(base_url: str, settings: FhirSettings, *, pool_size: int | None = None
+                ) -> requests.Session:
+    """A `requests.Session` for one FHIR server: bounded GET retries, no redirects, the
+    environment read once (`_settle_environment`), no cookies kept. It carries nothing of a hook
+    call (the bearer token goes with each request), so calls may share it (`FhirConnections`)."""
+    session = requests.Session()
+    retry = Retry(
             total=settings.retries,
             connect=settings.retries,
             read=settings.retries,
@@ -87,33 +86,52 @@ class FhirClient:
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             backoff_factor=RETRY_BACKOFF_S,
-            raise_on_status=False,
-            redirect=0,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=max(settings.max_workers, 1))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["Accept"] = FHIR_JSON + ", application/json;q=0.9"
-        self._settle_environment()
-        if access_token:
-            self.session.headers["Authorization"] = f"Bearer {access_token}"
+        raise_on_status=False,
+        redirect=0,
+    )
+    adapter = HTTPAdapter(max_retries=retry,
+                          pool_maxsize=max(pool_size or settings.max_workers, 1))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["Accept"] = FHIR_JSON + ", application/json;q=0.9"
+    # A FHIR server's Set-Cookie is never stored, so never sent with another call's requests.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    _settle_environment(session, base_url)
+    return session
 
-    def _settle_environment(self) -> None:
-        """Proxies (HTTP(S)_PROXY / NO_PROXY) and the CA bundle (REQUESTS_CA_BUNDLE /
-        CURL_CA_BUNDLE) read from the environment once, for this server, instead of by requests
-        on every request (a walk over os.environ that was ~18 % of the CPU of a query). Every URL
-        this client requests is on the same server (`_get_json` refuses any other), so one
-        reading holds for all of them. netrc is not consulted: the FHIR credentials are the
-        hook request's `fhirAuthorization`, nothing else."""
-        found = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
-        self.session.trust_env = False
-        self.session.proxies.update(found["proxies"])
-        self.session.verify = found["verify"]
-        if found["cert"] is not None:
-            self.session.cert = found["cert"]
+
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Proxies (HTTP(S)_PROXY / NO_PROXY) and the CA bundle (REQUESTS_CA_BUNDLE /
+    CURL_CA_BUNDLE) read from the environment once, for this server, instead of by requests on
+    every request (a walk over os.environ that was ~18 % of the CPU of a query). Every URL a client
+    requests is on the same server (`_get_json` refuses any other), so one reading holds for all
+    of them. netrc is not consulted: the FHIR credentials are the hook request's
+    `fhirAuthorization`, nothing else."""
+    found = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.trust_env = False
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    if found["cert"] is not None:
+        session.cert = found["cert"]
+
+
+class FhirClient:
+    def __init__(self, base: Origin, base_url: str, access_token: str | None,
+                 settings: FhirSettings, allowlist: FhirAllowlist,
+                 session: requests.Session | None = None) -> None:
+        """`session`: a shared one (kept open, `FhirConnections`); else the client's own."""
+        self.base = base
+        self.base_url = base_url.rstrip("/") + "/"
+        self.settings = settings
+        self.allowlist = allowlist
+        self._own_session = session is None
+        self.session = new_session(self.base_url, settings) if session is None else session
+        # per request, never on the session: a shared session serves other calls' tokens too
+        self._headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
 
     def close(self) -> None:
-        self.session.close()
+        if self._own_session:
+            self.session.close()
 
     def __enter__(self) -> FhirClient:
         return self
@@ -128,6 +146,7 @@ class FhirClient:
         try:
             response = self.session.get(
                 url,
+                headers=self._headers,
                 timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),
                 allow_redirects=False,
                 stream=True,

@@ -20,6 +20,7 @@ from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.fhir.client import FhirClient, FhirSettings
+from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.prefetch import (
     PlannedKey,
@@ -72,10 +73,11 @@ def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
 
 
 def gather(service: HookService, request: Mapping[str, Any], config: ServiceConfig,
-           allowlist: FhirAllowlist, deadline: float,
-           threads: FhirThreads | None = None) -> GatheredData:
+           allowlist: FhirAllowlist, deadline: float, threads: FhirThreads | None = None,
+           connections: FhirConnections | None = None) -> GatheredData:
     """The data of every prefetch key: prefetched, or fetched from the request's fhirServer
-    (on the process's shared FHIR `threads` when free, else on threads of the call's own)."""
+    (on the process's shared FHIR `threads` when free, else on threads of the call's own; over
+    the process's kept-alive `connections` to that server, else a session of the call's own)."""
     prefetch = request.get("prefetch") or {}
     values: dict[str, Any] = {}
     to_fetch: dict[str, str] = {}
@@ -126,7 +128,8 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
 
     token = (request.get("fhirAuthorization") or {}).get("access_token")
     started = time.perf_counter()
-    with FhirClient(base, server, token, fhir_settings(config), allowlist) as client:
+    session = connections.session_for(base, server) if connections is not None else None
+    with FhirClient(base, server, token, fhir_settings(config), allowlist, session) as client:
         results = client.fetch_many(to_fetch, deadline, threads)
         for key, bundle in pages_to_follow.items():
             page_notes: list[str] = []

@@ -178,6 +178,7 @@ const stats = {
   last_request_had_bearer: false,
   last_bearer_length: 0,
   requests_with_bearer: 0,
+  connections: 0, // TCP connections accepted (keep-alive reuse shows as fewer than requests)
   recent: [], // last RECENT_MAX {method, path} (path includes the query); never headers
   started_at: new Date().toISOString(),
 };
@@ -191,6 +192,7 @@ function resetStats() {
   stats.last_request_had_bearer = false;
   stats.last_bearer_length = 0;
   stats.requests_with_bearer = 0;
+  stats.connections = 0;
   stats.recent = [];
 }
 
@@ -750,6 +752,9 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.keepAliveTimeout = 5000;
+server.on('connection', () => {
+  stats.connections++;
+});
 server.requestTimeout = 0; // "hang" faults are held until the client gives up or faults are reset
 server.on('clientError', (err, socket) => {
   if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');

@@ -3,6 +3,10 @@ server), honours them, and never takes credentials from ~/.netrc."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import requests.utils
 
 from cds_service.config import ServiceConfig
@@ -54,10 +58,55 @@ def test_the_environment_is_read_once_per_client_not_per_request(monkeypatch) ->
 
 def test_netrc_credentials_are_never_sent(monkeypatch, tmp_path) -> None:
     netrc = tmp_path / ".netrc"
-    netrc.write_text("machine fhir.hospital.example login admin password secret\n")
+    netrc.write_text("machine 127.0.0.1 login admin password secret\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    with client_for() as client:
-        prepared = client.session.prepare_request(
-            requests.Request("GET", client.absolute("Patient/1")))
-    assert prepared.headers["Authorization"] == "Bearer token-1"
+    with recording_server() as (base, seen):
+        allowlist = FhirAllowlist.from_config(("http://127.0.0.1:*",), True)
+        with FhirClient(allowlist.check(base), base, "token-1", fhir_settings(ServiceConfig()),
+                        allowlist) as client:
+            client.query("Patient/1")
+    assert [headers.get("Authorization") for headers in seen] == ["Bearer token-1"]
+
+
+def test_a_fhir_servers_cookies_are_never_kept_or_sent() -> None:
+    """Sessions are shared by the hook calls of a process: a Set-Cookie answered to one call
+    must not come back with another call's requests."""
+    from cds_service.fhir.client import new_session
+
+    with recording_server() as (base, seen):
+        session = new_session(base, fhir_settings(ServiceConfig()))
+        for _ in range(2):
+            assert session.get(base + "Patient/1", timeout=5).status_code == 200
+        session.close()
+    assert [headers.get("Cookie") for headers in seen] == [None, None]
+    assert len(session.cookies) == 0
+
+
+@contextlib.contextmanager
+def recording_server():
+    """A loopback HTTP server answering a Patient with a Set-Cookie; yields its base URL and the
+    headers of every request it received (the client's side of the exchange is under test)."""
+    seen: list = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append(self.headers)
+            body = b'{"resourceType": "Patient", "id": "1"}'
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=call-one; Path=/")
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/fhir/", seen
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -211,6 +211,30 @@ def test_queries_not_started_by_the_deadline_are_not_run(loaded, app_config) -> 
     threads.shutdown()
 
 
+def test_later_calls_reuse_the_kept_alive_connections(loaded, client) -> None:
+    """No prefetch, three calls: the connections the first opens serve the others."""
+    for _ in range(3):
+        body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+        assert client.post(URL, json=body).status_code == 200
+    stats = loaded.stats()
+    assert stats["requests"] >= 3 * len(ALL_KEYS)
+    # at most one connection per concurrent query (+1: one the server may have closed), where a
+    # session per call opened one per query per call
+    assert stats["connections"] <= len(ALL_KEYS) + 1 < 3 * len(ALL_KEYS)
+
+
+def test_a_shared_connection_never_carries_another_calls_token(loaded, client) -> None:
+    with_token = hook_request(patient_id(NAME), fhir_server=loaded.base_url,
+                              access_token="call-one-token")
+    assert client.post(URL, json=with_token).status_code == 200
+    assert loaded.stats()["requests_with_bearer"] == len(ALL_KEYS)
+    loaded.reset_stats()
+    without = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+    assert client.post(URL, json=without).status_code == 200
+    stats = loaded.stats()
+    assert stats["requests"] == len(ALL_KEYS) and stats["requests_with_bearer"] == 0
+
+
 def test_unreachable_server_with_required_data_missing_is_412(client) -> None:
     dead = f"http://127.0.0.1:{free_port()}/fhir"
     response = client.post(URL, json=hook_request("p1", fhir_server=dead))

@@ -205,9 +205,16 @@ def test_the_live_worker_survives_a_hostile_burst(live_service) -> None:
     """The real service under gunicorn: hostile requests, then it still answers correctly."""
     url = live_service.url("/cds-services/bcbm-salvage")
     session = requests.Session()
-    for raw in RAW_BODIES + [b"{" * 200_000, b"A" * (6 * 1024 * 1024)]:
-        response = session.post(url, data=raw, headers={"Content-Type": "application/json"},
-                                timeout=30)
+    oversized = b"A" * (6 * 1024 * 1024)
+    for raw in RAW_BODIES + [b"{" * 200_000, oversized]:
+        try:
+            response = session.post(url, data=raw, headers={"Content-Type": "application/json"},
+                                    timeout=30)
+        except requests.ConnectionError:
+            # the 413 may come (and the connection close) while the refused body is still being
+            # sent: the client then sees a reset instead of the status; nothing else may do that
+            assert raw is oversized
+            continue
         assert response.status_code < 500, response.text[:300]
     name = "progressive-after-srs-in-field"
     ok = session.post(url, json=hook_request(patient_id(name),
