@@ -13,8 +13,11 @@ times a second. A flush or a stop ends the lingering at once. What it guarantees
 - `submit` never blocks the caller and never raises; when the backlog is full (the database is
   down or far too slow) the rows are dropped and an error is logged — the same outcome as a
   failed inline write, which only ever cost the feedback *link*, never a card;
-- one bad row set does not cost the others: when a batch fails, each submitted row set is
-  written again in a transaction of its own, and only the failing ones are dropped (and logged);
+- one bad row set does not cost the others: when a batch fails because of its data
+  (`split_on` says which errors), each submitted row set is written again in a transaction of
+  its own, and only the failing ones are dropped (and logged). A failure of the database itself
+  (down, locked, the connection lost — perhaps after the commit) drops the batch, logged, rather
+  than risk writing rows twice or waiting out a timeout per row set;
 - `flush` returns once everything submitted before it has been written (or failed);
 - `close` (app teardown, gunicorn `worker_exit`, interpreter exit) writes what is queued.
   Rows submitted in the moments before a hard kill (SIGKILL, OOM) can be lost; feedback itself
@@ -52,8 +55,10 @@ _STOP = object()
 class BatchWriter:
     def __init__(self, write: Callable[[Rows], None], *, name: str, log: logging.Logger,
                  max_pending: int = DEFAULT_MAX_PENDING, max_batch: int = DEFAULT_MAX_BATCH,
-                 linger_s: float = DEFAULT_LINGER_S) -> None:
+                 linger_s: float = DEFAULT_LINGER_S,
+                 split_on: Callable[[Exception], bool] = lambda _exc: True) -> None:
         self._write = write
+        self._split_on = split_on
         self._linger_s = linger_s
         self._name = name
         self._log = log
@@ -159,22 +164,31 @@ class BatchWriter:
         return False
 
     def _write_batch(self, batch: list[list[dict[str, Any]]]) -> None:
-        """One transaction; if it fails, one per row set, so that a bad one costs only itself."""
-        if len(batch) > 1 and self._write_logged([row for rows in batch for row in rows],
-                                                 quiet=True):
+        """One transaction; if the data failed it, one per row set, so that a bad row set costs
+        only itself."""
+        failure = self._write_logged([row for rows in batch for row in rows],
+                                     quiet=len(batch) > 1)
+        if failure is None or len(batch) == 1:
+            return
+        if not self._split_on(failure):
+            self._log_lost(failure, sum(map(len, batch)))
             return
         for rows in batch:
             self._write_logged(rows)
 
-    def _write_logged(self, rows: list[dict[str, Any]], *, quiet: bool = False) -> bool:
+    def _write_logged(self, rows: list[dict[str, Any]], *, quiet: bool = False
+                      ) -> Exception | None:
         try:
             self._write(rows)
         except Exception as exc:  # noqa: BLE001 - the thread must outlive any database error
             if not quiet:
-                self._log.error("%s: not recorded (%s)", self._name, type(exc).__name__,
-                                extra={"rows": len(rows)})
-            return False
-        return True
+                self._log_lost(exc, len(rows))
+            return exc
+        return None
+
+    def _log_lost(self, exc: Exception, rows: int) -> None:
+        self._log.error("%s: not recorded (%s)", self._name, type(exc).__name__,
+                        extra={"rows": rows})
 
     def _release_waiters(self) -> None:
         """After the stop: nothing is written any more; whoever waits on a marker is let go."""

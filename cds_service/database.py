@@ -10,22 +10,25 @@ Two commit policies (`wait_for_disk`):
   PostgreSQL's default synchronous_commit=on). Used for everything acknowledged to a client
   (feedback) and for security state (the JWT replay cache).
 - relaxed: a commit survives a crash of the process but may be lost with the last moments before
-  a power failure or OS crash (SQLite WAL + synchronous=NORMAL; PostgreSQL
-  synchronous_commit=off, which never corrupts, only loses the last commits). Used only for the
-  service's own bookkeeping written on every hook call (which cards were issued): there an fsync
-  per call serialises the workers on the disk (measured: -20 % patient-view throughput at
-  concurrency 8, bench/run.py).
+  a power failure or OS crash (SQLite WAL + synchronous=NORMAL on an engine of its own;
+  PostgreSQL `SET LOCAL synchronous_commit TO OFF` in each such transaction,
+  `relaxed_transaction`, which never corrupts, only loses the last commits, and never outlives
+  its transaction — so not even a transaction-pooling proxy can carry it to another one). Used
+  only for the service's own bookkeeping written on every hook call (which cards were issued):
+  there an fsync per call serialises the workers on the disk (measured: -20 % patient-view
+  throughput at concurrency 8, bench/run.py).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -45,17 +48,6 @@ def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
     return on_connect
 
 
-def _postgresql_relaxed_commit(dbapi_connection: Any, _record: Any) -> None:
-    """SET on each new connection, so that whatever the URL itself sets (``?options=-c
-    search_path=...``) still applies."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET synchronous_commit TO OFF")
-    cursor.close()
-    dbapi_connection.autocommit = autocommit
-
-
 def open_engine(url: str, *, wait_for_disk: bool = True) -> Engine:
     """An engine whose commits are durable (`wait_for_disk`) or relaxed (see the module doc)."""
     parsed = make_url(url)
@@ -64,16 +56,23 @@ def open_engine(url: str, *, wait_for_disk: bool = True) -> Engine:
         if wait_for_disk:
             return create_engine(url, pool_pre_ping=True)
         # one writer thread per process uses it: no need for a full pool
-        engine = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=2)
-        if backend == "postgresql":
-            event.listen(engine, "connect", _postgresql_relaxed_commit)
-        return engine
+        return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=2)
     database = parsed.database
     if database and database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas("FULL" if wait_for_disk else "NORMAL"))
     return engine
+
+
+@contextmanager
+def relaxed_transaction(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` with relaxed commits (see the module doc): SQLite gets them from the
+    engine (`open_engine(..., wait_for_disk=False)`), PostgreSQL from `SET LOCAL`."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        yield conn
 
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:

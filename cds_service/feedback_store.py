@@ -34,10 +34,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.engine.url import make_url
 
 from cds_service.batch_writer import BatchWriter
-from cds_service.database import create_tables, open_engine
+from cds_service.database import create_tables, open_engine, relaxed_transaction
 
 log = logging.getLogger("salvage_cds.storage")
 
@@ -73,6 +74,12 @@ issued_cards_table = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
 )
 
+
+
+def _caused_by_the_data(exc: Exception) -> bool:
+    """A write that failed because of what it wrote (a text the database cannot store, a
+    constraint), not because of the database (down, locked, connection lost)."""
+    return not isinstance(exc, (OperationalError, InterfaceError))
 
 
 def issued_card_rows(service_id: str, hook_instance: str,
@@ -121,7 +128,8 @@ class FeedbackStore:
         self.issued_cards_engine = issued_cards_engine or engine  # relaxed commits: bookkeeping
         # links written off the request path, in batches; `insert` is looked up at write time
         self._issued_writer = BatchWriter(lambda rows: self._insert_issued(list(rows)),
-                                          name="issued cards", log=log)
+                                          name="issued cards", log=log,
+                                          split_on=_caused_by_the_data)
 
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
@@ -185,7 +193,7 @@ class FeedbackStore:
 
     def _insert_issued(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            with self.issued_cards_engine.begin() as conn:
+            with relaxed_transaction(self.issued_cards_engine) as conn:
                 conn.execute(issued_cards_table.insert(), rows)
 
     def feedback_for_card(self, card_uuid: str) -> list[dict[str, Any]]:

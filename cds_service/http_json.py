@@ -15,10 +15,11 @@ JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
 _CONTAINERS = (dict, list)
 
-# A \uD800-\uDFFF escape: the only way JSON can carry a lone surrogate, which is not Unicode text
-# and fails later wherever text is encoded (SQLite, logs). Searched in the raw bytes first (rare in
-# real bodies: a pair, e.g. an escaped emoji, is fine), then the parsed strings are checked.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# A \uD800-\uDFFF escape: once the body is strict UTF-8, the only way JSON can carry a lone
+# surrogate, which is not Unicode text and fails later wherever text is encoded (SQLite, logs).
+# Searched in the text first (rare in real bodies: a pair, e.g. an escaped emoji, is fine), then
+# the parsed strings are checked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -78,16 +79,20 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is required", field="(body)")
     try:
-        body = json.loads(raw)
+        # strict UTF-8 (RFC 8259: JSON between systems is UTF-8): json.loads(bytes) would also take
+        # UTF-16/32 and surrogates encoded as bytes, neither of which is Unicode text we can store
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8 JSON", field="(body)") from None
+    try:
+        body = json.loads(text)
     except RecursionError:
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)") from None
     except ValueError as exc:
         raise BadRequest(f"malformed JSON: {exc}", field="(body)") from None
     if json_depth_exceeds(body, max_depth):
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
-    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(body):
         raise BadRequest("JSON text with an unpaired surrogate (a \\uD800-\\uDFFF escape without "
                          "its pair) is not Unicode text", field="(body)")
     if not isinstance(body, dict):

@@ -88,6 +88,9 @@ def new_session(base_url: str, settings: FhirSettings, *, pool_size: int | None 
             backoff_factor=RETRY_BACKOFF_S,
         raise_on_status=False,
         redirect=0,
+        # a server's Retry-After would make urllib3 sleep that long, uncapped (Retry-After: 86400
+        # held a thread for a day): our own short backoff applies instead
+        respect_retry_after_header=False,
     )
     adapter = HTTPAdapter(max_retries=retry,
                           pool_maxsize=max(pool_size or settings.max_workers, 1))

@@ -28,10 +28,15 @@ class FhirConnections:
         self._pool_size = pool_size  # connections kept per server: the process's FHIR threads
         self._sessions: OrderedDict[tuple[str, str, int | None], requests.Session] = OrderedDict()
         self._lock = threading.Lock()
+        self._closed = False
 
-    def session_for(self, base: Origin, base_url: str) -> requests.Session:
+    def session_for(self, base: Origin, base_url: str) -> requests.Session | None:
+        """The kept-alive session to this server; None once closed (worker exit: a call still
+        running then makes a session of its own)."""
         key = (base.scheme, base.host.lower(), base.port)
         with self._lock:
+            if self._closed:
+                return None
             session = self._sessions.get(key)
             if session is not None:
                 self._sessions.move_to_end(key)
@@ -46,6 +51,7 @@ class FhirConnections:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             sessions = list(self._sessions.values())
             self._sessions.clear()
         for session in sessions:

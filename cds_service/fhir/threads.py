@@ -24,11 +24,13 @@ class FhirThreads:
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="fhir")
         self._lock = threading.Lock()
         self._held = 0  # queries reserved and not finished (running or waiting)
+        self._closed = False
 
     def try_reserve(self, count: int) -> bool:
-        """Hold `count` threads for one call's queries; False when not that many are free."""
+        """Hold `count` threads for one call's queries; False when not that many are free (or
+        the pool is shut down: calls still running at worker exit use threads of their own)."""
         with self._lock:
-            if self._held + count > self.size:
+            if self._closed or self._held + count > self.size:
                 return False
             self._held += count
             return True
@@ -48,4 +50,6 @@ class FhirThreads:
             self._held -= 1
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -138,6 +138,28 @@ def test_a_bad_row_set_costs_only_itself(caplog) -> None:
     writer.close()
 
 
+def test_a_database_failure_is_not_retried_row_set_by_row_set(caplog) -> None:
+    """The database itself failed (perhaps after committing): writing each row set again could
+    store rows twice, and would wait out a timeout per row set."""
+    attempts: list[int] = []
+
+    class DatabaseDown(Exception):
+        pass
+
+    def write(rows) -> None:
+        attempts.append(len(rows))
+        raise DatabaseDown
+
+    writer = BatchWriter(write, name="t", log=log, linger_s=5.0,
+                         split_on=lambda exc: not isinstance(exc, DatabaseDown))
+    for n in range(3):
+        writer.submit([{"n": n}])
+    assert writer.flush()
+    assert attempts == [3]
+    assert caplog.text.count("t: not recorded (DatabaseDown)") == 1
+    writer.close()
+
+
 def test_submit_racing_close_is_written_or_refused_never_silently_lost(caplog) -> None:
     for _ in range(50):
         sink = RecordingSink()

@@ -83,15 +83,38 @@ def test_a_fhir_servers_cookies_are_never_kept_or_sent() -> None:
     assert len(session.cookies) == 0
 
 
+def test_a_retry_after_header_does_not_hold_the_query() -> None:
+    """503 + Retry-After: 30, twice: retried on our own short backoff, not after a minute."""
+    import time
+
+    with recording_server(first_statuses=(503, 503)) as (base, seen):
+        allowlist = FhirAllowlist.from_config(("http://127.0.0.1:*",), True)
+        started = time.monotonic()
+        with FhirClient(allowlist.check(base), base, None, fhir_settings(ServiceConfig()),
+                        allowlist) as client:
+            result = client.query("Patient/1")
+        elapsed = time.monotonic() - started
+    assert result.error is None and result.value["id"] == "1"
+    assert len(seen) == 3 and elapsed < 5
+
+
 @contextlib.contextmanager
-def recording_server():
-    """A loopback HTTP server answering a Patient with a Set-Cookie; yields its base URL and the
-    headers of every request it received (the client's side of the exchange is under test)."""
+def recording_server(first_statuses: tuple[int, ...] = ()):
+    """A loopback HTTP server answering a Patient with a Set-Cookie (after `first_statuses`, each
+    with `Retry-After: 30`); yields its base URL and the headers of every request it received (the
+    client's side of the exchange is under test)."""
     seen: list = []
+    statuses = list(first_statuses)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             seen.append(self.headers)
+            if statuses:
+                self.send_response(statuses.pop(0))
+                self.send_header("Retry-After", "30")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = b'{"resourceType": "Patient", "id": "1"}'
             self.send_response(200)
             self.send_header("Set-Cookie", "session=call-one; Path=/")

@@ -196,6 +196,25 @@ def test_a_call_never_waits_behind_threads_held_by_another_server(loaded, app_co
     threads.shutdown()
 
 
+def test_after_worker_exit_a_late_call_still_gets_its_data(loaded, app_config) -> None:
+    """gunicorn's worker_exit closes the shared threads and connections while a call may still be
+    running: that call falls back to threads and a session of its own."""
+    from cds_service.fhir.connections import FhirConnections
+    from cds_service.fhir.threads import FhirThreads
+
+    threads = FhirThreads(8)
+    connections = FhirConnections(fhir_settings(app_config), pool_size=8)
+    threads.shutdown()
+    connections.close()
+    body = hook_request(patient_id(NAME), fhir_server=loaded.base_url)
+    allowlist = FhirAllowlist.from_config(app_config.fhir_allowlist,
+                                          app_config.fhir_allow_insecure_loopback)
+    data = gather(patient_view.SERVICE, body, app_config, allowlist, time.monotonic() + 10,
+                  threads, connections)
+    assert set(data.fetched) == ALL_KEYS and not data.missing
+    assert threads.held == 0
+
+
 def test_queries_not_started_by_the_deadline_are_not_run(loaded, app_config) -> None:
     """A query still queued when its call's time budget is spent never reaches the server."""
     from cds_service.fhir.threads import FhirThreads

@@ -125,3 +125,29 @@ def test_an_escaped_surrogate_pair_is_ordinary_text(app, client) -> None:
                            content_type="application/json")
     assert response.status_code == 200
     assert app.extensions["salvage_cds"].feedback.feedback_for_card("\U0001f600")
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    # a surrogate encoded as UTF-8 bytes (ED B0 80), no escape: not UTF-8
+    (b'{"feedback": [{"card": "\xed\xb0\x80", "outcome": "accepted", "acceptedSuggestions": [],'
+     b' "outcomeTimestamp": "2026-11-28T10:00:00Z"}]}', "not UTF-8"),
+    # UTF-16: json.loads(bytes) would have read it, lone surrogates included; read as UTF-8 it is
+    # text full of NULs, not JSON
+    ('{"feedback": [{"card": "\\udfff", "outcome": "accepted", "acceptedSuggestions": [], '
+     '"outcomeTimestamp": "2026-11-28T10:00:00Z"}]}'.encode("utf-16-le"), "malformed JSON"),
+    ("\ufeff{}".encode("utf-16"), "not UTF-8"),  # with its byte-order mark
+])
+def test_bodies_that_are_not_utf8_are_a_400(client, raw: bytes, problem: str) -> None:
+    response = client.post("/cds-services/bcbm-salvage/feedback", data=raw,
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert problem in response.get_json()["message"]
+
+
+def test_a_backslash_before_u_d800_is_not_a_surrogate(app, client) -> None:
+    raw = ('{"feedback": [{"card": "\\\\ud800", "outcome": "accepted", '
+           '"acceptedSuggestions": [{"id": "s"}], "outcomeTimestamp": "2026-11-28T10:00:00Z"}]}')
+    response = client.post("/cds-services/bcbm-salvage/feedback", data=raw,
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert app.extensions["salvage_cds"].feedback.feedback_for_card("\\ud800")

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from cds_service.app import create_app
+from cds_service.database import relaxed_transaction
 from cds_service.feedback_store import FeedbackStore
 from cds_service.security.replay import ReplayCache
 from tests.postgres_server import start_postgres
@@ -43,8 +44,10 @@ def test_issued_cards_commit_relaxed_and_feedback_durably_on_postgres(postgres_u
     try:
         with store.engine.connect() as conn:
             assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
-        with store.issued_cards_engine.connect() as conn:
+        with relaxed_transaction(store.issued_cards_engine) as conn:
             assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        with store.issued_cards_engine.connect() as conn:  # SET LOCAL: gone with its transaction
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
         store.record_issued_cards("bcbm-salvage", "pg-hook", [
             {"uuid": "pg-issued", "indicator": "info", "source": {"topic": {"code": "pg-topic"}}}])
         assert {t.topic_code: t.issued for t in store.topic_report()}["pg-topic"] == 1
@@ -61,7 +64,7 @@ def test_the_urls_own_options_still_apply_to_the_relaxed_engine(postgres_url) ->
         conn.execute(text("CREATE SCHEMA IF NOT EXISTS cds_app"))
     store = FeedbackStore.open(postgres_url + "?options=-csearch_path%3Dcds_app")
     try:
-        with store.issued_cards_engine.connect() as conn:
+        with relaxed_transaction(store.issued_cards_engine) as conn:
             assert conn.execute(text("SHOW search_path")).scalar() == "cds_app"
             assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
         store.queue_issued_cards("bcbm-salvage", "schema-hook", [
