@@ -135,16 +135,17 @@ class BatchWriter:
         while True:
             batch: list[list[dict[str, Any]]] = []  # row sets, one per submit
             markers: list[_Marker] = []
-            stop = self._take(self._queue.get(), batch, markers)
+            stop, rows = self._take(self._queue.get(), batch, markers)
             until = time.monotonic() + self._linger_s
-            while not stop and sum(map(len, batch)) < self._max_batch:
+            while not stop and rows < self._max_batch:
                 # linger for company unless someone waits for this batch (flush) or for the end
                 wait = 0.0 if markers else until - time.monotonic()
                 try:
                     item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
-                stop = self._take(item, batch, markers)
+                stop, added = self._take(item, batch, markers)
+                rows += added
             if batch:
                 self._write_batch(batch)
             for marker in markers:
@@ -154,14 +155,16 @@ class BatchWriter:
                 return
 
     @staticmethod
-    def _take(item: Any, batch: list[list[dict[str, Any]]], markers: list[_Marker]) -> bool:
+    def _take(item: Any, batch: list[list[dict[str, Any]]], markers: list[_Marker]
+              ) -> tuple[bool, int]:
+        """File a queued item; (is it the stop, how many rows it added)."""
         if item is _STOP:
-            return True
+            return True, 0
         if isinstance(item, _Marker):
             markers.append(item)
-        else:
-            batch.append(item)
-        return False
+            return False, 0
+        batch.append(item)
+        return False, len(item)
 
     def _write_batch(self, batch: list[list[dict[str, Any]]]) -> None:
         """One transaction; if the data failed it, one per row set, so that a bad row set costs

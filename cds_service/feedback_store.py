@@ -34,8 +34,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from cds_service.batch_writer import BatchWriter
 from cds_service.database import create_tables, open_engine, relaxed_transaction

@@ -8,8 +8,9 @@ apart from three things: non-ASCII text is written as UTF-8 instead of ``\\u`` e
 JSON; RFC 8259 makes UTF-8 the encoding of JSON between systems, and EHR CDS clients decode it so —
 a client that read ``application/json`` as Latin-1 would garble "≥" or "…"), a float NaN/Infinity
 becomes ``null`` instead of the invalid ``NaN``, and an `enum.Enum` member is written as its value
-where Flask's provider failed. Requests are still parsed by the standard library (`http_json.read_json_body`): orjson
-turns integers beyond 64 bits into floats, which must not happen to data we reason on.
+where Flask's provider failed. Requests are still parsed by the standard library
+(`http_json.read_json_body`): orjson turns integers beyond 64 bits into floats, which must not
+happen to data we reason on.
 """
 
 from __future__ import annotations

@@ -79,13 +79,13 @@ def new_session(base_url: str, settings: FhirSettings, *, pool_size: int | None 
     call (the bearer token goes with each request), so calls may share it (`FhirConnections`)."""
     session = requests.Session()
     retry = Retry(
-            total=settings.retries,
-            connect=settings.retries,
-            read=settings.retries,
-            status=settings.retries,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=RETRY_BACKOFF_S,
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=RETRY_BACKOFF_S,
         raise_on_status=False,
         redirect=0,
         # a server's Retry-After would make urllib3 sleep that long, uncapped (Retry-After: 86400
@@ -256,7 +256,9 @@ class FhirClient:
             return {}
         workers = min(self.settings.max_workers, len(queries))
         own: ThreadPoolExecutor | None = None
-        if threads is not None and len(queries) <= workers and threads.try_reserve(len(queries)):
+        # the shared threads run all of a call's queries at once, so only up to max_workers
+        if (threads is not None and len(queries) <= self.settings.max_workers
+                and threads.try_reserve(len(queries))):
             submit = threads.submit
         else:
             own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")

@@ -12,11 +12,11 @@ from datetime import date
 from cds_service.mapping import codes
 from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.read import (
-    loinc_codes,
     FhirDate,
     Json,
     codings,
     integer,
+    loinc_codes,
     obj,
     objs,
     quantity,
