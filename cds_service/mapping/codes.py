@@ -302,6 +302,7 @@ DEX_REFERENCE_MG = 0.75
 
 _H, _HO, _C, _CH, _O = (TherapyClass.HER2_DIRECTED, TherapyClass.HORMONAL, TherapyClass.CDK46,
                         TherapyClass.CHEMOTHERAPY, TherapyClass.OTHER)
+_ICI = TherapyClass.IMMUNOTHERAPY  # immune checkpoint inhibitors: RANO-BM's new-lesion exception
 # RxNorm ingredient codes: FIP and tests/fhir_builders.py DRUGS, the mCODE examples, and public
 # code tables cross-checked where two sources agreed; single-source codes are marked (1).
 DRUGS: tuple[Drug, ...] = (
@@ -369,8 +370,13 @@ DRUGS: tuple[Drug, ...] = (
     Drug("alpelisib", _O, frozenset(), ("piqray",)),
     Drug("capivasertib", _O, frozenset(), ("truqap",)),
     Drug("everolimus", _O, frozenset({"141704"}), ("afinitor",)),
-    Drug("pembrolizumab", _O, frozenset({"1547545"}), ("keytruda",)),
-    Drug("atezolizumab", _O, frozenset({"1792776"}), ("tecentriq",)),
+    # immune checkpoint inhibitors (RANO-BM Table 2: new lesions are not PD on their own); codes
+    # for the three without one are not confirmed, so they are matched by name only
+    Drug("pembrolizumab", _ICI, frozenset({"1547545"}), ("keytruda",)),
+    Drug("atezolizumab", _ICI, frozenset({"1792776"}), ("tecentriq",)),
+    Drug("nivolumab", _ICI, frozenset(), ("opdivo",)),
+    Drug("ipilimumab", _ICI, frozenset(), ("yervoy",)),
+    Drug("durvalumab", _ICI, frozenset(), ("imfinzi",)),
     Drug("gefitinib", _O, frozenset(), ()),  # mCODE example (NSCLC)
 )
 

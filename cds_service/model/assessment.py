@@ -44,6 +44,15 @@ class Situation:
     progressing_lesions: tuple[str, ...] = ()  # Lesion.id
     symptomatic: bool = False
     on_systemic_therapy: bool = False  # progression occurred during active systemic therapy
+    # Position of the progressing lesions relative to prior SRS/FSRT volumes (clinical-model §3,
+    # §10): inside, outside (new or untreated), or not established from the data (then treated as
+    # possibly inside: SRS/FSRT may re-irradiate, with the warnings).
+    in_field_lesions: tuple[str, ...] = ()
+    out_of_field_lesions: tuple[str, ...] = ()
+    position_unknown: bool = False
+    missing_link: str | None = None  # what would establish the position, when it is unknown
+    imaging_stable: bool = False  # progression rests on clinical deterioration alone
+    to_confirm: bool = False  # new lesion(s) under immunotherapy only: confirm with a repeat MRI
 
     @property
     def is_progressive(self) -> bool:
@@ -117,6 +126,8 @@ class LesionResponse:
     current_mm: float | None
     target: bool
     measurable: bool
+    anchor_date: date | None = None  # the local therapy this lesion is judged from
+    baseline_date: date | None = None  # its first measurement after that therapy
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,8 @@ class RanoBm:
     current_date: date | None = None
     lesions: tuple[LesionResponse, ...] = ()
     new_lesions: tuple[str, ...] = ()
+    # new lesions under immune checkpoint therapy: not PD on their own, to be confirmed (Table 2)
+    to_confirm: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,10 +161,13 @@ class RanoBm:
                     "current_mm": item.current_mm,
                     "target": item.target,
                     "measurable": item.measurable,
+                    "anchor_date": item.anchor_date.isoformat() if item.anchor_date else None,
+                    "baseline_date": item.baseline_date.isoformat() if item.baseline_date else None,
                 }
                 for item in self.lesions
             ],
             "new_lesions": list(self.new_lesions),
+            "new_lesions_to_confirm": list(self.to_confirm),
         }
 
 
@@ -240,6 +256,19 @@ class Warning:
 
 
 @dataclass(frozen=True)
+class FirstStep:
+    """A step that comes before the choice among the options (e.g. a work-up for radionecrosis
+    when the imaging is stable, or a repeat MRI to confirm progression)."""
+
+    code: str  # radionecrosis-work-up | confirm-progression-mri
+    text: str
+    references: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "references": list(self.references)}
+
+
+@dataclass(frozen=True)
 class Assessment:
     assessment_date: date
     situation: Situation
@@ -252,6 +281,7 @@ class Assessment:
     warnings: tuple[Warning, ...] = ()
     missing_data: tuple[str, ...] = ()
     references: tuple[int, ...] = field(default=())  # every reference cited anywhere above
+    first_steps: tuple[FirstStep, ...] = ()  # what to do before choosing among the options
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -262,7 +292,13 @@ class Assessment:
                 "evidence": list(self.situation.evidence),
                 "progressing_lesions": list(self.situation.progressing_lesions),
                 "symptomatic": self.situation.symptomatic,
+                "in_field_lesions": list(self.situation.in_field_lesions),
+                "out_of_field_lesions": list(self.situation.out_of_field_lesions),
+                "position_unknown": self.situation.position_unknown,
+                "missing_link": self.situation.missing_link,
+                "to_confirm": self.situation.to_confirm,
             },
+            "first_steps": [f.to_json() for f in self.first_steps],
             "performance_status": self.performance_status.to_json(),
             "subtype": self.subtype.to_json(),
             "gpa": self.gpa.to_json(),

@@ -18,6 +18,7 @@ from cds_service.model.patient import (
     Measurement,
     PatientRecord,
     Presence,
+    TherapyClass,
     TreatmentKind,
 )
 
@@ -76,6 +77,12 @@ def in_scope(record: PatientRecord) -> bool:
     """Breast cancer with brain metastases (leptomeningeal metastases count as CNS metastases)."""
     return record.breast_cancer.present and (
         record.brain_metastases.present or record.leptomeningeal.present)
+
+
+def on_immunotherapy(record: PatientRecord) -> bool:
+    """An active immune checkpoint inhibitor (review Table 2: new lesions are not PD on their own
+    "in patients who receive immunotherapy")."""
+    return any(t.therapy_class is TherapyClass.IMMUNOTHERAPY for t in record.systemic_therapies)
 
 
 def last_local_treatment(record: PatientRecord) -> LocalTreatment | None:

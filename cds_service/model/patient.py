@@ -68,6 +68,7 @@ class TherapyClass(str, Enum):
     HORMONAL = "hormonal"
     CDK46 = "cdk4/6"
     CHEMOTHERAPY = "chemotherapy"
+    IMMUNOTHERAPY = "immune-checkpoint-inhibitor"  # RANO-BM's new-lesion exception (Table 2)
     OTHER = "other"
 
 

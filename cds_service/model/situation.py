@@ -31,15 +31,14 @@ from cds_service.model.assessment import (
     Situation,
 )
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
+from cds_service.model.anchoring import first_measured, grown_since_anchor, new_lesions
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
-    first_seen,
     focal_rt_lesions,
-    grown_lesions,
     has_prior,
     in_scope,
-    is_new_lesion,
+    on_immunotherapy,
     reference_date,
     treatments_of,
 )
@@ -76,8 +75,12 @@ class Progression:
     lesions: set[str] = field(default_factory=set)
     in_field_lesions: set[str] = field(default_factory=set)
     in_field_volumes: set[str] = field(default_factory=set)
+    out_of_field_lesions: set[str] = field(default_factory=set)
+    unresolved_local: list[str] = field(default_factory=list)  # local statuses naming no known volume
     pathology_confirmed: bool = False
     leptomeningeal: bool = False
+    imaging_stable: bool = False  # established by clinical deterioration alone
+    to_confirm: bool = False  # established by new lesion(s) under immunotherapy alone
     notes: list[str] = field(default_factory=list)  # facts that could not be used, and why
     missing: list[str] = field(default_factory=list)
 
@@ -90,11 +93,31 @@ def _rano_evidence(record: PatientRecord, rano: RanoBm, after: date, found: Prog
     if rano.category != PD:
         return
     found.evidence.append("RANO-BM progressive disease: " + "; ".join(
-        r for r in rano.reasons if not r.startswith("baseline")))
+        r for r in rano.reasons if not r.startswith("baseline") and JUDGED_FROM not in r))
     found.dates.append(rano.current_date or after)
     found.lesions.update(rano.new_lesions)
+    found.out_of_field_lesions.update(rano.new_lesions)
+    found.lesions.update(_progressing_non_targets(rano))
     found.sources.extend(m.source for lesion in record.lesions for m in lesion.measurements
                          if m.date > after)
+    found.imaging_stable = not _pd_by_imaging(rano)
+
+
+JUDGED_FROM = " judged from the local therapy of "  # a cohort line of RANO-BM (not evidence)
+NON_TARGET_PD = "unequivocal progression of non-target lesion "
+
+
+def _pd_by_imaging(rano: RanoBm) -> bool:
+    """PD by a measurement (SLD and a grown target, a non-target, a new lesion), not only by
+    clinical deterioration."""
+    return any(r.startswith(("new lesion", NON_TARGET_PD)) or (
+        r.startswith("SLD ") and "a lesion grew" in r) for r in rano.reasons)
+
+
+def _progressing_non_targets(rano: RanoBm) -> set[str]:
+    """Lesions named by a non-target progression reason of RANO-BM."""
+    return {r[len(NON_TARGET_PD):].split(":")[0] for r in rano.reasons
+            if r.startswith(NON_TARGET_PD)}
 
 
 def _about_the_brain(record: PatientRecord, status: DiseaseStatus) -> bool:
@@ -130,22 +153,41 @@ def _status_evidence(record: PatientRecord, after: date, found: Progression) -> 
         found.dates.append(status.date)
         found.lesions.update(status.lesion_ids)
         found.pathology_confirmed |= status.pathology_confirmed
-        if status.qualifier is not ProgressionQualifier.DISTANT:
-            for volume in status.volume_ids:
-                if volume in focal_volumes:
-                    found.in_field_volumes.add(volume)
-                    found.in_field_lesions.update(focal_volumes[volume].lesion_ids)
-                    found.lesions.update(focal_volumes[volume].lesion_ids)
+        _localise_status(status, focal_volumes, found)
+
+
+def _localise_status(status: DiseaseStatus, focal_volumes: dict, found: Progression) -> None:
+    """A *local* (or unqualified) worsened status on an SRS/FSRT volume is in-field progression;
+    a *distant* one names lesions outside; a *local* one whose volume is not a known SRS/FSRT
+    volume leaves the position open (CodeX RadiotherapyDiseaseStatus)."""
+    if status.qualifier is ProgressionQualifier.DISTANT:
+        found.out_of_field_lesions.update(status.lesion_ids)
+        return
+    known = [v for v in status.volume_ids if v in focal_volumes]
+    for volume in known:
+        found.in_field_volumes.add(volume)
+        found.in_field_lesions.update(focal_volumes[volume].lesion_ids)
+        found.lesions.update(focal_volumes[volume].lesion_ids)
+    if status.qualifier is ProgressionQualifier.LOCAL and not known:
+        found.unresolved_local.append(status.source)
 
 
 def _new_lesion_evidence(record: PatientRecord, after: date, found: Progression) -> None:
-    for lesion in record.lesions:
-        if is_new_lesion(record, lesion, after):
-            seen = first_seen(lesion)
-            found.evidence.append(f"new brain lesion {lesion.id} first seen {seen.isoformat()}")
-            found.dates.append(seen)
-            found.lesions.add(lesion.id)
-            found.sources.extend(m.source for m in lesion.measurements[:1])
+    lesions = {lesion.id: lesion for lesion in record.lesions}
+    immunotherapy = on_immunotherapy(record)
+    for lid in new_lesions(record):
+        seen = first_measured(lesions[lid])
+        if immunotherapy:
+            found.evidence.append(
+                f"new brain lesion {lid} first seen {seen.isoformat()} during immune checkpoint "
+                "therapy: progression to be confirmed by a repeat MRI (RANO-BM, review Table 2: "
+                "new lesions count 'except patients who receive immunotherapy')")
+        else:
+            found.evidence.append(f"new brain lesion {lid} first seen {seen.isoformat()}")
+        found.dates.append(seen)
+        found.lesions.add(lid)
+        found.out_of_field_lesions.add(lid)
+        found.sources.extend(m.source for m in lesions[lid].measurements[:1])
 
 
 def _leptomeningeal_evidence(record: PatientRecord, after: date, found: Progression) -> None:
@@ -164,13 +206,20 @@ def _leptomeningeal_evidence(record: PatientRecord, after: date, found: Progress
         found.leptomeningeal = True
 
 
-def _grown_lesions(record: PatientRecord, after: date, config: ModelConfig,
-                   found: Progression) -> None:
-    """Once progression is established, add the lesions that grew (they count as progressing)."""
-    for lid, (nadir, latest) in grown_lesions(record, after,
-                                              config.lesion_progression_min_mm).items():
+def _grown_lesions(record: PatientRecord, config: ModelConfig, found: Progression) -> None:
+    """Once progression is established, add the lesions that grew since the therapy that covered
+    them (they count as progressing)."""
+    for lid, (nadir, latest) in grown_since_anchor(record,
+                                                   config.lesion_progression_min_mm).items():
         found.lesions.add(lid)
+        found.imaging_stable = False
         found.notes.append(f"lesion {lid} grew from {cm_text(nadir)} to {cm_text(latest)}")
+
+
+def _only_new_lesions_under_immunotherapy(record: PatientRecord, rano: RanoBm,
+                                          found: Progression) -> bool:
+    return bool(rano.to_confirm) and rano.category != PD and len(found.evidence) == len(
+        rano.to_confirm)
 
 
 def progression_evidence(record: PatientRecord, rano: RanoBm,
@@ -186,9 +235,12 @@ def progression_evidence(record: PatientRecord, rano: RanoBm,
     _status_evidence(record, after, found)
     _new_lesion_evidence(record, after, found)
     _leptomeningeal_evidence(record, after, found)
+    found.to_confirm = _only_new_lesions_under_immunotherapy(record, rano, found)
     if found.established:
-        _grown_lesions(record, after, config, found)
+        _grown_lesions(record, config, found)
         found.in_field_lesions |= found.lesions & focal_rt_lesions(record)
+        found.imaging_stable &= not (found.in_field_volumes or found.leptomeningeal
+                                     or any("disease status" in e for e in found.evidence))
     elif rano.category is None and record.symptoms_after(after):
         found.missing.append("MRI after the last local therapy")
         found.notes.append("neurological symptoms after the last local therapy, but no lesion "
@@ -200,25 +252,82 @@ def _situation(code: str, **kw) -> Situation:  # noqa: ANN003 - Situation fields
     return Situation(code=code, label=LABELS[code], **kw)
 
 
-def _progressive_code(record: PatientRecord, found: Progression, config: ModelConfig) -> str:
+@dataclass(frozen=True)
+class Position:
+    """Where the progressing lesions lie relative to the prior SRS/FSRT volumes (§3, §10)."""
+
+    inside: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
+    unknown: bool = False
+    missing_link: str | None = None
+
+
+def _focal_courses_text(record: PatientRecord) -> str:
+    courses = [t for t in treatments_of(record, *FOCAL_RT_KINDS) if not t.lesion_ids]
+    return ", ".join(dict.fromkeys(
+        f"{t.kind.value.upper()} {t.date.isoformat() if t.date else 'undated'} ({t.source})"
+        for t in courses))
+
+
+def localise(record: PatientRecord, found: Progression) -> Position:
+    """Inside: a progressing lesion the SRS/FSRT course names (or a local status on its volume).
+    Outside: a new lesion, a lesion named by a *distant* status, or — when every SRS/FSRT course
+    names its targets — a lesion none of them names. Anything else is not established: never
+    "outside" by default; the missing link is named (clinical-model §10)."""
+    if not has_prior(record, *FOCAL_RT_KINDS):
+        return Position(outside=tuple(sorted(found.lesions)))
+    inside = set(found.in_field_lesions) | (found.lesions & focal_rt_lesions(record))
+    outside = set(found.out_of_field_lesions) - inside
+    open_ = found.lesions - inside - outside
+    courses_unlinked = _focal_courses_text(record)
+    if not courses_unlinked:
+        outside |= open_
+        open_ = set()
+    links: list[str] = []
+    if open_:
+        links.append(f"whether lesion(s) {', '.join(sorted(open_))} lie in the volume of "
+                     f"{courses_unlinked}: that volume shares no identifier with a lesion on "
+                     "record and no disease status names it")
+    if found.unresolved_local and not (inside or found.in_field_volumes):
+        links.append("the treated volume of the local-progression status "
+                     f"{', '.join(found.unresolved_local)}: not on record as an SRS/FSRT volume")
+    if not found.lesions and not found.in_field_volumes:
+        links.append("which lesion progresses, and whether it lies in a prior SRS/FSRT volume")
+    unknown = bool(links) and not (inside or found.in_field_volumes) or bool(open_)
+    return Position(tuple(sorted(inside | open_)), tuple(sorted(outside)), unknown,
+                    "; ".join(links) or None)
+
+
+def _progressive_code(record: PatientRecord, found: Progression, position: Position,
+                      config: ModelConfig) -> str:
     if record.leptomeningeal.present:
         return LEPTOMENINGEAL
     prior_wbrt = has_prior(record, TreatmentKind.WBRT)
     if len(found.lesions) > config.limited_lesion_max:
         return DISSEMINATED_AFTER_WBRT if prior_wbrt else DISSEMINATED_AFTER_LOCAL
-    if found.in_field_lesions or found.in_field_volumes:
+    if position.inside or found.in_field_volumes or position.unknown:
         return LOCAL_AFTER_SRS_IN_FIELD
     if has_prior(record, *FOCAL_RT_KINDS):
-        on_record = {lesion.id for lesion in record.lesions}
-        if not found.lesions and on_record and on_record <= focal_rt_lesions(record):
-            # No progressing lesion identified, and every lesion on record lies in a focal RT
-            # volume: "out of field" would be unfounded, and would hide the radionecrosis and
-            # pseudoprogression warnings that apply in field.
-            return LOCAL_AFTER_SRS_IN_FIELD
         return LOCAL_AFTER_SRS_OUT_OF_FIELD
     if prior_wbrt:
         return LOCAL_AFTER_WBRT
     return LOCAL_AFTER_SURGERY
+
+
+POSITION_UNKNOWN_LABEL = ("Limited progression after SRS/FSRT, position relative to the prior "
+                          "volumes not established: handled as possibly in-field")
+MIXED_LABEL = ("Local progression within a previously SRS/FSRT-irradiated volume, and new or "
+               "untreated lesion(s) outside it")
+
+
+def _label(code: str, position: Position) -> str:
+    if code != LOCAL_AFTER_SRS_IN_FIELD:
+        return LABELS[code]
+    if position.unknown and not position.outside:
+        return POSITION_UNKNOWN_LABEL
+    if position.outside:
+        return MIXED_LABEL
+    return LABELS[code]
 
 
 def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_CONFIG
@@ -241,22 +350,37 @@ def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_
             ["no progression evidence after the last local therapy"
              + (f" ({after.isoformat()})" if after else "")] + found.notes),
             symptomatic=symptomatic), found
-    code = _progressive_code(record, found, config)
+    position = localise(record, found)
+    code = _progressive_code(record, found, position, config)
+    local = code in (LOCAL_AFTER_SRS_IN_FIELD, LOCAL_AFTER_SRS_OUT_OF_FIELD)
     if not found.lesions and code != LEPTOMENINGEAL:
         found.missing.append("number and size of the progressing lesions")
         found.notes.append("progression is documented but no progressing lesion is identified: "
                            "classified as limited progression; confirm the lesion count")
+    if local and position.unknown and position.missing_link:
+        found.missing.append("position relative to the prior SRS/FSRT volumes: "
+                             + position.missing_link)
+        found.notes.append("the position of the progression relative to the prior SRS/FSRT "
+                           "volumes is not established: SRS/FSRT are treated as possible "
+                           "re-irradiation, with the radionecrosis and pseudoprogression warnings")
     evidence = list(found.evidence) + found.notes
     if found.lesions and code != LEPTOMENINGEAL:
         evidence.append(f"{len(found.lesions)} progressing lesion(s): "
                         f"{', '.join(sorted(found.lesions))}")
-    return _situation(
-        code,
+    return Situation(
+        code=code,
+        label=_label(code, position),
         evidence=tuple(evidence),
         sources=tuple(dict.fromkeys(found.sources)),
         progressing_lesions=tuple(sorted(found.lesions)),
         symptomatic=symptomatic,
         on_systemic_therapy=on_therapy,
+        in_field_lesions=position.inside if local else (),
+        out_of_field_lesions=position.outside if local else (),
+        position_unknown=local and position.unknown,
+        missing_link=position.missing_link if local and position.unknown else None,
+        imaging_stable=found.imaging_stable,
+        to_confirm=found.to_confirm,
     ), found
 
 

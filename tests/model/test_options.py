@@ -43,7 +43,9 @@ CASES = {
              treatments=(treatment("surgery", "2023-02-01", ("A",)),)),
         ["srs", "fsrt", "systemic-therapy", "tumor-board"]),
     a.DISSEMINATED_AFTER_LOCAL: (
-        dict(lesions=tuple(lesion(f"N{i}", ("2024-02-01", 8)) for i in range(5)),
+        # the pre-SRS scan of A shows the five N lesions absent: they are new (review Table 2)
+        dict(lesions=(lesion("A", ("2023-02-20", 15), ("2023-06-01", 10), ("2024-02-01", 9)),
+                      *(lesion(f"N{i}", ("2024-02-01", 8)) for i in range(5))),
              treatments=(SRS,)),
         ["wbrt", "fsrt", "srs", "surgery", "systemic-therapy", "tumor-board"]),
     a.DISSEMINATED_AFTER_WBRT: (
@@ -133,7 +135,7 @@ def test_srs_regimens_follow_each_lesion_and_large_lesion_gets_a_size_warning() 
 
 
 def test_no_srs_option_when_every_lesion_is_over_4_cm() -> None:
-    rec = record(lesions=(grown("D", 38, 45),), treatments=(WBRT,))
+    rec = record(lesions=(grown("D", 38, 46),), treatments=(WBRT,))  # +21 %: RANO-BM PD
     codes = [o.code for o in assess(rec, ON).options]
     assert "srs" not in codes and "fsrt" in codes and "surgery" in codes
 

@@ -96,6 +96,9 @@ def test_prior_brain_rt_of_unknown_technique_never_gets_a_plain_first_wbrt() -> 
                          "2022-02-01", "2022-02-12", reason=bm)  # its volume is not sent
     resources = [b.patient(PID), bc, bm, course, b.karnofsky(PID, 80),
                  *b.receptors(PID, "positive", "negative", "negative")]
+    # a scan after the course shows an older lesion only: the five below appear after it
+    old = b.tumor(PID, "old")
+    resources += [old, b.tumor_size(PID, old, "2023-01-10", 8)]
     for n in range(5):
         lesion = b.tumor(PID, f"new-{n}")
         resources += [lesion, b.tumor_size(PID, lesion, "2024-02-01", 12 + n)]

@@ -1,0 +1,140 @@
+"""Which local therapy each lesion is judged from, and which lesions are new (review §2, Table 2;
+Lin 2015 [17]; clinical-model §6, updated 2026-12-01).
+
+- **Anchor.** Each lesion's series is anchored at the last local therapy that covered it — its own
+  SRS/FSRT/surgery, or WBRT, which covers every lesion present — not at the patient's last local
+  therapy: a later SRS to another lesion must not hide the in-field growth of an earlier-treated
+  one (review §2: progressive BCBM "recurred or progressed after" *any form of* local therapy).
+- **Covered.** A therapy covers a lesion when it is WBRT, when it names the lesion, or when it
+  names no lesion at all (its targets are not on record, so it may have treated this one: the
+  safe reading) — and the lesion may have been present when it was given (measured on or before
+  it, or first measured on the first scan after it: not having been measured before a therapy is
+  not evidence that a lesion appeared after it).
+- **Uncovered.** A lesion no therapy covered is judged from the patient's last local therapy.
+- **New.** A lesion is new only when it appears on a scan after an earlier scan on which it was
+  absent (a pre-therapy scan of other lesions counts as such a scan), after the patient's last
+  local therapy, and no therapy covered it. A lesion on the first scan after a therapy that covers
+  it is part of that therapy's baseline, never new.
+
+Every function is pure and total: missing dates give ``None``, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from cds_service.model.facts import mm
+from cds_service.model.patient import Lesion, LocalTreatment, PatientRecord, TreatmentKind
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The therapy a lesion is judged from (None: no dated local therapy on record)."""
+
+    lesion: str
+    treatment: LocalTreatment | None
+    covered: bool  # the therapy covered the lesion (False: the patient's last therapy, by default)
+
+    @property
+    def day(self) -> date | None:
+        return self.treatment.date if self.treatment else None
+
+
+def scan_dates(record: PatientRecord) -> tuple[date, ...]:
+    """Every day on which any brain lesion was measured, oldest first."""
+    return tuple(sorted({m.date for lesion in record.lesions for m in lesion.measurements}))
+
+
+def first_measured(lesion: Lesion) -> date | None:
+    dates = [d for d in (lesion.first_seen,
+                         lesion.measurements[0].date if lesion.measurements else None) if d]
+    return min(dates) if dates else None
+
+
+def _dated(record: PatientRecord) -> list[LocalTreatment]:
+    return sorted((t for t in record.treatments if t.date is not None), key=lambda t: t.date)
+
+
+def _may_have_been_present(lesion: Lesion, day: date, scans: tuple[date, ...]) -> bool:
+    """Measured on or before `day`, or first measured on the first scan after it."""
+    first = first_measured(lesion)
+    if first is None:
+        return False
+    if first <= day:
+        return True
+    return not any(day < scan < first for scan in scans)
+
+
+def names_the_lesion(treatment: LocalTreatment, lesion: Lesion) -> bool:
+    return lesion.id in treatment.lesion_ids
+
+
+def targets_unknown(treatment: LocalTreatment) -> bool:
+    """A focal therapy (surgery, SRS, FSRT, other) that names no lesion."""
+    return treatment.kind is not TreatmentKind.WBRT and not treatment.lesion_ids
+
+
+def covers(treatment: LocalTreatment, lesion: Lesion, scans: tuple[date, ...]) -> bool:
+    if treatment.date is None:
+        return False
+    if not (treatment.kind is TreatmentKind.WBRT or names_the_lesion(treatment, lesion)
+            or targets_unknown(treatment)):
+        return False
+    return _may_have_been_present(lesion, treatment.date, scans)
+
+
+def anchor_of(record: PatientRecord, lesion: Lesion,
+              scans: tuple[date, ...] | None = None) -> Anchor:
+    scans = scan_dates(record) if scans is None else scans
+    dated = _dated(record)
+    covering = [t for t in dated if covers(t, lesion, scans)]
+    if covering:
+        return Anchor(lesion.id, covering[-1], covered=True)
+    return Anchor(lesion.id, dated[-1] if dated else None, covered=False)
+
+
+def anchors(record: PatientRecord) -> dict[str, Anchor]:
+    scans = scan_dates(record)
+    return {lesion.id: anchor_of(record, lesion, scans) for lesion in record.lesions}
+
+
+def absent_on_earlier_scan(lesion: Lesion, scans: tuple[date, ...]) -> date | None:
+    """The latest scan before the lesion's first measurement (on which it was absent)."""
+    first = first_measured(lesion)
+    earlier = [s for s in scans if first is not None and s < first]
+    return earlier[-1] if earlier else None
+
+
+def is_new(record: PatientRecord, lesion: Lesion, anchor: Anchor,
+           scans: tuple[date, ...] | None = None) -> bool:
+    scans = scan_dates(record) if scans is None else scans
+    first = first_measured(lesion)
+    last = record.last_local_treatment
+    if anchor.covered or first is None or last is None or last.date is None:
+        return False
+    return first > last.date and absent_on_earlier_scan(lesion, scans) is not None
+
+
+def new_lesions(record: PatientRecord) -> tuple[str, ...]:
+    scans = scan_dates(record)
+    return tuple(sorted(lesion.id for lesion in record.lesions
+                        if is_new(record, lesion, anchor_of(record, lesion, scans), scans)))
+
+
+def grown_since_anchor(record: PatientRecord, min_growth: Decimal
+                       ) -> dict[str, tuple[Decimal, Decimal]]:
+    """Lesions whose latest diameter exceeds their own smallest diameter measured after the
+    therapy that covered them by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}."""
+    grown: dict[str, tuple[Decimal, Decimal]] = {}
+    for lid, anchor in anchors(record).items():
+        lesion = next(x for x in record.lesions if x.id == lid)
+        series = [m for m in lesion.measurements if anchor.day is None or m.date > anchor.day]
+        if len(series) <= 1:  # a change needs two measurements
+            continue
+        nadir = min(mm(m.longest_diameter_mm) for m in series[:-1])
+        latest = mm(series[-1].longest_diameter_mm)
+        if latest - nadir >= min_growth:
+            grown[lid] = (nadir, latest)
+    return grown
