@@ -276,13 +276,18 @@ QUALIFIER_CODES = {"local": ("255470001", "Local"), "distant": ("261007001", "Di
 
 def disease_status(pid: str, oid: str, effective: str, trend: str, *,
                    focus: tuple[Resource, ...] = (), qualifier: str | None = None,
-                   pathology: bool = False) -> Resource:
+                   pathology: bool = False, codex_volumes: tuple[Resource, ...] = (),
+                   qualifier_url: str = "codexrt-radiotherapy-disease-progression-qualifier"
+                   ) -> Resource:
+    """A disease status; `codex_volumes` names treated volumes the CodeX way (RadiotherapyDisease-
+    Status: codexrt-radiotherapy-volume-extension, as in the guide's cancer-disease-status-22B,
+    whose qualifier extension is codexrt-radiotherapy-progression-qualifier)."""
     code, display = TREND_CODES[trend]
     value = cc(SNOMED, code, display)
     if qualifier:
         qcode, qdisplay = QUALIFIER_CODES[qualifier]
         value["extension"] = [{
-            "url": CODEXRT + "codexrt-radiotherapy-disease-progression-qualifier",
+            "url": CODEXRT + qualifier_url,
             "valueCodeableConcept": cc(SNOMED, qcode, qdisplay)}]
     res = observation(oid, pid, LOINC, "97509-4", effective, valueCodeableConcept=value)
     res["meta"] = {"profile": [MCODE + "mcode-cancer-disease-status"]}
@@ -291,6 +296,8 @@ def disease_status(pid: str, oid: str, effective: str, trend: str, *,
     evidence = ("252416005", "Histopathology test") if pathology else ("363679005", "Imaging")
     res["extension"] = [{"url": MCODE + "mcode-cancer-disease-status-evidence-type",
                          "valueCodeableConcept": cc(SNOMED, evidence[0], evidence[1])}]
+    res["extension"] += [{"url": CODEXRT + "codexrt-radiotherapy-volume-extension",
+                          "valueReference": ref(v)} for v in codex_volumes]
     return res
 
 
@@ -307,6 +314,7 @@ DRUGS = {
     "abemaciclib": ("1946825", "abemaciclib"),
     "dexamethasone": ("3264", "dexamethasone"),
     "paclitaxel": ("56946", "paclitaxel"),
+    "pembrolizumab": ("1547545", "pembrolizumab"),
 }
 
 

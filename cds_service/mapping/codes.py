@@ -212,7 +212,12 @@ TREND_CODES: dict[str, str] = {
     # disease): the best possible response, so it reads as improved (docs/fhir-mapping.md).
     "281900007": IMPROVED,
 }
-PROGRESSION_QUALIFIER_URL_SUFFIX = "radiotherapy-disease-progression-qualifier"  # CodeX
+# CodeX: codexrt-radiotherapy-disease-progression-qualifier (STU2 text) and
+# codexrt-radiotherapy-progression-qualifier (the guide's own example cancer-disease-status-22B)
+PROGRESSION_QUALIFIER_URL_SUFFIXES = ("radiotherapy-disease-progression-qualifier",
+                                      "radiotherapy-progression-qualifier")
+# CodeX RadiotherapyDiseaseStatus names the treated volume in this extension (not in focus)
+STATUS_VOLUME_URL_SUFFIX = "codexrt-radiotherapy-volume-extension"
 LOCAL, DISTANT = "local", "distant"
 QUALIFIER_CODES = {"255470001": LOCAL, "261007001": DISTANT}  # FIP; nodal etc. are not read
 EVIDENCE_TYPE_URL_SUFFIX = "cancer-disease-status-evidence-type"  # mCODE

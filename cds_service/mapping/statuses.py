@@ -74,7 +74,8 @@ def _qualifier(observation: Json, value: Json) -> ProgressionQualifier | None:
     """CodeX puts the qualifier on valueCodeableConcept; some senders put it on the
     Observation itself: both are read, the value's first."""
     for holder in (value, observation):
-        for extension in extensions(holder, codes.PROGRESSION_QUALIFIER_URL_SUFFIX):
+        for extension in [e for suffix in codes.PROGRESSION_QUALIFIER_URL_SUFFIXES
+                          for e in extensions(holder, suffix)]:
             for coding in codings(extension.get("valueCodeableConcept")):
                 if coding.system == codes.SNOMED and coding.code in codes.QUALIFIER_CODES:
                     return _QUALIFIERS[codes.QUALIFIER_CODES[coding.code]]
@@ -83,12 +84,15 @@ def _qualifier(observation: Json, value: Json) -> ProgressionQualifier | None:
 
 def resolve_focus(observation: Json, index: ResourceIndex, bodies: BodyMap
                   ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(focus as written, lesions, treated volumes). A volume in the focus also brings the
-    lesions it covers by a shared identifier."""
+    """(focus as written, lesions, treated volumes). A volume in the focus — or, the CodeX way,
+    in the codexrt-radiotherapy-volume-extension — also brings the lesions it covers by a shared
+    identifier."""
     focus: dict[str, None] = {}
     lesions: dict[str, None] = {}
     volumes: dict[str, None] = {}
-    for reference in objs(observation.get("focus")):
+    volume_extensions = [obj(e.get("valueReference"))
+                         for e in extensions(observation, codes.STATUS_VOLUME_URL_SUFFIX)]
+    for reference in [*objs(observation.get("focus")), *volume_extensions]:
         key = index.key_of(reference, observation)
         if key is None:
             continue

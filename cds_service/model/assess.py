@@ -7,6 +7,7 @@ from datetime import date
 from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.facts import as_of
+from cds_service.model.first_steps import first_steps
 from cds_service.model.gpa import breast_gpa
 from cds_service.model.options import build_options
 from cds_service.model.patient import PatientRecord
@@ -55,7 +56,9 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         decision_missing += regimen_missing
         warnings = safety_warnings(view, situation, progression, performance, options,
                                    option_set.warnings, _dedupe(decision_missing))
+    steps = first_steps(view, situation)
     references = sorted({n for o in options for n in o.references}
+                        | {n for f in steps for n in f.references}
                         | {n for r in regimens for n in r.references}
                         | {n for w in warnings for n in w.references}
                         | set(gpa.references))
@@ -71,4 +74,5 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         warnings=warnings,
         missing_data=_dedupe(decision_missing + list(gpa.missing) + list(view.missing)),
         references=tuple(references),
+        first_steps=steps,
     )

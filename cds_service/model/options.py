@@ -48,6 +48,7 @@ from cds_service.model.facts import (
 )
 from cds_service.model.patient import PatientRecord, TreatmentKind
 from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
+from cds_service.model.systemic import switch_line_advice
 
 SURGERY, SRS, FSRT, WBRT, RE_WBRT = "surgery", "srs", "fsrt", "wbrt", "re-wbrt"
 SYSTEMIC, BSC, TUMOR_BOARD = "systemic-therapy", "best-supportive-care", "tumor-board"
@@ -107,8 +108,10 @@ def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Opt
 # --- one builder per option kind ---------------------------------------------------------------
 
 def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bool = False,
-         reirradiation: bool | None = None, lesion_sizes_needed: bool = True) -> Option | None:
-    plan = srs_plan(b.diameters)
+         reirradiation: bool | None = None, lesion_sizes_needed: bool = True,
+         lesions: tuple[str, ...] | None = None) -> Option | None:
+    diameters = b.diameters if lesions is None else {lid: b.diameters.get(lid) for lid in lesions}
+    plan = srs_plan(diameters)
     for lesion, diameter in plan.too_large:
         b.warnings.append(Warning(
             code="srs-size-limit",
@@ -116,7 +119,7 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
                      f"{cm_text(SRS_MAX_DIAMETER_MM)}): single-fraction SRS is not suitable "
                      "(review Table 1); consider FSRT (3 x 7-9 Gy or 5 x 5-7 Gy) or surgery."),
             references=cite(14, 15)))
-    if plan.unknown_size or (lesion_sizes_needed and not b.diameters):
+    if plan.unknown_size or (lesion_sizes_needed and not diameters):
         b.missing.append("maximum diameter of the progressing lesion(s) "
                          + (", ".join(plan.unknown_size) if plan.unknown_size else "(none identified)")
                          + ": SRS dose shown for every Table 1 size band, not per lesion")
@@ -131,19 +134,19 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
 
 
 def _fsrt(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bool = False,
-          reirradiation: bool | None = None) -> Option:
+          reirradiation: bool | None = None, lesions: tuple[str, ...] | None = None) -> Option:
     note = (" Regimens: 3 x 7-9 Gy or 5 x 5-7 Gy (review Table 1); the review's Figure 1 uses "
             "5 x 6 Gy.")
     return _option(FSRT, rationale + note, cite(15, *references), regimens=fsrt_regimens(),
                    selected_patients_only=selected,
                    reirradiation=b.prior_rt if reirradiation is None else reirradiation,
-                   lesions=b.lesions)
+                   lesions=b.lesions if lesions is None else lesions)
 
 
 def _surgery(b: _Build, rationale: str, references: tuple[int, ...], *,
-             selected: bool = False) -> Option:
+             selected: bool = False, lesions: tuple[str, ...] | None = None) -> Option:
     return _option(SURGERY, rationale, cite(*references), selected_patients_only=selected,
-                   lesions=b.lesions)
+                   lesions=b.lesions if lesions is None else lesions)
 
 
 def _wbrt(b: _Build, rationale: str, references: tuple[int, ...]) -> Option:
@@ -214,28 +217,54 @@ def _out_of_field(b: _Build) -> list[Option | None]:
 
 
 def _in_field(b: _Build) -> list[Option | None]:
+    """Review §4.2: surgery is the mainstay for progression within a previously irradiated volume
+    or when symptomatic [37-39]; repeat SRS/FSRT carries a significant PRN risk, FSRT preferred
+    [15, 40-42]. New or untreated lesions outside the prior volumes get SRS by Table 1, not
+    re-irradiation (§4.2, [36]). With stable imaging (progression by clinical deterioration
+    alone) the work-up for radionecrosis/oedema comes first (review §3) and resection of a lesion
+    that has not grown does not lead."""
+    inside = b.situation.in_field_lesions or b.lesions
+    where = ("within a previously irradiated volume" if not b.situation.position_unknown else
+             "after SRS/FSRT whose position relative to the prior volume is not established "
+             "(handled as possibly within it)")
+    condition = "If the work-up shows tumour progression: " if b.situation.imaging_stable else ""
     symptomatic = " The progression is symptomatic, which favours surgery." \
         if b.situation.symptomatic else ""
-    return [
-        _surgery(b, "Local progression within a previously irradiated volume: salvage surgery is "
-                 "the mainstay, especially when symptomatic [37-39]; the specimen also tells "
-                 "tumour from post-radiation necrosis (PRN only in 4 resected lesions [38]). "
-                 "Postoperative radiotherapy of the cavity may be justified [39]." + symptomatic,
-                 span(37, 39)),
-        _fsrt(b, "Repeat stereotactic irradiation of the previously irradiated volume is possible "
-              "but carries a significant risk of post-radiation necrosis (crude median 14.3 %, "
-              "2-36 % [42]); FSRT is preferred over single-fraction SRS when that risk is "
-              "significant [15]. The review's Figure 1B re-treats one lesion with FSRT 5 x 6 Gy "
-              "after SRS 1 x 24 Gy. Register the images and assess the composite dose [40].",
-              cite(40, 42), reirradiation=True),
-        _srs(b, "Repeat SRS of the previously irradiated lesion (re-SRS): 1-year local control "
-             "79 % per lesion but PRN in 30 % of patients [40]; PRN in 18.8 % of lesions after "
-             "re-SRS/SRT [41]. Register the images and assess the composite dose.",
-             cite(40, 41, 42), reirradiation=True),
-    ]
+    surgery = _surgery(
+        b, condition + f"Local progression {where}: salvage surgery is the mainstay, especially "
+        "when symptomatic [37-39]; the specimen also tells tumour from post-radiation necrosis "
+        "[38]. Postoperative radiotherapy of the cavity may be justified [39]." + symptomatic,
+        span(37, 39), lesions=inside, selected=b.situation.imaging_stable)
+    fsrt = _fsrt(
+        b, condition + "Repeat stereotactic irradiation of the previously irradiated volume is "
+        "possible but carries a significant risk of post-radiation necrosis (crude median "
+        "14.3 %, 2-36 % [42]); FSRT is preferred over single-fraction SRS when that risk is "
+        "significant [15]. The review's Figure 1B re-treats one lesion with FSRT 5 x 6 Gy after "
+        "SRS 1 x 24 Gy. Register the images and assess the composite dose [40].",
+        cite(40, 42), reirradiation=True, lesions=inside)
+    srs = _srs(
+        b, condition + "Repeat SRS of the previously irradiated lesion (re-SRS): 1-year local "
+        "control 79 % per lesion but PRN in 30 % of patients [40]; PRN in 18.8 % of lesions after "
+        "re-SRS/SRT [41]. Register the images and assess the composite dose.",
+        cite(40, 41, 42), reirradiation=True, lesions=inside)
+    local = [fsrt, srs, surgery] if b.situation.imaging_stable else [surgery, fsrt, srs]
+    outside = b.situation.out_of_field_lesions
+    if outside:
+        local.append(_srs(
+            b, f"Lesion(s) {', '.join(outside)} outside the prior SRS/FSRT volumes (new or "
+            "untreated): SRS by Table 1 is a considerable option [36]; this is not "
+            "re-irradiation of an SRS/FSRT volume.", cite(36), reirradiation=b.prior_wbrt,
+            lesions=outside))
+    return local
 
 
-def _focal_for_many(b: _Build, after_wbrt: bool) -> list[Option | None]:
+def _fsrt_first(b: _Build) -> bool:
+    """Table 1: FSRT for "tumors larger than 2 cm"; it ranks above SRS only then (or when a
+    size is unknown: the fractionated course is the cautious choice, as in Figure 1A)."""
+    return b.any_larger_than(FSRT_PREFERRED_ABOVE_MM) or b.any_unknown()
+
+
+def _focal_for_many(b: _Build, after_wbrt: bool, selected: bool = True) -> list[Option | None]:
     base = ("Focal stereotactic treatment of multiple progressive lesions, simultaneous or "
             "sequential, without loss of local efficacy [11, 43, 44] — for selected patients "
             "with good performance status and a limited total volume of progressing tumours "
@@ -244,34 +273,46 @@ def _focal_for_many(b: _Build, after_wbrt: bool) -> list[Option | None]:
         base += (" After WBRT the review's Figure 1A treats five progressive lesions with FSRT "
                  "5 x 6 Gy.")
     refs = cite(11, 43, 44, 45, 46)
-    return [
-        _fsrt(b, base + " FSRT is preferred when the risk of PRN is significant [15].", refs,
-              selected=True),
-        _srs(b, base, refs, selected=True),
-    ]
+    fsrt = _fsrt(b, base + " FSRT is the usual choice for lesions larger than 2 cm (Table 1) and "
+                 "is preferred when the risk of PRN is significant [15].", refs, selected=selected)
+    srs = _srs(b, base, refs, selected=selected)
+    return [fsrt, srs] if _fsrt_first(b) else [srs, fsrt]
+
+
+def _dominant_lesion_surgery(b: _Build) -> Option:
+    return _surgery(b, "For a dominant lesion causing significant oedema, bleeding or "
+                    "neurological symptoms: resection combined with SRS/FSRT or WBRT for the "
+                    "remaining lesions (review §4.3, in multiple BCBM in general [47, 48]); data on "
+                    "efficacy and tolerability are scarce.", cite(47, 48), selected=True)
 
 
 def _disseminated_after_local(b: _Build) -> list[Option | None]:
+    surgery = _dominant_lesion_surgery(b)
     return [
+        *([surgery] if b.situation.symptomatic else []),
         _wbrt(b, "Disseminated progression after surgery/SRS/FSRT: WBRT remains the method of "
               "choice for numerous progressive BCBM, especially HER2-positive and "
               "hormone-receptor-positive disease (review §4.3); its benefit is disputable.", ()),
         *_focal_for_many(b, after_wbrt=False),
-        _surgery(b, "For a dominant lesion causing significant oedema, bleeding or neurological "
-                 "symptoms: resection combined with SRS/FSRT or WBRT for the remaining lesions "
-                 "[47, 48]; data on efficacy and tolerability are scarce.", cite(47, 48),
-                 selected=True),
+        *([] if b.situation.symptomatic else [surgery]),
     ]
 
 
 def _disseminated_after_wbrt(b: _Build) -> list[Option | None]:
-    options: list[Option | None] = [
-        _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT can be offered to "
-                 "carefully selected patients with good performance status [49]."),
-    ]
-    if len(b.lesions) <= b.config.countable_lesion_max:  # focal only for countable lesions
-        options += _focal_for_many(b, after_wbrt=True)
-    return options
+    """Review §4.3 and Figure 1A: re-WBRT for carefully selected patients [49]; focal treatment
+    of countable lesions — with good performance status it is not ranked below re-WBRT, and then
+    it is not "selected patients only" (the patient meets the selection: good PS, countable
+    lesions); surgery for a dominant symptomatic lesion [47, 48], first when symptomatic."""
+    re_wbrt = _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT can be offered to "
+                       "carefully selected patients with good performance status [49].")
+    surgery = _dominant_lesion_surgery(b)
+    countable = 0 < len(b.lesions) <= b.config.countable_lesion_max
+    good_ps = b.performance.good is True
+    focal = _focal_for_many(b, after_wbrt=True, selected=not good_ps) if countable else []
+    ordered = [*focal, re_wbrt] if countable and good_ps else [re_wbrt, *focal]
+    if b.situation.symptomatic:
+        return [surgery, *ordered]
+    return [*ordered, surgery]
 
 
 def _leptomeningeal(b: _Build) -> list[Option | None]:
@@ -306,7 +347,7 @@ BUILDERS = {
 }
 
 
-def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...]) -> Option:
+def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...], local_options: bool) -> Option:
     limited = b.situation.code in LIMITED_SITUATIONS
     text = ("Systemic therapy with intracranial activity, chosen by subtype (see the systemic "
             "regimens) [59]. ")
@@ -316,9 +357,9 @@ def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...]) -> Option:
     else:
         text += "It may be combined with local treatment or replace it when local therapy is " \
                 "not feasible (review §6)."
-    if b.situation.on_systemic_therapy:
-        text += (" Progression occurred during the current systemic therapy: switch the "
-                 "systemic line (review §5).")
+    advice = switch_line_advice(b.record, b.situation, local_options)
+    if advice:
+        text += " " + advice
     refs = cite(59, *(n for r in regimens for n in r.references))
     return _option(SYSTEMIC, text, refs, selected_patients_only=limited)
 
@@ -365,7 +406,7 @@ def build_options(record: PatientRecord, situation: Situation, performance: Perf
     )
     local = [o for o in builder(b) if o is not None]
     ordered = [_gate(o, performance, b) for o in local]
-    ordered.append(_systemic(b, regimens))
+    ordered.append(_systemic(b, regimens, local_options=bool(local)))
     if performance.good is False:
         bsc = _best_supportive_care(b)
         if situation.code == DISSEMINATED_AFTER_WBRT:

@@ -12,7 +12,7 @@ from cds_service.model.constants import (
     V40GY_PRN_PROBABILITY,
 )
 from cds_service.model.evidence import cite, span
-from cds_service.model.facts import focal_rt_lesions
+from cds_service.model.facts import FOCAL_RT_KINDS, focal_rt_lesions, has_prior
 from cds_service.model.patient import PatientRecord
 from cds_service.model.performance import choose_score
 from cds_service.model.situation import Progression
@@ -41,32 +41,61 @@ COMPOSITE_DOSE_ADVICE = (
 def in_field_lesions(record: PatientRecord, situation: Situation,
                      progression: Progression) -> tuple[str, ...]:
     inside = set(situation.progressing_lesions) & focal_rt_lesions(record)
-    return tuple(sorted(inside | progression.in_field_lesions))
+    return tuple(sorted(inside | set(situation.in_field_lesions) | progression.in_field_lesions))
+
+
+def _possibly_in_field(record: PatientRecord, situation: Situation,
+                       progression: Progression) -> bool:
+    """Progression inside a prior SRS/FSRT volume, or whose position relative to one is not
+    established (clinical-model §10: the safe reading)."""
+    if not has_prior(record, *FOCAL_RT_KINDS):
+        return False
+    return bool(in_field_lesions(record, situation, progression)
+                or progression.in_field_volumes or situation.position_unknown)
+
+
+def _where(record: PatientRecord, situation: Situation, progression: Progression) -> str:
+    inside = in_field_lesions(record, situation, progression)
+    if situation.position_unknown and not progression.in_field_volumes:
+        shown = f"lesion(s) {', '.join(inside)}" if inside else "the progressing lesion(s)"
+        return f"{shown}, possibly inside a prior SRS/FSRT volume (the link is not on record)"
+    if inside:
+        return f"lesion(s) {', '.join(inside)}, previously irradiated"
+    return "the previously irradiated volume"
 
 
 def radionecrosis_risk(record: PatientRecord, situation: Situation, progression: Progression,
                        options: tuple[Option, ...]) -> Warning | None:
-    """Repeat SRS/FSRT offered to a previously SRS/FSRT-irradiated volume."""
-    inside = in_field_lesions(record, situation, progression)
-    if not (inside or progression.in_field_volumes):
-        return None
-    if not any(o.code in FOCAL_OPTIONS for o in options):
+    """Any SRS/FSRT option flagged as re-irradiation carries this warning (issue: re-irradiation
+    without its warning). Its content follows what is re-irradiated: a prior SRS/FSRT volume
+    (possibly) — the review's composite-dose data [40-42]; otherwise brain that received WBRT."""
+    if not any(o.code in FOCAL_OPTIONS and o.reirradiation for o in options):
         return None
     v40, crude = composite_dose_figures()
-    where = f"lesion(s) {', '.join(inside)}" if inside else "the previously irradiated volume"
+    if has_prior(record, *FOCAL_RT_KINDS):
+        where = (f"Repeat SRS/FSRT of {_where(record, situation, progression)} carries"
+                 if _possibly_in_field(record, situation, progression) else
+                 "Where a new SRS/FSRT target overlaps a prior SRS/FSRT volume, re-irradiation "
+                 "carries")
+        return Warning(
+            code="radionecrosis-risk",
+            message=(f"{where} a significant risk of post-radiation necrosis (PRN). "
+                     + COMPOSITE_DOSE_ADVICE.format(v40=v40, crude=crude)),
+            references=cite(15, 40, 41, 42))
     return Warning(
         code="radionecrosis-risk",
-        message=(f"Repeat SRS/FSRT of {where}, previously irradiated, carries a significant risk "
-                 "of post-radiation necrosis (PRN). "
-                 + COMPOSITE_DOSE_ADVICE.format(v40=v40, crude=crude)),
-        references=cite(15, 40, 41, 42))
+        message=("SRS/FSRT after WBRT re-irradiates brain that received the whole-brain dose: "
+                 "account for the cumulative dose when planning. The review's PRN figures come "
+                 f"from repeat SRS/FSRT of the same volume ({crude}); FSRT may be preferred over "
+                 "SRS when the risk of PRN is significant [15]."),
+        references=cite(15, 42))
 
 
 def pseudoprogression(record: PatientRecord, situation: Situation,
                       progression: Progression) -> Warning | None:
-    """Enlargement after SRS/FSRT may be PRN, unless pathology confirmed progression."""
-    inside = in_field_lesions(record, situation, progression)
-    if not (inside or progression.in_field_volumes) or progression.pathology_confirmed:
+    """Enlargement after SRS/FSRT may be PRN, unless pathology confirmed progression; given too
+    when the position relative to the prior SRS/FSRT volumes is not established."""
+    if not _possibly_in_field(record, situation, progression) or progression.pathology_confirmed:
         return None
     return Warning(
         code="pseudoprogression-possible",

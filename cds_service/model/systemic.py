@@ -9,8 +9,8 @@ Gates (each a small predicate on known receptor results, never on a guess):
 - triple-negative regimens only when HER2, ER and PR are all negative;
 - hormonal therapy is never offered (alone it is not a salvage option, review §5.4).
 Switch-line rule (review §5): when progression occurred during systemic therapy, a regimen whose
-drugs are all already being given is left out (it is the failing line) and the others carry the
-note "switch the systemic line".
+drugs are all already being given is left out (it is the failing line); the advice to switch is
+said once, on the systemic option, and is conditional when local options exist.
 """
 
 from __future__ import annotations
@@ -114,18 +114,35 @@ def systemic_regimens(record: PatientRecord, situation: Situation
     if her2_negative(record) and not hr_positive(record) and not hr_negative(record):
         missing.append("ER/PR status: CDK4/6 and triple-negative regimens need it")
     current = active_drugs(record)
-    switching = situation.on_systemic_therapy and bool(current)
-    switch_note = None
-    if switching:
-        switch_note = ("progression during " + ", ".join(sorted(current))
-                       + ": switch the systemic line (review §5)")
+    failing_line = progressed_on_current_line(record, situation)
     out = []
     for rule in REGIMENS:
         if not rule.applies(record):
             continue
-        if switching and rule.drugs and rule.drugs <= current:
+        if failing_line and rule.drugs and rule.drugs <= current:
             continue
-        note = "; ".join(n for n in (rule.note, switch_note) if n) or None
         out.append(SystemicRegimen(code=rule.code, title=rule.title, references=rule.references,
-                                   investigational=rule.investigational, note=note))
+                                   investigational=rule.investigational, note=rule.note))
     return tuple(out), tuple(missing)
+
+
+def progressed_on_current_line(record: PatientRecord, situation: Situation) -> bool:
+    """Progression occurred during the current systemic therapy — not when the only evidence is
+    a new lesion under immunotherapy, which is to be confirmed first (review Table 2)."""
+    return situation.on_systemic_therapy and bool(active_drugs(record)) \
+        and not situation.to_confirm
+
+
+def switch_line_advice(record: PatientRecord, situation: Situation, local_options: bool
+                       ) -> str | None:
+    """Review §5: "If the intracranial progression occurs during a systemic treatment and there
+    are no options of local therapy, it is reasonable to switch systemic therapy lines." With local
+    options the switch is conditional: local therapy while continuing the line, or a switch if
+    local therapy is not feasible. Said once (on the systemic option), never per regimen."""
+    if not progressed_on_current_line(record, situation):
+        return None
+    during = "Progression occurred during " + ", ".join(sorted(active_drugs(record)))
+    if local_options:
+        return (f"{during}: local therapy while continuing the current line, or switch the "
+                "systemic line if local therapy is not feasible (review §5).")
+    return f"{during} and no local option is offered: switch the systemic line (review §5)."

@@ -47,10 +47,12 @@ CASES = {
         dict(lesions=(lesion("A", ("2023-02-20", 15), ("2023-06-01", 10), ("2024-02-01", 9)),
                       *(lesion(f"N{i}", ("2024-02-01", 8)) for i in range(5))),
              treatments=(SRS,)),
-        ["wbrt", "fsrt", "srs", "surgery", "systemic-therapy", "tumor-board"]),
+        ["wbrt", "srs", "fsrt", "surgery", "systemic-therapy", "tumor-board"]),
+    # good PS, five countable lesions <= 2 cm: focal before re-WBRT, SRS before FSRT (Table 1,
+    # Figure 1A); surgery for a dominant symptomatic lesion (§4.3 [47, 48]) after them
     a.DISSEMINATED_AFTER_WBRT: (
         dict(lesions=tuple(grown(f"L{i}") for i in range(5)), treatments=(WBRT,)),
-        ["re-wbrt", "fsrt", "srs", "systemic-therapy", "tumor-board"]),
+        ["srs", "fsrt", "re-wbrt", "surgery", "systemic-therapy", "tumor-board"]),
     a.LEPTOMENINGEAL: (
         dict(leptomeningeal=present("2024-02-01"), treatments=(SRS,)),
         ["wbrt", "srs", "fsrt", "systemic-therapy", "tumor-board"]),
@@ -159,7 +161,7 @@ def test_fsrt_after_wbrt_only_for_lesions_over_2_cm() -> None:
 def test_focal_after_wbrt_only_for_countable_lesions() -> None:
     rec = record(lesions=tuple(grown(f"L{i:02}") for i in range(11)), treatments=(WBRT,))
     codes = [o.code for o in assess(rec, ON).options]
-    assert codes == ["re-wbrt", "systemic-therapy", "tumor-board"]
+    assert codes == ["re-wbrt", "surgery", "systemic-therapy", "tumor-board"]
 
 
 def test_figure_1a_five_lesions_after_wbrt_10x3_offers_fsrt_5x6() -> None:
@@ -167,7 +169,8 @@ def test_figure_1a_five_lesions_after_wbrt_10x3_offers_fsrt_5x6() -> None:
                  treatments=(treatment("wbrt", "2022-05-27", dose_cgy=3000, fractions=10),))
     fsrt = next(o for o in assess(rec, ON).options if o.code == "fsrt")
     assert (30.0, 5) in [(r.total_dose_gy, r.fractions) for r in fsrt.regimens]
-    assert fsrt.selected_patients_only and fsrt.reirradiation
+    # good PS and countable lesions: the patient meets the review's selection (Figure 1A)
+    assert not fsrt.selected_patients_only and fsrt.reirradiation
     assert fsrt.lesions == ("L0", "L1", "L2", "L3", "L4")
 
 

@@ -77,7 +77,11 @@ def test_figure_1a_five_lesions_after_wbrt_10x3_gets_fsrt_5x6() -> None:
     assert len(result.situation.progressing_lesions) == 5
     fsrt = option(result, "fsrt")
     assert (30.0, 5) in [(r.total_dose_gy, r.fractions) for r in fsrt.regimens]
-    assert fsrt.selected_patients_only and fsrt.reirradiation
+    # Figure 1A: "Salvage fractionated stereotactic radiotherapy (5 x 6 Gy) for five progressive
+    # brain metastases after whole-brain radiotherapy (10 x 3 Gy)" - good PS, countable lesions:
+    # focal treatment is not "selected patients only" and ranks above re-WBRT
+    assert not fsrt.selected_patients_only and fsrt.reirradiation
+    assert codes(result).index("fsrt") < codes(result).index("re-wbrt")
     re_wbrt = option(result, "re-wbrt")
     assert [(r.total_dose_gy, r.fractions) for r in re_wbrt.regimens] == [(20.0, 10)]
     assert re_wbrt.selected_patients_only
@@ -202,7 +206,8 @@ def test_in_field_synthetic_patient_on_trastuzumab_switches_line() -> None:
     result = run(syn.progressive_after_srs_in_field())
     assert result.situation.code == a.LOCAL_AFTER_SRS_IN_FIELD
     assert result.situation.on_systemic_therapy
-    assert all("switch the systemic line" in (r.note or "") for r in result.systemic_regimens)
+    systemic = option(result, "systemic-therapy")
+    assert "switch the systemic line if local therapy is not feasible" in systemic.rationale
     assert result.rano_bm.baseline_sld_mm == 10.0 and result.rano_bm.current_sld_mm == 18.0
 
 
