@@ -296,6 +296,7 @@ class Assessment:
                 "out_of_field_lesions": list(self.situation.out_of_field_lesions),
                 "position_unknown": self.situation.position_unknown,
                 "missing_link": self.situation.missing_link,
+                "imaging_stable": self.situation.imaging_stable,
                 "to_confirm": self.situation.to_confirm,
             },
             "first_steps": [f.to_json() for f in self.first_steps],
