@@ -143,6 +143,22 @@ class FhirTestServer:
     def reset_stats(self) -> None:
         self._admin("POST", "reset-stats")
 
+    def wait_until_idle(self, quiet_s: float = 0.3, timeout_s: float = 10.0) -> None:
+        """Until no FHIR request is in flight and none arrived for `quiet_s`. A test that ended
+        with a request held open (the "hang" fault, released by reset-faults) can have it retried
+        by the service right after: waiting here keeps that late request out of the next test's
+        statistics (the cause of a random `requests_with_bearer == requests` failure)."""
+        deadline = time.monotonic() + timeout_s
+        last = self.stats()
+        while time.monotonic() < deadline:
+            time.sleep(quiet_s)
+            now = self.stats()
+            if now["in_flight"] == 0 and now["requests"] == last["requests"]:
+                return
+            last = now
+        raise FhirServerError(f"FHIR server still busy after {timeout_s} s: {last['in_flight']} "
+                              "requests in flight")
+
     def reset_all(self) -> None:
         """Data, faults and stats in one call."""
         self._admin("POST", "reset")

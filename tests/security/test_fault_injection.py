@@ -30,6 +30,7 @@ SLACK_S = 1.5  # scheduling, app work after the fetches, a slow CI machine
 @pytest.fixture
 def loaded(clean_fhir_server):
     clean_fhir_server.load_bundle(load_bundle(NAME))
+    clean_fhir_server.wait_until_idle()  # no late request of an earlier test is counted
     clean_fhir_server.reset_stats()
     return clean_fhir_server
 
