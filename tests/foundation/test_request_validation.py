@@ -69,6 +69,12 @@ CASES = [
     ("auth without subject", with_auth(subject=None), "fhirAuthorization.subject"),
     ("auth token_type not Bearer", with_auth(token_type="MAC"), "fhirAuthorization.token_type"),
     ("auth expires_in a string", with_auth(expires_in="300"), "fhirAuthorization.expires_in"),
+    # an HTTP header carries only visible ASCII (RFC 6750 b64token): a non-Latin-1 character was a
+    # 500 when the token went into the Authorization header (issue 16, item 12)
+    ("auth token with a non-Latin-1 character", with_auth(access_token="tok\u20acen"),
+     "fhirAuthorization.access_token"),
+    ("auth token with a space", with_auth(access_token="two words"),
+     "fhirAuthorization.access_token"),
     ("wrong hook for the service", with_value("hook", "order-sign"), "hook"),
 ]
 
