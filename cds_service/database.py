@@ -35,6 +35,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 SQLITE_BUSY_TIMEOUT_MS = 10000
 CREATE_ATTEMPTS = 5
 CREATE_RETRY_S = 0.2
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
@@ -59,10 +61,27 @@ def open_engine(url: str, *, wait_for_disk: bool = True) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=2)
     database = parsed.database
     if database and database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        make_private(database)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas("FULL" if wait_for_disk else "NORMAL"))
     return engine
+
+
+def make_private(database: str) -> None:
+    """The SQLite file holds the cookie-signing key, PKCE verifiers, patient ids and free-text
+    feedback: readable by its owner only (0600; SQLite gives its -wal and -shm files the same
+    mode), in a directory the service creates 0700. A file or directory that already exists with
+    wider permissions is narrowed (issue 16, item 13)."""
+    path = os.path.abspath(database)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        os.chmod(directory, PRIVATE_DIR_MODE)  # makedirs' mode is filtered by the umask
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE_MODE)
+    os.close(fd)
+    for existing in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(existing) and os.stat(existing).st_mode & 0o077:
+            os.chmod(existing, PRIVATE_FILE_MODE)
 
 
 @contextmanager

@@ -69,3 +69,35 @@ def test_in_memory_sqlite_keeps_one_engine() -> None:
         assert [t.issued for t in store.topic_report()] == [1]
     finally:
         store.close()
+
+
+def test_sqlite_file_and_its_new_directory_are_private(tmp_path) -> None:
+    """It holds the cookie-signing key, PKCE verifiers, patient ids and free-text feedback:
+    0600 and, when the service creates it, a 0700 directory (issue 16, item 13)."""
+    import os
+    import stat
+
+    from cds_service.feedback_store import FeedbackStore
+
+    old_umask = os.umask(0o022)  # a typical umask: files 0644, directories 0755 by default
+    try:
+        database = tmp_path / "new-dir" / "service.sqlite3"
+        store = FeedbackStore.open(f"sqlite:///{database}")
+        store.close()
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(database.parent).st_mode) == 0o700
+    for journal in database.parent.glob("service.sqlite3-*"):
+        assert stat.S_IMODE(os.stat(journal).st_mode) & 0o077 == 0, journal
+
+
+def test_an_existing_world_readable_sqlite_file_is_narrowed(tmp_path) -> None:
+    import os
+    import stat
+
+    database = tmp_path / "old.sqlite3"
+    database.touch(mode=0o644)
+    os.chmod(database, 0o644)
+    open_engine(f"sqlite:///{database}").dispose()
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
