@@ -82,6 +82,12 @@ class ServiceConfig:
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
                 values[f.name] = _parse(raw, hints[f.name], f.name)
+        if values.get("auth_required") is False:
+            # One switch turns authentication off, and it is loud (issue 16, item 7): the
+            # environment can only keep it on.
+            raise ValueError(f"{ENV_PREFIX}AUTH_REQUIRED=false: client authentication is turned "
+                             "off only by `salvage-cds serve --dev` (which says so at start-up "
+                             "and on every request)")
         values.update(overrides)
         return cls(**values)
 

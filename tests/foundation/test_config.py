@@ -14,14 +14,14 @@ def test_environment_overrides_with_prefix() -> None:
     config = ServiceConfig.from_env({
         "SALVAGE_CDS_DATABASE_URL": "postgresql+psycopg://db/cds",
         "SALVAGE_CDS_FHIR_ALLOWLIST": "https://ehr.example.org/fhir, https://b.example.org",
-        "SALVAGE_CDS_AUTH_REQUIRED": "false",
+        "SALVAGE_CDS_AUTH_REQUIRED": "true",
         "SALVAGE_CDS_FHIR_MAX_PAGES": "3",
         "SALVAGE_CDS_FHIR_READ_TIMEOUT_S": "2.5",
         "UNRELATED": "x",
     })
     assert config.database_url == "postgresql+psycopg://db/cds"
     assert config.fhir_allowlist == ("https://ehr.example.org/fhir", "https://b.example.org")
-    assert config.auth_required is False
+    assert config.auth_required is True
     assert config.fhir_max_pages == 3
     assert config.fhir_read_timeout_s == 2.5
 
@@ -38,3 +38,10 @@ def test_keyword_overrides_win_over_environment() -> None:
 def test_unreadable_environment_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         ServiceConfig.from_env({name: value})
+
+
+def test_the_environment_cannot_turn_authentication_off() -> None:
+    """Only `serve --dev` does, loudly (issue 16, item 7: the variable did it silently)."""
+    with pytest.raises(ValueError, match="only by `salvage-cds serve --dev`"):
+        ServiceConfig.from_env({"SALVAGE_CDS_AUTH_REQUIRED": "false"})
+    assert ServiceConfig.from_env({}, auth_required=False).auth_required is False  # --dev's way
