@@ -32,6 +32,11 @@ log = logging.getLogger("salvage_cds.app")
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE_S = "600"
+# The SMART app is a same-origin browser app: no cross-origin script may read its pages
+# (issue 16, item 14: CORS "*" covered /smart/* too).
+NO_CORS_PREFIXES = ("/smart",)
+# Answers that carry patient data are never stored by a browser or a proxy (issue 16, item 14).
+PATIENT_DATA_PREFIXES = ("/cds-services/", "/api/assessment")
 
 
 def create_app(config: ServiceConfig | None = None) -> Flask:
@@ -75,6 +80,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app.register_blueprint(smart_bp)
     _register_health(app)
     _register_cors(app, config)
+    _register_no_store(app)
     _register_error_handlers(app)
     return app
 
@@ -95,6 +101,14 @@ def _register_health(app: Flask) -> None:
                         "services": len(services.registry.services)}), status
 
 
+def _register_no_store(app: Flask) -> None:
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        if request.method == "POST" and request.path.startswith(PATIENT_DATA_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 def _register_cors(app: Flask, config: ServiceConfig) -> None:
     allowed = config.cors_origins
 
@@ -112,7 +126,7 @@ def _register_cors(app: Flask, config: ServiceConfig) -> None:
     @app.after_request
     def cors_headers(response: Response) -> Response:
         origin = request.headers.get("Origin")
-        if origin is None:
+        if origin is None or request.path.startswith(NO_CORS_PREFIXES):
             return response
         allow = origin_allowed(origin)
         if allow is None:

@@ -72,3 +72,28 @@ def test_unexpected_error_is_json_without_stack_trace(app) -> None:
     assert body == {"error": "internal-error",
                     "message": "the service failed to process this request"}
     assert b"Traceback" not in response.data and b"secret" not in response.data
+
+
+def test_answers_with_patient_data_are_never_stored(client) -> None:
+    """Issue 16, item 14: hook and assessment answers carry patient data."""
+    from tests import fhir_builders as b
+    from tests import synthetic_patients as syn
+    from tests.hook_requests import full_prefetch, hook_request
+
+    resources = syn.PATIENTS["progressive-after-srs-in-field"]()
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    hook = client.post("/cds-services/bcbm-salvage",
+                       json=hook_request(pid, prefetch=full_prefetch(resources)))
+    assert hook.status_code == 200 and hook.get_json()["cards"]
+    assert hook.headers["Cache-Control"] == "no-store"
+    assessment = client.post("/api/assessment?date=2024-03-01", json=b.collection(resources))
+    assert assessment.status_code == 200
+    assert assessment.headers["Cache-Control"] == "no-store"
+
+
+def test_cors_does_not_cover_the_smart_app(client) -> None:
+    """Issue 16, item 14: the SMART pages hold patient data; no cross-origin script reads them."""
+    response = client.get("/smart/launch", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    discovery = client.get("/cds-services", headers={"Origin": "https://evil.example.com"})
+    assert discovery.headers["Access-Control-Allow-Origin"] == "*"  # the default stays for CDS
