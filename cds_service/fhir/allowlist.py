@@ -9,6 +9,7 @@ the configured allowlist — scheme, host, port and path prefix — before any r
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +18,24 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 class ServerNotAllowed(ValueError):
     """The URL may not be contacted; the message says why (safe to show: no token in it)."""
+
+
+# Percent-encoded characters that would let a path climb out of an allowlisted prefix once a
+# server decodes them: "." (%2E, dot segments), "/" (%2F) and "\\" (%5C, a separator to some).
+_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+
+
+def refuse_path_tricks(path: str) -> None:
+    """A path that would change under RFC 3986 remove_dot_segments (after decoding %2E), or that
+    hides a separator, is refused rather than normalised: `/fhir/%2e%2e/admin` is below `/fhir`
+    as text but `/admin` to the server (issue 16, item 1). The same rule holds for fhirServer,
+    paging links, SMART issuers and every allowlist entry, since all are parsed here."""
+    if "\\" in path or _ENCODED_SEPARATOR.search(path):
+        raise ServerNotAllowed("the URL path contains an encoded or backslash separator")
+    segments = _ENCODED_DOT.sub(".", path).split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise ServerNotAllowed("the URL path contains a dot segment ('.' or '..')")
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,7 @@ class Origin:
         host = (parts.hostname or "").lower()
         if not host:
             raise ServerNotAllowed("the URL has no host")
+        refuse_path_tricks(parts.path)
         if any_port:
             return cls(scheme, host, None, parts.path.rstrip("/"))
         return cls(scheme, host, port or DEFAULT_PORTS[scheme], parts.path.rstrip("/"))

@@ -33,6 +33,13 @@ def test_allowed(url: str) -> None:
     ("http://localhost:8081/r4", "allowlist"),
     ("http://[::1]:4000/other", "allowlist"),
     ("http://[::1]:99999/", "valid URL"),
+    # issue 16, item 1: dot segments climb out of the allowlisted path prefix on the server
+    ("https://ehr.example.org/fhir/../admin", "dot segment"),
+    ("https://ehr.example.org/fhir/%2e%2e/admin", "dot segment"),
+    ("https://ehr.example.org/fhir/%2E./admin", "dot segment"),
+    ("https://ehr.example.org/fhir/./Patient", "dot segment"),
+    ("http://localhost:8080/r4/%2fadmin", "separator"),
+    ("http://localhost:8080/r4/..%5cadmin", "separator"),
 ])
 def test_refused(url: str, reason: str) -> None:
     with pytest.raises(ServerNotAllowed, match=reason):
@@ -50,3 +57,16 @@ def test_paging_links_must_stay_below_the_base() -> None:
     assert ALLOW.same_server(base, "https://ehr.example.org/fhir/Observation?page=2")
     assert not ALLOW.same_server(base, "https://attacker.example.com/fhir?page=2")
     assert not ALLOW.same_server(base, "https://ehr.example.org/other")
+    # a `next` link with dot segments (from the server or from the caller's own prefetch Bundle)
+    assert not ALLOW.same_server(base, "https://ehr.example.org/fhir/../admin/Observation")
+    assert not ALLOW.same_server(base, "https://ehr.example.org/fhir/%2E%2E/admin")
+
+
+def test_a_dotted_name_is_not_a_dot_segment() -> None:
+    ALLOW.check("https://ehr.example.org/fhir/r4.0/Patient/a.b")
+    ALLOW.check("https://ehr.example.org/fhir/...")  # three dots are a name
+
+
+def test_per_client_allowlist_entries_are_held_to_the_same_rule() -> None:
+    with pytest.raises(ServerNotAllowed, match="dot segment"):
+        Origin.parse("https://ehr.example.org/fhir/../", allow_any_port=True)
