@@ -432,6 +432,105 @@ def check_focal_first_cards(first: str) -> Check:
     return check
 
 
+# --- found by an outside clinical review -------------------------------------------------------
+
+def new_lesion_after_unlinked_srs(grows: bool) -> Callable[[], Resources]:
+    """The planning MRI 9 days before an SRS that names no lesion shows A only; N is on the first
+    scan after it. SRS treats what the planning MRI shows: N is new, outside."""
+    def build() -> Resources:
+        pid = f"ct-unlinked-new-{'grows' if grows else 'stable'}"
+        resources, _, bm = base(pid)
+        a, n = b.tumor(pid, "lesion-A"), b.tumor(pid, "lesion-N")
+        volume = b.rt_volume(pid, "vol-PTV1", whole_brain=False)
+        return [*resources, a, n, volume, *sizes(pid, a, (-409, 15)),
+                b.rt_course(pid, "srs", volume, 2000, 1, day(-400), reason=bm),
+                *sizes(pid, a, (-310, 10), (-40, 10)),
+                *sizes(pid, n, (-310, 8), (-40, 15 if grows else 9))]
+    return build
+
+
+def check_new_after_unlinked(body: dict[str, Any]) -> None:
+    assert body["situation"]["code"] == "local-progression-after-srs-out-of-field"
+    assert body["rano_bm"]["category"] == "PD"
+    assert "lesion-N" in body["situation"]["out_of_field_lesions"]
+
+
+def check_new_after_unlinked_cards(result: dict[str, Any]) -> None:
+    assert card_topics(result)[0] == "srs"
+    assert "outside" in result["cards"][0]["summary"]
+
+
+def six_new_lesions_after_srs() -> Resources:
+    pid = "ct-six-new"
+    resources, _, bm = base(pid)
+    a = b.tumor(pid, "lesion-A")
+    volume = b.rt_volume(pid, "vol-srs-A", whole_brain=False, lesions=("lesion-A",))
+    resources += [a, volume, *sizes(pid, a, (-420, 15)),
+                  b.rt_course(pid, "srs", volume, 2000, 1, day(-400), reason=bm),
+                  *sizes(pid, a, (-300, 10), (-40, 10))]
+    for i in range(6):
+        tumor = b.tumor(pid, f"lesion-N{i}")
+        resources += [tumor, *sizes(pid, tumor, (-40, 9))]
+    return resources
+
+
+def check_new_lesions_not_reirradiated(body: dict[str, Any]) -> None:
+    assert body["situation"]["code"] == "disseminated-progression-after-local"
+    focal = [o for o in body["options"] if o["code"] in ("srs", "fsrt")]
+    assert focal and not any(o["reirradiation"] for o in focal)
+    assert "radionecrosis-risk" not in warning_codes(body)
+
+
+def check_new_lesions_cards(result: dict[str, Any]) -> None:
+    assert "radionecrosis-risk" not in card_topics(result)
+    focal = [label for label in labels(result) if "SRS" in label or "FSRT" in label]
+    assert focal and not any("re-irradiation" in label for label in focal)
+
+
+def six_similar_lesions_after_wbrt_with_seizure() -> Resources:
+    pid = "ct-no-dominant"
+    resources, _, bm = base(pid, kps=90)
+    whole = b.rt_volume(pid, "vol-wbrt", whole_brain=True)
+    resources += [whole, b.rt_course(pid, "wbrt", whole, 3000, 10, day(-600), day(-590),
+                                     reason=bm), b.symptom(pid, "seizure", onset=day(-20))]
+    for i in range(6):
+        tumor = b.tumor(pid, f"lesion-{i + 1}")
+        resources += [tumor, *sizes(pid, tumor, (-400, 10 + i % 2), (-40, 15 + i % 2))]
+    return resources
+
+
+def check_no_dominant(body: dict[str, Any]) -> None:
+    assert body["situation"]["code"] == "disseminated-progression-after-wbrt"
+    assert option_codes(body)[0] != "surgery"
+    surgery = next(o for o in body["options"] if o["code"] == "surgery")
+    assert surgery["selected_patients_only"]
+
+
+def check_no_dominant_cards(result: dict[str, Any]) -> None:
+    assert card_topics(result)[0] != "surgery"
+
+
+def distant_status_without_lesion() -> Resources:
+    pid = "ct-distant"
+    resources, _, bm = base(pid)
+    a = b.tumor(pid, "lesion-A")
+    volume = b.rt_volume(pid, "vol-srs-A", whole_brain=False, lesions=("lesion-A",))
+    return [*resources, a, volume, *sizes(pid, a, (-420, 15)),
+            b.rt_course(pid, "srs", volume, 2000, 1, day(-400), reason=bm),
+            *sizes(pid, a, (-300, 10), (-60, 10)),
+            b.disease_status(pid, "ds", day(-30), "worsened", focus=(bm,), qualifier="distant")]
+
+
+def check_distant(body: dict[str, Any]) -> None:
+    assert body["situation"]["code"] == "local-progression-after-srs-out-of-field"
+    assert body["situation"]["position_unknown"] is False
+    assert "pseudoprogression-possible" not in warning_codes(body)
+
+
+def check_distant_cards(result: dict[str, Any]) -> None:
+    assert "pseudoprogression-possible" not in card_topics(result)
+
+
 VIGNETTES = [
     Vignette("responder-after-wbrt",
              "Table 2: partial response = '>= 30% decrease in sum longest distance relative to "
@@ -492,6 +591,30 @@ VIGNETTES = [
              "review Table 1: FSRT 3 x 7-9 Gy or 5 x 5-7 Gy for 'tumors larger than 2 cm'",
              five_lesions_after_wbrt(large=True), check_focal_first("fsrt"),
              check_focal_first_cards("fsrt")),
+    Vignette("new-lesion-after-unlinked-srs",
+             "clinical-model §6: a new lesion appears 'after an earlier scan on which it was "
+             "absent (a pre-therapy scan of other lesions counts)'",
+             new_lesion_after_unlinked_srs(grows=False), check_new_after_unlinked,
+             check_new_after_unlinked_cards),
+    Vignette("growing-new-lesion-after-unlinked-srs",
+             "review §4.2: progression outside the previously irradiated volume: 'both surgery "
+             "and repeated SRS/FSRT are considerable options [36]'",
+             new_lesion_after_unlinked_srs(grows=True), check_new_after_unlinked,
+             check_new_after_unlinked_cards),
+    Vignette("six-new-lesions-after-srs-are-not-re-irradiated",
+             "review §4.2 [40-42]: the PRN figures are for repeat SRS of a previously irradiated "
+             "volume; new lesions outside it are first-course SRS/FSRT",
+             six_new_lesions_after_srs, check_new_lesions_not_reirradiated,
+             check_new_lesions_cards),
+    Vignette("symptomatic-without-a-dominant-lesion-after-wbrt",
+             "review §4.3: surgery 'especially if there is a dominant lesion that causes "
+             "significant edema, bleeding, or neurological symptoms'",
+             six_similar_lesions_after_wbrt_with_seizure, check_no_dominant,
+             check_no_dominant_cards),
+    Vignette("distant-progression-without-a-lesion",
+             "CodeX progression qualifier 'distant': the progression is outside the treated "
+             "volumes; only the lesion count is missing", distant_status_without_lesion,
+             check_distant, check_distant_cards),
 ]
 IDS = [v.name for v in VIGNETTES]
 

@@ -7,9 +7,10 @@ Lin 2015 [17]; clinical-model §6, updated 2026-12-01).
   one (review §2: progressive BCBM "recurred or progressed after" *any form of* local therapy).
 - **Covered.** A therapy covers a lesion when it is WBRT, when it names the lesion, or when it
   names no lesion at all (its targets are not on record, so it may have treated this one: the
-  safe reading) — and the lesion may have been present when it was given (measured on or before
-  it, or first measured on the first scan after it: not having been measured before a therapy is
-  not evidence that a lesion appeared after it).
+  safe reading) unless the lesion was absent on a scan taken on or before it (a focal therapy
+  treats what its planning MRI shows) — and the lesion may have been present when it was given
+  (measured on or before it, or first measured on the first scan after it: not having been
+  measured before a therapy is not evidence that a lesion appeared after it).
 - **Uncovered.** A lesion no therapy covered is judged from the patient's last local therapy.
 - **New.** A lesion is new only when it appears on a scan after an earlier scan on which it was
   absent (a pre-therapy scan of other lesions counts as such a scan), after the patient's last
@@ -79,8 +80,14 @@ def targets_unknown(treatment: LocalTreatment) -> bool:
 def covers(treatment: LocalTreatment, lesion: Lesion, scans: tuple[date, ...]) -> bool:
     if treatment.date is None:
         return False
-    if not (treatment.kind is TreatmentKind.WBRT or names_the_lesion(treatment, lesion)
-            or targets_unknown(treatment)):
+    if treatment.kind is TreatmentKind.WBRT or names_the_lesion(treatment, lesion):
+        return _may_have_been_present(lesion, treatment.date, scans)
+    if not targets_unknown(treatment):
+        return False
+    # A focal therapy whose targets are not on record treated what its planning MRI showed: a
+    # lesion absent on a scan taken on or before it was not among its targets.
+    absent = absent_on_earlier_scan(lesion, scans)
+    if absent is not None and absent <= treatment.date:
         return False
     return _may_have_been_present(lesion, treatment.date, scans)
 

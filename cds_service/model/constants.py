@@ -16,6 +16,9 @@ from decimal import Decimal
 # --- Scope and situations (CM §3, review §4.3) -------------------------------------------------
 LIMITED_LESION_MAX = 4  # CM §3: more than 4 progressing lesions = disseminated (review §4.3)
 COUNTABLE_LESION_MAX = 10  # CM §4: focal SRS/FSRT after WBRT only for countable lesions (choice: 10)
+# choice: "a dominant lesion" (review §4.3 [47, 48], undefined there) is the largest progressing
+# lesion when its diameter is at least this many times the next largest one's
+DOMINANT_LESION_RATIO = Decimal("1.5")
 LESION_PROGRESSION_MIN_MM = Decimal("5")  # choice: one lesion "progresses" when it grows >= 5 mm over
 # its own nadir after the last local therapy (the RANO-BM per-lesion 5 mm rule, Lin 2015 [17])
 

@@ -14,20 +14,24 @@ from __future__ import annotations
 from cds_service.model.assessment import FirstStep, Situation
 from cds_service.model.evidence import cite, span
 from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
-from cds_service.model.patient import PatientRecord
+from cds_service.model.patient import PatientRecord, TreatmentKind
 
 RADIONECROSIS_WORK_UP = "radionecrosis-work-up"
 CONFIRM_WITH_MRI = "confirm-progression-mri"
 
 
 def radionecrosis_work_up(record: PatientRecord, situation: Situation) -> FirstStep | None:
-    if not (situation.imaging_stable and has_prior(record, *FOCAL_RT_KINDS)):
+    """After SRS/FSRT the review's PRN work-up; after WBRT alone the same imaging, for oedema or
+    post-radiation change (a choice: with no lesion grown there is no target to treat yet)."""
+    if not (situation.imaging_stable and has_prior(record, TreatmentKind.WBRT, *FOCAL_RT_KINDS)):
         return None
+    cause = ("post-radiation necrosis or oedema" if has_prior(record, *FOCAL_RT_KINDS)
+             else "oedema or post-radiation change")
     return FirstStep(
         code=RADIONECROSIS_WORK_UP,
         text=("No lesion has grown: the progression rests on clinical deterioration alone. Work "
-              "up post-radiation necrosis or oedema first (perfusion/diffusion MRI, MR "
-              "spectroscopy, PET or SPECT [23-29]); PRN can mimic progression [19, 20]."),
+              f"up {cause} first (perfusion/diffusion MRI, MR spectroscopy, PET or SPECT "
+              "[23-29]); PRN can mimic progression [19, 20]."),
         references=cite(19, 20, *span(23, 29)))
 
 

@@ -34,17 +34,20 @@ from cds_service.model.assessment import (
 )
 from cds_service.model.constants import (
     DEFAULT_CONFIG,
+    DOMINANT_LESION_RATIO,
     FSRT_PREFERRED_ABOVE_MM,
     SRS_MAX_DIAMETER_MM,
     ModelConfig,
 )
 from cds_service.model.evidence import cite, span
+from cds_service.model.anchoring import covers, scan_dates
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
     has_prior,
     latest_diameter,
     lesion_by_id,
+    treatments_of,
 )
 from cds_service.model.patient import PatientRecord, TreatmentKind
 from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
@@ -92,6 +95,23 @@ class _Build:
     def any_unknown(self) -> bool:
         return not self.diameters or any(d is None for d in self.diameters.values())
 
+    def reirradiates(self, lesions: tuple[str, ...]) -> bool:
+        """SRS/FSRT of `lesions` re-irradiates: WBRT was given, or a target lies — or may lie,
+        when a prior SRS/FSRT names no lesion — in a prior SRS/FSRT volume. New lesions outside
+        every prior volume are first-course SRS/FSRT (review §4.2 [36])."""
+        if self.prior_wbrt:
+            return True
+        focal = treatments_of(self.record, *FOCAL_RT_KINDS)
+        if not focal:
+            return False
+        if not lesions:
+            return True  # targets not identified: the safe reading
+        scans = scan_dates(self.record)
+        by_id = lesion_by_id(self.record)
+        return any(lid in self.situation.in_field_lesions
+                   or (lid in by_id and any(covers(t, by_id[lid], scans) for t in focal))
+                   or lid not in by_id for lid in lesions)
+
 
 @dataclass(frozen=True)
 class OptionSet:
@@ -129,7 +149,8 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
                  "2.1-3.0 cm 18 Gy, 3.1-4.0 cm 15 Gy, single fraction [14].")
     return _option(SRS, rationale + dose_note, cite(14, *references), regimens=plan.regimens,
                    selected_patients_only=selected,
-                   reirradiation=b.prior_rt if reirradiation is None else reirradiation,
+                   reirradiation=b.reirradiates(plan.lesions + plan.unknown_size)
+                   if reirradiation is None else reirradiation,
                    lesions=plan.lesions + plan.unknown_size)
 
 
@@ -137,10 +158,12 @@ def _fsrt(b: _Build, rationale: str, references: tuple[int, ...], *, selected: b
           reirradiation: bool | None = None, lesions: tuple[str, ...] | None = None) -> Option:
     note = (" Regimens: 3 x 7-9 Gy or 5 x 5-7 Gy (review Table 1); the review's Figure 1 uses "
             "5 x 6 Gy.")
+    targets = b.lesions if lesions is None else lesions
     return _option(FSRT, rationale + note, cite(15, *references), regimens=fsrt_regimens(),
                    selected_patients_only=selected,
-                   reirradiation=b.prior_rt if reirradiation is None else reirradiation,
-                   lesions=b.lesions if lesions is None else lesions)
+                   reirradiation=b.reirradiates(targets) if reirradiation is None
+                   else reirradiation,
+                   lesions=targets)
 
 
 def _surgery(b: _Build, rationale: str, references: tuple[int, ...], *,
@@ -250,11 +273,14 @@ def _in_field(b: _Build) -> list[Option | None]:
     local = [fsrt, srs, surgery] if b.situation.imaging_stable else [surgery, fsrt, srs]
     outside = b.situation.out_of_field_lesions
     if outside:
-        local.append(_srs(
-            b, f"Lesion(s) {', '.join(outside)} outside the prior SRS/FSRT volumes (new or "
-            "untreated): SRS by Table 1 is a considerable option [36]; this is not "
-            "re-irradiation of an SRS/FSRT volume.", cite(36), reirradiation=b.prior_wbrt,
-            lesions=outside))
+        text = (f"Lesion(s) {', '.join(outside)} outside the prior SRS/FSRT volumes (new or "
+                "untreated): repeated SRS/FSRT is a considerable option [36]; this is not "
+                "re-irradiation of an SRS/FSRT volume.")
+        local.append(_srs(b, text, cite(36), reirradiation=b.prior_wbrt, lesions=outside))
+        if any(b.diameters.get(lid) is None or b.diameters[lid] > FSRT_PREFERRED_ABOVE_MM
+               for lid in outside):
+            local.append(_fsrt(b, text + " FSRT is the usual choice above 2 cm (Table 1).",
+                               cite(36), reirradiation=b.prior_wbrt, lesions=outside))
     return local
 
 
@@ -279,22 +305,45 @@ def _focal_for_many(b: _Build, after_wbrt: bool, selected: bool = True) -> list[
     return [fsrt, srs] if _fsrt_first(b) else [srs, fsrt]
 
 
+def dominant_lesion(b: _Build) -> str | None:
+    """The largest progressing lesion, when it is at least DOMINANT_LESION_RATIO times the next
+    largest (a choice: the review does not define "dominant"); None when sizes are unknown."""
+    sized = sorted(((d, lid) for lid, d in b.diameters.items() if d is not None), reverse=True)
+    if not sized or len(sized) < len(b.diameters):
+        return None
+    if len(sized) == 1 or sized[0][0] >= DOMINANT_LESION_RATIO * sized[1][0]:
+        return sized[0][1]
+    return None
+
+
 def _dominant_lesion_surgery(b: _Build) -> Option:
-    return _surgery(b, "For a dominant lesion causing significant oedema, bleeding or "
-                    "neurological symptoms: resection combined with SRS/FSRT or WBRT for the "
-                    "remaining lesions (review §4.3, in multiple BCBM in general [47, 48]); data on "
-                    "efficacy and tolerability are scarce.", cite(47, 48), selected=True)
+    dominant = dominant_lesion(b)
+    which = (f"The dominant lesion {dominant} ({cm_text(b.diameters[dominant])}), if it causes"
+             if dominant else "For a dominant lesion causing")
+    return _surgery(b, f"{which} significant oedema, bleeding or neurological symptoms: "
+                    "resection combined with SRS/FSRT or WBRT for the remaining lesions (review "
+                    "§4.3, in multiple BCBM in general [47, 48]); data on efficacy and "
+                    "tolerability are scarce.", cite(47, 48), selected=True,
+                    lesions=(dominant,) if dominant else None)
+
+
+def _surgery_leads(b: _Build) -> bool:
+    """Resection of a dominant lesion comes first only when the patient is symptomatic and one
+    lesion dominates (review §4.3: "especially if there is a dominant lesion that causes
+    significant edema, bleeding, or neurological symptoms")."""
+    return b.situation.symptomatic and dominant_lesion(b) is not None
 
 
 def _disseminated_after_local(b: _Build) -> list[Option | None]:
     surgery = _dominant_lesion_surgery(b)
+    leads = _surgery_leads(b)
     return [
-        *([surgery] if b.situation.symptomatic else []),
+        *([surgery] if leads else []),
         _wbrt(b, "Disseminated progression after surgery/SRS/FSRT: WBRT remains the method of "
               "choice for numerous progressive BCBM, especially HER2-positive and "
               "hormone-receptor-positive disease (review §4.3); its benefit is disputable.", ()),
         *_focal_for_many(b, after_wbrt=False),
-        *([] if b.situation.symptomatic else [surgery]),
+        *([] if leads else [surgery]),
     ]
 
 
@@ -302,7 +351,7 @@ def _disseminated_after_wbrt(b: _Build) -> list[Option | None]:
     """Review §4.3 and Figure 1A: re-WBRT for carefully selected patients [49]; focal treatment
     of countable lesions — with good performance status it is not ranked below re-WBRT, and then
     it is not "selected patients only" (the patient meets the selection: good PS, countable
-    lesions); surgery for a dominant symptomatic lesion [47, 48], first when symptomatic."""
+    lesions); surgery for a dominant lesion [47, 48], first when it is symptomatic."""
     re_wbrt = _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT can be offered to "
                        "carefully selected patients with good performance status [49].")
     surgery = _dominant_lesion_surgery(b)
@@ -310,7 +359,7 @@ def _disseminated_after_wbrt(b: _Build) -> list[Option | None]:
     good_ps = b.performance.good is True
     focal = _focal_for_many(b, after_wbrt=True, selected=not good_ps) if countable else []
     ordered = [*focal, re_wbrt] if countable and good_ps else [re_wbrt, *focal]
-    if b.situation.symptomatic:
+    if _surgery_leads(b):
         return [surgery, *ordered]
     return [*ordered, surgery]
 

@@ -77,6 +77,7 @@ class Progression:
     in_field_volumes: set[str] = field(default_factory=set)
     out_of_field_lesions: set[str] = field(default_factory=set)
     unresolved_local: list[str] = field(default_factory=list)  # local statuses naming no known volume
+    distant: bool = False  # a worsened status qualified *distant* (outside the treated volumes)
     pathology_confirmed: bool = False
     leptomeningeal: bool = False
     imaging_stable: bool = False  # established by clinical deterioration alone
@@ -162,6 +163,7 @@ def _localise_status(status: DiseaseStatus, focal_volumes: dict, found: Progress
     volume leaves the position open (CodeX RadiotherapyDiseaseStatus)."""
     if status.qualifier is ProgressionQualifier.DISTANT:
         found.out_of_field_lesions.update(status.lesion_ids)
+        found.distant = True
         return
     known = [v for v in status.volume_ids if v in focal_volumes]
     for volume in known:
@@ -291,7 +293,9 @@ def localise(record: PatientRecord, found: Progression) -> Position:
     if found.unresolved_local and not (inside or found.in_field_volumes):
         links.append("the treated volume of the local-progression status "
                      f"{', '.join(found.unresolved_local)}: not on record as an SRS/FSRT volume")
-    if not found.lesions and not found.in_field_volumes:
+    distant_only = found.distant and not found.unresolved_local
+    if not found.lesions and not found.in_field_volumes and not distant_only:
+        # (a *distant* status says where the progression is: outside the treated volumes)
         links.append("which lesion progresses, and whether it lies in a prior SRS/FSRT volume")
     unknown = bool(links) and not (inside or found.in_field_volumes) or bool(open_)
     return Position(tuple(sorted(inside | open_)), tuple(sorted(outside)), unknown,
