@@ -94,4 +94,5 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
         symptoms=conditions.symptoms,
         missing=tuple(dict.fromkeys(missing)),
         skipped=notes.skipped,
+        deceased=person.deceased,
     )
