@@ -18,6 +18,7 @@ from typing import Any
 
 from cards import codes
 from cards.common import patient_override_reasons, review_link, smart_link, source
+from cards.imaging_age import main_indicator, summary_with_imaging_age, with_imaging_age_line
 from cards.references import references_section
 from cards.render import (
     bullets,
@@ -314,9 +315,12 @@ def main_card(assessment: Assessment, ctx: OrderContext, *, public_base_url: str
               notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> dict[str, Any]:
     topic = main_option(assessment.options)
     return card(
-        summary=summary(assessment),
-        indicator="warning",
-        detail=detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
+        # outdated imaging (CM §10): its age leads the summary and the detail, indicator info
+        summary=summary_with_imaging_age(summary(assessment), assessment),
+        indicator=main_indicator(assessment),
+        detail=with_imaging_age_line(
+            detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
+            assessment),
         source=source(topic.code if topic else "tumor-board"),
         suggestions=suggestions(assessment, ctx),
         selection_behavior="any",
