@@ -46,11 +46,11 @@ def select(resources: list[Json], patient_id: str | None, notes: Notes
             notes.skip(resource, f"{rtype} (not patient data): {_outcome_text(resource)}")
             continue
         if me and rtype == "Patient" and reference_of(resource) != me:
-            notes.skip(resource, f"another patient than {me}")
+            notes.skip(resource, f"about another patient ({reference_of(resource)} is not {me})")
             continue
         subject = subject_key(resource)
         if me and subject and subject.startswith("Patient/") and subject != me:
-            notes.skip(resource, f"about {subject}, not {me}")
+            notes.skip(resource, f"about another patient ({subject}, not {me})")
             continue
         kept.append(resource)
     patient = next((p for p in patients if me and reference_of(p) == me), None)
