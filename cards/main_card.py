@@ -18,7 +18,12 @@ from typing import Any
 
 from cards import codes
 from cards.common import patient_override_reasons, review_link, smart_link, source
-from cards.imaging_age import main_indicator, summary_with_imaging_age, with_imaging_age_line
+from cards.imaging_age import (
+    main_indicator,
+    recommended_when_current,
+    summary_with_imaging_age,
+    with_imaging_age_line,
+)
 from cards.references import references_section
 from cards.render import (
     bullets,
@@ -295,7 +300,7 @@ def recommended_codes(options: Sequence[Option]) -> set[str]:
 
 
 def suggestions(assessment: Assessment, ctx: OrderContext) -> list[dict[str, Any]]:
-    recommended = recommended_codes(assessment.options)
+    recommended = recommended_when_current(recommended_codes(assessment.options), assessment)
     out = []
     for option in ranked(assessment.options):
         try:

@@ -64,6 +64,9 @@ def test_mri_19_months_old_leads_the_card_with_its_age_and_a_repeat_mri(live_ser
     assert first_line.startswith(f"**Latest brain imaging {t.day(today, 580)}, 580 days before")
     assert "repeat brain MRI first" in first_line
     assert "Brain imaging outdated: repeat MRI first" in text(main)  # the warning, on the card
+    # nothing local is pre-selected on 19-month-old images; the tumour board still is
+    assert [s["label"] for s in main["suggestions"] if s["isRecommended"]] == [
+        "Refer to the multidisciplinary tumour board"]
 
 
 def test_current_mri_keeps_the_warning_indicator_and_no_age_line(live_service,
@@ -73,6 +76,7 @@ def test_current_mri_keeps_the_warning_indicator_and_no_age_line(live_service,
     assert main["indicator"] == "warning"
     assert not main["summary"].startswith("Brain MRI")
     assert "Latest brain imaging" not in main["detail"] and "outdated" not in text(main)
+    assert main["suggestions"][0]["isRecommended"] is True  # surgery, first-ranked in field
 
 
 # Item 4 — "A course in progress is classified by its prescribed/planned fractions; versions of
