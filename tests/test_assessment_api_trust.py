@@ -119,3 +119,18 @@ def test_unsupported_types_are_skipped_with_the_reason(api) -> None:
                                 "reason": "unsupported type Encounter: not read by the salvage "
                                           "model"}]
     assert body["situation"]["code"] == "local-progression-after-srs-in-field"
+
+
+def test_no_patient_resource_and_two_patients_subjects_is_400(api) -> None:
+    resources = [b.breast_cancer(PID), b.brain_metastases("someone-else")]
+    response = api.post("/api/assessment?date=2024-03-01", data=json.dumps(b.collection(resources)),
+                        content_type="application/json")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == "entry"
+    assert "Patient/someone-else" in body["message"] and f"Patient/{PID}" in body["message"]
+
+
+def test_no_patient_resource_and_one_subject_is_assessed(api) -> None:
+    body = assess(api, [r for r in t.srs_in_field(PID, ON) if r["resourceType"] != "Patient"])
+    assert body["situation"]["code"] == "local-progression-after-srs-in-field"
