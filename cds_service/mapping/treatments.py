@@ -31,12 +31,12 @@ from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.lesions import BodyMap, in_brain, whole_brain
 from cds_service.mapping.read import (
     FhirDate,
-    last_updated,
     Json,
     extensions,
     has_code,
     has_profile,
     integer,
+    last_updated,
     obj,
     objs,
     period_bounds,
