@@ -77,6 +77,7 @@ SALVAGE_WARNINGS: dict[str, str] = {
     "hormonal-therapy-not-recommended": "Hormonal therapy alone is not a salvage option",
     "poor-performance-status": "Poor performance status",
     "missing-data": "Data missing for the assessment",
+    "outdated-imaging": "Brain imaging outdated: repeat MRI first",
 }
 
 # Warnings that get a card of their own (they change a decision); the others are shown on the

@@ -18,6 +18,12 @@ from typing import Any
 
 from cards import codes
 from cards.common import patient_override_reasons, review_link, smart_link, source
+from cards.imaging_age import (
+    main_indicator,
+    recommended_when_current,
+    summary_with_imaging_age,
+    with_imaging_age_line,
+)
 from cards.references import references_section
 from cards.render import (
     bullets,
@@ -294,7 +300,7 @@ def recommended_codes(options: Sequence[Option]) -> set[str]:
 
 
 def suggestions(assessment: Assessment, ctx: OrderContext) -> list[dict[str, Any]]:
-    recommended = recommended_codes(assessment.options)
+    recommended = recommended_when_current(recommended_codes(assessment.options), assessment)
     out = []
     for option in ranked(assessment.options):
         try:
@@ -314,9 +320,12 @@ def main_card(assessment: Assessment, ctx: OrderContext, *, public_base_url: str
               notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> dict[str, Any]:
     topic = main_option(assessment.options)
     return card(
-        summary=summary(assessment),
-        indicator="warning",
-        detail=detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
+        # outdated imaging (CM §10): its age leads the summary and the detail, indicator info
+        summary=summary_with_imaging_age(summary(assessment), assessment),
+        indicator=main_indicator(assessment),
+        detail=with_imaging_age_line(
+            detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
+            assessment),
         source=source(topic.code if topic else "tumor-board"),
         suggestions=suggestions(assessment, ctx),
         selection_behavior="any",

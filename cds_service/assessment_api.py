@@ -63,7 +63,22 @@ def bundle_resources(body: Any) -> list[dict[str, Any]]:
         raise BadRequest(f"the Bundle holds {len(patients)} Patient resources "
                          f"({', '.join(patients[:5])}); one patient's resources are expected",
                          field="entry")
+    if not patients:
+        _one_subject(resources)
     return resources
+
+
+def _one_subject(resources: list[dict[str, Any]]) -> None:
+    """Without a Patient resource, the subjects must name one patient: nothing else tells whose
+    data the assessment is about (with one, the mapping skips the others' resources, named)."""
+    from cds_service.mapping.context import subject_key
+
+    subjects = sorted({key for key in map(subject_key, resources)
+                       if key and key.startswith("Patient/")})
+    if len(subjects) > 1:
+        raise BadRequest(f"the Bundle has no Patient resource and its resources are about "
+                         f"{len(subjects)} patients ({', '.join(subjects[:5])}); one patient's "
+                         "resources are expected", field="entry")
 
 
 @bp.post("/api/assessment")

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
+from cds_service.model.constants import OUTDATED_IMAGING_DAYS
+
 ENV_PREFIX = "SALVAGE_CDS_"
 
 # The embedded FHIR allowlist accepts loopback servers only: a fresh install never sends a
@@ -66,6 +68,7 @@ class ServiceConfig:
     # Model ------------------------------------------------------------------------------------
     limited_lesion_max: int = 4  # clinical-model §3 LIMITED_LESION_MAX
     countable_lesion_max: int = 10  # clinical-model §4 COUNTABLE_LESION_MAX
+    outdated_imaging_days: int = OUTDATED_IMAGING_DAYS  # clinical-model §10, constants.py
 
     # Extra Flask settings (tests) — not read from the environment.
     flask: Mapping[str, Any] = field(default_factory=dict)

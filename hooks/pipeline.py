@@ -31,6 +31,7 @@ def model_config(config: ServiceConfig) -> ModelConfig:
         DEFAULT_CONFIG,
         limited_lesion_max=config.limited_lesion_max,
         countable_lesion_max=config.countable_lesion_max,
+        outdated_imaging_days=config.outdated_imaging_days,
     )
 
 

@@ -1,6 +1,7 @@
 """The README walkthrough's example requests are current, and answered as the README shows."""
 
 import json
+from datetime import date
 
 import pytest
 
@@ -20,12 +21,25 @@ def post(client, service: str, name: str) -> dict:
     return response.get_json()
 
 
+def latest_mri(name: str) -> date:
+    """The latest tumour-size (LOINC 21889-1) date in the example's prefetch."""
+    observations = json.loads((EXAMPLES / name).read_text("utf-8"))["prefetch"]["observations"]
+    return max(date.fromisoformat(e["resource"]["effectiveDateTime"][:10])
+               for e in observations["entry"]
+               if e["resource"]["code"]["coding"][0]["code"] == "21889-1")
+
+
 def test_patient_view_example_gives_the_cards_of_the_walkthrough(client) -> None:
     cards = post(client, "bcbm-salvage", "patient-view-request.json")["cards"]
     topics = [c["source"]["topic"]["code"] for c in cards]
     assert topics == ["surgery", "radionecrosis-risk", "pseudoprogression-possible"]
-    assert cards[0]["summary"] == ("Local progression within a previously SRS/FSRT-irradiated "
-                                   "volume: consider surgery or FSRT")
+    # The example patient's latest MRI (2024-02-01) is older than 90 days on today's date, the
+    # hook's assessment date: the card leads with its age (clinical-model §10), as the README says.
+    age = (date.today() - latest_mri("patient-view-request.json")).days
+    assert cards[0]["indicator"] == "info"
+    assert cards[0]["summary"] == (f"Brain MRI {age} days old: repeat MRI first. Local progression "
+                                   "within a previously SRS/FSRT-irradiated volume: consider "
+                                   "surgery or FSRT")
     labels = [s["label"] for s in cards[0]["suggestions"]]
     assert labels[0] == "Request neurosurgical resection"
     assert "Prescribe FSRT (re-irradiation): lesion-A: 30 Gy in 5 × 6 Gy" in labels

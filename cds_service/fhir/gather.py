@@ -21,6 +21,7 @@ from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.fhir.client import FhirClient, FhirSettings
 from cds_service.fhir.connections import FhirConnections
+from cds_service.fhir.foreign import about_another_patient, foreign_prefetch_note
 from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.prefetch import (
     PlannedKey,
@@ -91,6 +92,12 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             required.add(item.key)
         if item.state is PrefetchState.NO_DATA:
             values[item.key] = None
+        elif item.state is PrefetchState.PROVIDED and _discard_foreign(
+                item.key, prefetch[item.key], request, notes):
+            if item.query is None:
+                values[item.key] = None
+            else:
+                to_fetch[item.key] = item.query
         elif item.state is PrefetchState.PROVIDED:
             values[item.key] = prefetch[item.key]
             if next_link(prefetch[item.key]) is not None:
@@ -158,6 +165,15 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
         )
     return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
                         fetched=tuple(sorted(to_fetch)), fetch_seconds=elapsed)
+
+
+def _discard_foreign(key: str, value: Any, request: Mapping[str, Any], notes: list[str]) -> bool:
+    """True when a prefetched value holds data about another patient than the context's: the
+    key is then fetched as if it had not been prefetched (CM §10), and the note names why."""
+    foreign = about_another_patient(value, (request.get("context") or {}).get("patientId"))
+    if foreign:
+        notes.append(foreign_prefetch_note(key, foreign))
+    return bool(foreign)
 
 
 def _follow_pages_within(client: FhirClient, bundle: dict[str, Any], notes: list[str],

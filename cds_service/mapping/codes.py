@@ -258,6 +258,14 @@ RT_COURSE_PROFILE_SUFFIXES = ("mcode-radiotherapy-course-summary",
 RT_COUNTED_STATUS = frozenset({"completed", "in-progress"})  # FIP
 DOSE_DELIVERED_URL_SUFFIX = "radiotherapy-dose-delivered-to-volume"
 DOSE_PRESCRIBED_URL_SUFFIX = "radiotherapy-dose-prescribed-to-volume"
+# CodeX RT STU2: the planned course (ServiceRequest a course summary is basedOn) carries
+# codexrt-radiotherapy-dose-planned-to-volume with `fractions`, as the XRTS-05 brain example does;
+# phase and plan prescriptions carry codexrt-radiotherapy-fractions-prescribed.
+DOSE_PLANNED_URL_SUFFIX = "radiotherapy-dose-planned-to-volume"
+FRACTIONS_PRESCRIBED_URL_SUFFIX = "radiotherapy-fractions-prescribed"
+RT_IN_PROGRESS_STATUS = "in-progress"
+# Versions of one course (same identifier): the preferred status first (FIP; CM §10).
+RT_VERSION_STATUS_ORDER = ("completed", "in-progress")
 REIRRADIATION_URL_SUFFIX = "radiotherapy-course-involves-reirradiation"
 RT_PRESCRIPTION_PROFILE_SUFFIX = "codexrt-radiotherapy-course-prescription"
 # Dose units -> factor to cGy (FIP: cGy; Gy is accepted because planning systems send it).

@@ -24,10 +24,24 @@ MISSING_BIRTH_DATE = "birth date"
 MISSING_PERFORMANCE = "Karnofsky or ECOG performance status"
 MISSING_MEASUREMENTS = "brain lesion measurements"
 MISSING_CONDITIONS = "conditions (no Condition resources in the data)"
+MISSING_CONDITIONS_SKIPPED = ("conditions (every Condition resource in the data was skipped: "
+                              "see the skipped resources)")
+# Resource types the mapping reads (Medication and ServiceRequest only through a reference); any
+# other type is named as skipped instead of passing unnoticed.
+READ_TYPES = frozenset({"Patient", "Condition", "Observation", "Procedure", "BodyStructure",
+                        "MedicationRequest", "MedicationStatement", "Medication",
+                        "ServiceRequest"})
 
 
 def missing_receptor(marker: str) -> str:
     return f"{codes.RECEPTOR_NAMES[marker]} status"
+
+
+def skip_unsupported_types(resources: list[Any], notes: Notes) -> None:
+    for resource in resources:
+        rtype = resource.get("resourceType")
+        if rtype not in READ_TYPES:
+            notes.skip(resource, f"unsupported type {rtype}: not read by the salvage model")
 
 
 def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None,
@@ -43,6 +57,7 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
     notes = Notes()
     flat = collect_resources(resources)
     kept, person = select(flat, patient_id, notes)
+    skip_unsupported_types(kept, notes)
     if validate:
         validate_resources(kept, notes)
     index = ResourceIndex(kept)
@@ -70,7 +85,8 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
     if cns and not any(lesion.measurements for lesion in bodies.lesions):
         missing.append(MISSING_MEASUREMENTS)
     if not index.of_type("Condition"):  # every ConditionFact is then UNKNOWN, not ABSENT
-        missing.append(MISSING_CONDITIONS)
+        skipped_any = any(r.get("resourceType") == "Condition" for r in flat)
+        missing.append(MISSING_CONDITIONS_SKIPPED if skipped_any else MISSING_CONDITIONS)
     missing.extend(notes.missing)
 
     return PatientRecord(
@@ -94,4 +110,5 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
         symptoms=conditions.symptoms,
         missing=tuple(dict.fromkeys(missing)),
         skipped=notes.skipped,
+        deceased=person.deceased,
     )

@@ -8,6 +8,7 @@ from datetime import date
 
 from cds_service.mapping.context import Notes, subject_key
 from cds_service.mapping.read import Json, obj, objs, parse_date, reference_of, text
+from cds_service.model.patient import Deceased
 
 NOT_PATIENT_DATA = frozenset({"OperationOutcome"})
 
@@ -17,6 +18,7 @@ class Demographics:
     patient_id: str | None
     birth_date: date | None
     gender: str | None
+    deceased: Deceased | None = None
 
 
 def bare_id(patient_id: str | None) -> str | None:
@@ -44,11 +46,11 @@ def select(resources: list[Json], patient_id: str | None, notes: Notes
             notes.skip(resource, f"{rtype} (not patient data): {_outcome_text(resource)}")
             continue
         if me and rtype == "Patient" and reference_of(resource) != me:
-            notes.skip(resource, f"another patient than {me}")
+            notes.skip(resource, f"about another patient ({reference_of(resource)} is not {me})")
             continue
         subject = subject_key(resource)
         if me and subject and subject.startswith("Patient/") and subject != me:
-            notes.skip(resource, f"about {subject}, not {me}")
+            notes.skip(resource, f"about another patient ({subject}, not {me})")
             continue
         kept.append(resource)
     patient = next((p for p in patients if me and reference_of(p) == me), None)
@@ -66,7 +68,24 @@ def _demographics(pid: str | None, patient: Json | None, notes: Notes) -> Demogr
     elif birth is None and "birthDate" in patient:
         notes.skip(patient, f"birthDate {patient.get('birthDate')!r} is not a FHIR date")
     gender = text(patient.get("gender"))
-    return Demographics(pid, birth.day if birth else None, gender.lower() if gender else None)
+    return Demographics(pid, birth.day if birth else None, gender.lower() if gender else None,
+                        _deceased(patient, notes))
+
+
+def _deceased(patient: Json, notes: Notes) -> Deceased | None:
+    """Patient.deceased[x] (CM §10). A partial date counts from its first day: a patient who
+    may have died in that month is not given a full salvage card for it. An unreadable date is
+    still a death on record (the date is what is unknown), and is named."""
+    if patient.get("deceasedBoolean") is True:
+        return Deceased(source=reference_of(patient))
+    if "deceasedDateTime" not in patient:
+        return None
+    when = parse_date(patient.get("deceasedDateTime"))
+    if when is None:
+        notes.skip(patient, f"deceasedDateTime {patient.get('deceasedDateTime')!r} is not a FHIR "
+                            "dateTime: deceased, date unknown")
+        return Deceased(source=reference_of(patient))
+    return Deceased(source=reference_of(patient), since=when.start, raw=when.raw)
 
 
 def _outcome_text(outcome: Json) -> str:

@@ -6,6 +6,17 @@ located in the brain, or, for a volume that is not in the data, a course whose r
 brain/leptomeningeal metastasis or whose bodySite is the brain. SRS/FSRT/WBRT comes from
 `classify_radiotherapy` (the one rule); a brain course it cannot classify (volume or fractions
 unknown) is kept as OTHER_RT — it still is prior brain irradiation — and named as missing.
+
+A course in progress is classified by its planned fractions (CM §10): after the first of 5
+fractions it has delivered 5 Gy x 1, which is not SRS. The plan is read from the ServiceRequest
+the course is `basedOn` (CodeX planned course: dose-planned-to-volume `fractions`; course
+prescription: dose-prescribed-to-volume `fractions`; phase/plan prescription:
+fractions-prescribed). Without it the technique of a running focal course is unknown (OTHER_RT,
+named as missing) — never guessed from the fractions delivered so far.
+
+Versions of one course (course summaries sharing an identifier system|value, as the CodeX XRTS
+examples "after 1 fraction" and "completely treated" do) count once: the completed version, else
+the in-progress one, else the latest; the others are recorded as skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from cds_service.mapping.read import (
     has_code,
     has_profile,
     integer,
+    last_updated,
     obj,
     objs,
     period_bounds,
@@ -34,6 +46,7 @@ from cds_service.mapping.read import (
     refs,
     status_code,
     sub_extension,
+    text,
     value_of,
 )
 from cds_service.model.classify import classify_radiotherapy
@@ -105,6 +118,84 @@ def fraction_count(element: Json | None) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
+def missing_planned_fractions(source: str) -> str:
+    return (f"planned fractions of {source}, a course in progress (its prescription is not in "
+            "the data): SRS/FSRT technique unknown")
+
+
+def course_identifiers(procedure: Json) -> frozenset[str]:
+    """"system|value" of each identifier: versions of one course share at least one."""
+    keys = set()
+    for identifier in objs(procedure.get("identifier")):
+        value = text(identifier.get("value"))
+        if value:
+            keys.add(f"{text(identifier.get('system')) or ''}|{value}")
+    return frozenset(keys)
+
+
+def _version_rank(procedure: Json) -> tuple:
+    """Sort key: the preferred version of a course sorts first."""
+    status = status_code(procedure.get("status"))
+    order = codes.RT_VERSION_STATUS_ORDER
+    _, end = period_bounds(procedure, "performed")
+    updated = last_updated(procedure)
+    return (order.index(status) if status in order else len(order),
+            -(end.day.toordinal() if end and end.day else 0),
+            -(updated.timestamp() if updated else 0.0))
+
+
+def one_version_per_course(courses: list[Json], notes: Notes) -> list[Json]:
+    """The course summaries with each course once (versions grouped by a shared identifier)."""
+    groups: list[tuple[set[str], list[Json]]] = []
+    for course in courses:
+        keys = set(course_identifiers(course))
+        joined = [g for g in groups if keys and g[0] & keys]
+        for group in joined:
+            groups.remove(group)
+            keys |= group[0]
+        groups.append((keys, [course] + [c for g in joined for c in g[1]]))
+    kept_ids = set()
+    for _, versions in groups:
+        kept, *others = sorted(versions, key=_version_rank)
+        kept_ids.add(id(kept))
+        for other in others:
+            notes.skip(other, f"another version of the course {reference_of(kept)} (same "
+                              "identifier): the course counts once")
+    return [c for c in courses if id(c) in kept_ids]
+
+
+def planned_fractions(procedure: Json, index: ResourceIndex, volume_key: str | None) -> int | None:
+    """Fractions planned for `volume_key` by the request the course is basedOn (None if unknown)."""
+    for reference in objs(procedure.get("basedOn")):
+        request = index.resolve(reference, procedure)
+        if request is None or request.get("resourceType") != "ServiceRequest":
+            continue
+        per_volume = (extensions(request, codes.DOSE_PLANNED_URL_SUFFIX)
+                      + extensions(request, codes.DOSE_PRESCRIBED_URL_SUFFIX))
+        for part in per_volume:
+            target = ref_key(obj((sub_extension(part, "volume") or {}).get("valueReference")))
+            if volume_key is None and len(per_volume) > 1:
+                break  # several volumes and none to match: not this request's answer
+            if volume_key is not None and target is not None and target != volume_key:
+                continue
+            found = fraction_count(sub_extension(part, "fractions"))
+            if found:
+                return found
+        for part in extensions(request, codes.FRACTIONS_PRESCRIBED_URL_SUFFIX):
+            found = fraction_count(part)
+            if found:
+                return found
+    return None
+
+
+def technique_fractions(in_progress: bool, delivered: int | None, planned: int | None
+                        ) -> int | None:
+    """The fraction count that tells SRS from FSRT: the plan while the course runs (CM §10)."""
+    if in_progress:
+        return planned
+    return delivered if delivered is not None else planned
+
+
 def reirradiation(resource: Json) -> bool | None:
     for extension in extensions(resource, codes.REIRRADIATION_URL_SUFFIX):
         value = extension.get("valueBoolean")
@@ -118,8 +209,13 @@ def map_treatments(index: ResourceIndex, notes: Notes, bodies: BodyMap,
                    ) -> tuple[LocalTreatment, ...]:
     cover = coverage_from_statuses(statuses)
     treatments: list[LocalTreatment] = []
-    for procedure in index.of_type("Procedure"):
+    procedures = index.of_type("Procedure")
+    counted = {id(c) for c in one_version_per_course(
+        [p for p in procedures if is_rt_course(p)], notes)}
+    for procedure in procedures:
         if is_rt_course(procedure):
+            if id(procedure) not in counted:
+                continue  # another version of a course already counted
             found = notes.guard(procedure, lambda p=procedure: _courses(
                 p, index, notes, bodies, cns_condition_refs, cover))
         elif is_brain_surgery(procedure, cns_condition_refs):
@@ -179,13 +275,16 @@ def _courses(procedure: Json, index: ResourceIndex, notes: Notes, bodies: BodyMa
         return []
     start, end = _dates(procedure, notes)
     source = reference_of(procedure)
+    in_progress = status_code(procedure.get("status")) == codes.RT_IN_PROGRESS_STATUS
     out = []
     for key, volume, dose, fractions in volumes:
         whole = whole_brain(volume) if volume is not None else None
-        kind = classify_radiotherapy(whole, fractions)
+        planned = planned_fractions(procedure, index, key)
+        kind = classify_radiotherapy(whole, technique_fractions(in_progress, fractions, planned))
         if kind is None:
             kind = TreatmentKind.OTHER_RT
-            notes.miss(missing_rt_kind(source))
+            notes.miss(missing_planned_fractions(source) if in_progress and planned is None
+                       and whole is False else missing_rt_kind(source))
         lesions = dict.fromkeys(targets)
         if volume is not None:
             lesions.update(dict.fromkeys(bodies.lesions_sharing(volume)))
@@ -193,7 +292,8 @@ def _courses(procedure: Json, index: ResourceIndex, notes: Notes, bodies: BodyMa
             lesions.update(dict.fromkeys(sorted(cover.get(key, ()))))
         out.append(LocalTreatment(
             kind=kind, start=start, end=end, source=source, total_dose_cgy=dose,
-            fractions=fractions, lesion_ids=tuple(lesions),
+            fractions=fractions, planned_fractions=planned, in_progress=in_progress,
+            lesion_ids=tuple(lesions),
             volume_ids=(key,) if key else (), reirradiation=reirradiation(procedure)))
     return out
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
+from cds_service.model.data_age import deceased_situation, imaging_age, outdated_imaging_warning
 from cds_service.model.facts import as_of
 from cds_service.model.first_steps import first_steps
 from cds_service.model.gpa import breast_gpa
@@ -37,12 +38,15 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
 
     Progressive situations get ranked options, systemic regimens and warnings; every other
     situation (not-applicable, not-salvage, no-progression) gets none, so the hooks stay silent.
+    A patient deceased on `on` is not-applicable, with the reason as evidence (CM §10). Brain
+    imaging older than `config.outdated_imaging_days` adds the outdated-imaging warning first.
     """
     view = as_of(record, on)
     performance: PerformanceStatus = performance_status(view, config)
     rano = assess_rano_bm(view, config)
-    situation, progression = classify(view, rano, config)
+    situation, progression = deceased_situation(view, on) or classify(view, rano, config)
     gpa = breast_gpa(view, on, config)
+    imaging = imaging_age(view, on, config)
 
     options = regimens = warnings = ()
     decision_missing: list[str] = list(progression.missing)
@@ -56,6 +60,9 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         decision_missing += regimen_missing
         warnings = safety_warnings(view, situation, progression, performance, options,
                                    option_set.warnings, _dedupe(decision_missing))
+        outdated = outdated_imaging_warning(imaging)
+        if outdated is not None:  # first: a repeat MRI comes before any other step
+            warnings = (outdated, *warnings)
     steps = first_steps(view, situation)
     references = sorted({n for o in options for n in o.references}
                         | {n for f in steps for n in f.references}
@@ -75,4 +82,6 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         missing_data=_dedupe(decision_missing + list(gpa.missing) + list(view.missing)),
         references=tuple(references),
         first_steps=steps,
+        imaging=imaging,
+        skipped=record.skipped,
     )

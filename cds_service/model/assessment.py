@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from cds_service.model.patient import SkippedResource
+
 # Situation codes (clinical-model §3), first match wins in this order.
 LEPTOMENINGEAL = "leptomeningeal-disease"
 DISSEMINATED_AFTER_WBRT = "disseminated-progression-after-wbrt"
@@ -269,6 +271,24 @@ class FirstStep:
 
 
 @dataclass(frozen=True)
+class ImagingAge:
+    """How old the latest brain imaging is on the assessment date (CM §10): one home for the
+    cards and the SMART app."""
+
+    latest_date: date
+    age_days: int
+    limit_days: int  # ModelConfig.outdated_imaging_days
+
+    @property
+    def outdated(self) -> bool:
+        return self.age_days > self.limit_days
+
+    def to_json(self) -> dict[str, Any]:
+        return {"latest_date": self.latest_date.isoformat(), "age_days": self.age_days,
+                "limit_days": self.limit_days, "outdated": self.outdated}
+
+
+@dataclass(frozen=True)
 class Assessment:
     assessment_date: date
     situation: Situation
@@ -282,6 +302,8 @@ class Assessment:
     missing_data: tuple[str, ...] = ()
     references: tuple[int, ...] = field(default=())  # every reference cited anywhere above
     first_steps: tuple[FirstStep, ...] = ()  # what to do before choosing among the options
+    imaging: ImagingAge | None = None  # None: no brain imaging on record (named as missing)
+    skipped: tuple[SkippedResource, ...] = ()  # resources not used, and why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -309,6 +331,8 @@ class Assessment:
             "warnings": [w.to_json() for w in self.warnings],
             "missing_data": list(self.missing_data),
             "references": list(self.references),
+            "imaging": self.imaging.to_json() if self.imaging else None,
+            "skipped": [{"resource": s.reference, "reason": s.reason} for s in self.skipped],
         }
 
 

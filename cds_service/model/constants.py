@@ -90,6 +90,13 @@ V40GY_PRN_PROBABILITY = ((0.28, 10), (0.76, 20), (1.6, 50))
 PRN_CRUDE_MEDIAN_PERCENT = 14.3  # Lucia 2021 [42]: crude median PRN after re-SRS / re-FSRT
 PRN_CRUDE_RANGE_PERCENT = (2, 36)  # [42]: range across 13 studies
 
+# --- Data that must not be over-read (CM §10) -----------------------------------------------------
+# Beyond the review: EANO-ESMO 2021 (Le Rhun, Ann Oncol 2021;32:1332) advises MRI every 2-3 months
+# after local therapy of brain metastases (shared/reference/clinical-and-fhir-reference.md). A
+# salvage decision on a scan older than the surveillance interval (3 months = 90 days) needs a
+# repeat MRI first (warning outdated-imaging).
+OUTDATED_IMAGING_DAYS = 90
+
 # --- Order checks (CM §9) ------------------------------------------------------------------------
 RE_WBRT_MAX_TOTAL_GY = 20.0  # a WBRT draft after prior WBRT above 20 Gy ...
 RE_WBRT_MAX_DOSE_PER_FRACTION_GY = 2.0  # ... or above 2 Gy per fraction -> suggest 10 x 2 Gy
@@ -113,12 +120,15 @@ class ModelConfig:
     rano_non_target_pd_mm: Decimal = RANO_NON_TARGET_PD_MM
     rano_non_target_pd_fraction: Decimal = RANO_NON_TARGET_PD_FRACTION
     gpa_her2_enriched_points: float = GPA_SUBTYPE_POINTS["her2"]
+    outdated_imaging_days: int = OUTDATED_IMAGING_DAYS
 
     def __post_init__(self) -> None:
         if self.limited_lesion_max < 1 or self.countable_lesion_max < self.limited_lesion_max:
             raise ValueError("need 1 <= limited_lesion_max <= countable_lesion_max")
         if not 0 < self.rano_max_targets:
             raise ValueError("rano_max_targets must be positive")
+        if self.outdated_imaging_days < 1:
+            raise ValueError("outdated_imaging_days must be positive")
 
 
 DEFAULT_CONFIG = ModelConfig()

@@ -140,7 +140,9 @@ class LocalTreatment:
     end: date | None
     source: str
     total_dose_cgy: float | None = None
-    fractions: int | None = None
+    fractions: int | None = None  # delivered so far
+    planned_fractions: int | None = None  # from the course's plan/prescription, when on record
+    in_progress: bool = False  # status in-progress: classified by planned_fractions (CM §10)
     lesion_ids: tuple[str, ...] = ()  # lesions (Lesion.id) the treated volume covers
     volume_ids: tuple[str, ...] = ()  # "BodyStructure/x" treated volumes
     reirradiation: bool | None = None
@@ -210,6 +212,23 @@ class SkippedResource:
 
 
 @dataclass(frozen=True)
+class Deceased:
+    """Patient.deceased[x] on record: true, or the date of death (CM §10)."""
+
+    source: str  # "Patient/x"
+    since: date | None = None  # first day the (possibly partial) date can mean; None = boolean
+    raw: str | None = None  # the deceasedDateTime as written
+
+    def on_or_before(self, day: date) -> bool:
+        """Deceased as of `day`: a boolean true always; a date only when it is not after `day`
+        (a later date means the patient was alive on `day`)."""
+        return self.since is None or self.since <= day
+
+    def text(self) -> str:
+        return f"patient deceased ({self.raw})" if self.raw else "patient deceased"
+
+
+@dataclass(frozen=True)
 class PatientRecord:
     """Everything the salvage model reads about one patient."""
 
@@ -233,6 +252,7 @@ class PatientRecord:
     symptoms: tuple[Symptom, ...] = ()
     missing: tuple[str, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
+    deceased: Deceased | None = None  # None: not recorded as deceased
 
     def age_on(self, day: date) -> int | None:
         """Age in whole years on `day`; None when the birth date is unknown."""

@@ -306,16 +306,25 @@ def _gy(cgy: float | None) -> str | None:
     return None if cgy is None else f"{svg._num(cgy / 100)} Gy"
 
 
+def in_progress_note(t: LocalTreatment) -> str:
+    """" (in progress, 1 of 5 fractions)": the dose shown so far is not the course's (CM §10)."""
+    if not t.in_progress:
+        return ""
+    of = f" of {t.planned_fractions}" if t.planned_fractions else ""
+    given = f", {t.fractions}{of} fractions" if t.fractions is not None else ""
+    return f" (in progress{given})"
+
+
 def treatment_label(t: LocalTreatment) -> str:
     name = TREATMENT_NAMES.get(t.kind, t.kind.value)
     if t.kind is TreatmentKind.SURGERY:
         return name
     dose = _gy(t.total_dose_cgy)
     if dose and t.fractions:
-        return f"{name} {dose}/{t.fractions} fx"
+        return f"{name} {dose}/{t.fractions} fx{in_progress_note(t)}"
     if dose:
-        return f"{name} {dose}"
-    return name
+        return f"{name} {dose}{in_progress_note(t)}"
+    return name + in_progress_note(t)
 
 
 def _mark(t: LocalTreatment) -> svg.TreatmentMark:
@@ -341,7 +350,7 @@ def _treatment_row(t: LocalTreatment) -> TreatmentRow:
         parts = [p for p in (total, f"{t.fractions} fractions" if t.fractions else None) if p]
         if total and t.fractions:
             parts.append(f"{svg._num(t.total_dose_cgy / 100 / t.fractions)} Gy per fraction")
-        dose = ", ".join(parts) or "dose not recorded"
+        dose = (", ".join(parts) or "dose not recorded") + in_progress_note(t)
     reirradiation = {True: "yes", False: "no", None: "—"}[t.reirradiation]
     return TreatmentRow(kind=TREATMENT_NAMES.get(t.kind, t.kind.value), dates=dates, dose=dose,
                         lesions=", ".join(t.lesion_ids) or "—", reirradiation=reirradiation,

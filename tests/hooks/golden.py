@@ -1,7 +1,7 @@
 """Golden responses of patient-view for the synthetic patients, as structural skeletons.
 
 A skeleton keeps what a clinician and an EHR rely on and drops what changes per call (uuids, the
-assessment date in the markdown): summary, indicator, topic, the detail's section headings, each
+assessment date in the markdown, the imaging's age in days): summary, indicator, topic, the detail's section headings, each
 suggestion's label / isRecommended / actions (type, resource type, project codes, doses, the
 re-irradiation flag), link types and override-reason codes.
 
@@ -23,6 +23,8 @@ from cards import codes
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 HEADING = re.compile(r"^\*\*([^*]+)\*\*$", re.MULTILINE)
+# The imaging's age grows by one every day (the hooks assess on today's date): kept as "N".
+IMAGING_AGE = re.compile(r"\b\d+ days old\b")
 
 
 def _resource_skeleton(resource: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def skeleton(response: dict[str, Any]) -> list[dict[str, Any]]:
     cards = []
     for card in response["cards"]:
         cards.append({
-            "summary": card["summary"],
+            "summary": IMAGING_AGE.sub("N days old", card["summary"]),
             "indicator": card["indicator"],
             "topic": card["source"]["topic"]["code"],
             "sections": HEADING.findall(card.get("detail", "")),

@@ -45,7 +45,10 @@ def test_progressive_patient_matches_its_golden_response(client, name: str) -> N
 @pytest.mark.parametrize("name", PROGRESSIVE)
 def test_main_card_then_warning_cards(client, name: str) -> None:
     main, *warnings = call(client, name)["cards"]
-    assert main["indicator"] == "warning"
+    # The synthetic patients were last scanned in 2024, more than 90 days before today (the hook's
+    # assessment date): info, the imaging's age first (CM §10). Current imaging: test_data_age.py.
+    assert main["indicator"] == "info"
+    assert main["detail"].startswith("**Latest brain imaging 202")
     assert main["source"]["topic"]["system"] == codes.SALVAGE_OPTION
     assert main["selectionBehavior"] == "any" and main["suggestions"]
     assert [link["type"] for link in main["links"]] == ["smart", "absolute"]

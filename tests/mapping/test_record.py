@@ -47,8 +47,9 @@ def test_resources_of_another_patient_are_skipped():
                          patient_id=PID)
     assert record.kps.value == 90
     assert {(s.reference, s.reason) for s in record.skipped} == {
-        ("Observation/k-other", "about Patient/someone-else, not Patient/p1"),
-        ("Patient/someone-else", "another patient than Patient/p1")}
+        ("Observation/k-other", "about another patient (Patient/someone-else, not Patient/p1)"),
+        ("Patient/someone-else",
+         "about another patient (Patient/someone-else is not Patient/p1)")}
 
 
 def test_without_patient_id_the_single_patient_decides():
