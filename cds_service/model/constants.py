@@ -82,7 +82,7 @@ GPA_BANDS = (
 )
 
 # --- Radionecrosis after re-irradiation (review §4.2, CM §7) ------------------------------------
-# McKay 2017 [40]: composite volume receiving >= 40 Gy (cm3) -> probability of PRN
+# McKay 2017 [40]: volume receiving >= 40 Gy at re-SRS (cm3) -> probability of PRN (review §4.2)
 V40GY_PRN_PROBABILITY = ((0.28, 10), (0.76, 20), (1.6, 50))
 PRN_CRUDE_MEDIAN_PERCENT = 14.3  # Lucia 2021 [42]: crude median PRN after re-SRS / re-FSRT
 PRN_CRUDE_RANGE_PERCENT = (2, 36)  # [42]: range across 13 studies
