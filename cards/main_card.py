@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cards import codes
+from cards.beyond_review import beyond_review_section
 from cards.common import patient_override_reasons, review_link, smart_link, source
 from cards.references import references_section
 from cards.render import (
@@ -275,7 +276,7 @@ def detail(assessment: Assessment, *, unavailable: Sequence[str] = (),
         gpa=_gpa(assessment),
         options=_options(assessment),
         systemic=_systemic(assessment),
-        warnings=_warnings(assessment),
+        warnings=_warnings(assessment) + beyond_review_section(assessment),  # issue 13 #8
         missing=_missing(assessment, unavailable, notes, skipped),
         references=references_section(sorted(cited)),
         review_citation=codes.REVIEW_CITATION,

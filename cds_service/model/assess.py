@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
+from cds_service.model.beyond_review import beyond_review
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.facts import as_of
-from cds_service.model.gpa import breast_gpa
+from cds_service.model.gpa import breast_gpa, gpa_for_situation
 from cds_service.model.options import build_options
 from cds_service.model.patient import PatientRecord
 from cds_service.model.performance import performance_status
@@ -41,7 +42,7 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
     performance: PerformanceStatus = performance_status(view, config)
     rano = assess_rano_bm(view, config)
     situation, progression = classify(view, rano, config)
-    gpa = breast_gpa(view, on, config)
+    gpa = gpa_for_situation(breast_gpa(view, on, config), situation.code)
 
     options = regimens = warnings = ()
     decision_missing: list[str] = list(progression.missing)
@@ -71,4 +72,5 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         warnings=warnings,
         missing_data=_dedupe(decision_missing + list(gpa.missing) + list(view.missing)),
         references=tuple(references),
+        beyond_review=beyond_review(view, situation.code, options, warnings, gpa),
     )

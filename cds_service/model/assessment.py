@@ -94,11 +94,15 @@ class Gpa:
     ecog_stand_in: bool = False  # KPS band taken from ECOG
     notes: tuple[str, ...] = ()  # e.g. "extracranial metastases: none recorded"
     references: tuple[int, ...] = ()
+    # why the band's median survival is not given as this patient's prognosis (leptomeningeal
+    # disease); None when it is given
+    median_withheld: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "median_survival_months": self.median_survival_months,
+            "median_withheld": self.median_withheld,
             "missing": list(self.missing),
             "factors": [
                 {"name": f.name, "value": f.value, "points": f.points} for f in self.factors
@@ -252,6 +256,8 @@ class Assessment:
     warnings: tuple[Warning, ...] = ()
     missing_data: tuple[str, ...] = ()
     references: tuple[int, ...] = field(default=())  # every reference cited anywhere above
+    # guideline points beyond the review, each with its source (model/beyond_review.py)
+    beyond_review: tuple[Any, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -272,6 +278,7 @@ class Assessment:
             "warnings": [w.to_json() for w in self.warnings],
             "missing_data": list(self.missing_data),
             "references": list(self.references),
+            "beyond_review": [b.to_json() for b in self.beyond_review],
         }
 
 
