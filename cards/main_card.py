@@ -160,7 +160,9 @@ def _gpa(assessment: Assessment) -> str:
         body = f"Not computable — missing: {missing}."
     else:
         survival = (f" → median survival **{num(gpa.median_survival_months)} months**"
-                    if gpa.median_survival_months is not None else "")
+                    if gpa.median_survival_months is not None
+                    else " → median survival not given (see the note below)"
+                    if gpa.median_withheld else "")
         body = f"**{num(gpa.score)}**{survival}"
         factors = [
             f"{GPA_FACTOR_NAMES.get(f.name, md(f.name))}: {md(f.value) if f.value else 'missing'}"
