@@ -2,11 +2,13 @@
 own line with its source, never mixed with the review's evidence (docs/clinical-model.md §10).
 
 Rules (each a small predicate on the assessment's own facts):
-- hippocampal-avoidance WBRT with memantine: WBRT or re-WBRT is among the options and the expected
-  survival (Breast GPA median) is >= ``HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS``; when the median is
-  not available (GPA not computable) the line still appears and says the survival condition
-  could not be checked; never in leptomeningeal disease (hippocampal sparing is not a treatment
-  of leptomeningeal disease; our choice, documented);
+- hippocampal-avoidance WBRT with memantine: WBRT is among the options and the expected survival
+  (Breast GPA median) is >= ``HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS``; when the median is not
+  available (GPA not computable) the line still appears and says the survival condition could
+  not be checked; when only re-WBRT is offered the line says the guidance is for a first course
+  (the review reports a median survival of 3.3 months after re-WBRT [49], and the GPA median
+  comes from first diagnosis); never in leptomeningeal disease (hippocampal sparing is not a
+  treatment of leptomeningeal disease; our choice, documented);
 - LITT: in-field progression after SRS/FSRT (situation ``local-progression-after-srs-in-field``);
 - radionecrosis management: whenever the pseudoprogression warning applies;
 - receptor discordance: a receptor with definitive results that differ between specimens or dates.
@@ -35,6 +37,7 @@ HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS = 4.0
 HA_WBRT_SOURCE = ("NRG Oncology CC001 (Brown, J Clin Oncol 2020); ASCO-SNO-ASTRO guideline 2021 "
                   "(Vogelbaum, J Clin Oncol 2022)")
 HA_WBRT_OPTIONS = frozenset({"wbrt", "re-wbrt"})
+HA_WBRT_FIRST_COURSE_OPTION = "wbrt"  # the guidance is for a first course (docs §10)
 HA_WBRT_EXCLUDED_SITUATIONS = frozenset({LEPTOMENINGEAL})
 EANO_ESMO_2021 = "EANO-ESMO guideline 2021 (Le Rhun, Ann Oncol 2021;32:1332-47)"
 # ESO-ESMO 5th international consensus guidelines for advanced breast cancer (ABC5; Cardoso,
@@ -53,25 +56,35 @@ class BeyondReview:
         return {"topic": self.topic, "text": self.text, "source": self.source}
 
 
+def _repeat_wbrt_only() -> BeyondReview:
+    return BeyondReview(
+        "ha-wbrt-memantine",
+        "Hippocampal-avoidance WBRT with memantine (expected survival >= "
+        f"{HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months) is guidance for a first WBRT course; "
+        "for repeat WBRT these sources do not establish it.", HA_WBRT_SOURCE)
+
+
+def _first_course(median: float | None) -> BeyondReview:
+    survival = ("; the Breast GPA is not computable here, so check the expected survival"
+                if median is None else f" (Breast GPA median {median:g} months)")
+    return BeyondReview(
+        "ha-wbrt-memantine",
+        "If whole-brain radiotherapy is chosen: hippocampal-avoidance WBRT with memantine when "
+        "no metastasis lies in the hippocampal region and expected survival is >= "
+        f"{HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months{survival}.", HA_WBRT_SOURCE)
+
+
 def hippocampal_avoidance(situation_code: str, options: tuple[Option, ...],
                           gpa: Gpa) -> BeyondReview | None:
-    if situation_code in HA_WBRT_EXCLUDED_SITUATIONS:
+    codes = {o.code for o in options}
+    if situation_code in HA_WBRT_EXCLUDED_SITUATIONS or not codes & HA_WBRT_OPTIONS:
         return None
-    if not any(o.code in HA_WBRT_OPTIONS for o in options):
-        return None
+    if HA_WBRT_FIRST_COURSE_OPTION not in codes:  # only repeat WBRT is offered
+        return _repeat_wbrt_only()
     median = gpa.median_survival_months
     if median is not None and median < HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:
         return None
-    if median is None:
-        survival = ("expected survival could not be estimated (Breast GPA not computable): check "
-                    f"that it is >= {HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months")
-    else:
-        survival = (f"expected survival (Breast GPA median {median:g} months) is >= "
-                    f"{HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months")
-    return BeyondReview(
-        "ha-wbrt-memantine",
-        "If whole-brain radiotherapy is chosen: hippocampal-avoidance WBRT with memantine, as "
-        f"{survival} and if no metastasis lies in the hippocampal region.", HA_WBRT_SOURCE)
+    return _first_course(median)
 
 
 def laser_interstitial_thermal_therapy(situation_code: str) -> BeyondReview | None:
