@@ -198,9 +198,9 @@ def _after_surgery(b: _Build) -> list[Option | None]:
             "preferred method in patients with good performance status, when feasible; WBRT is "
             "reserved for disseminated progression (review §4.2).")
     return [
-        _srs(b, text.format(m="SRS"), cite(13), reirradiation=False),
+        _srs(b, text.format(m="SRS"), (), reirradiation=False),
         _fsrt(b, text.format(m="FSRT") + " FSRT suits larger cavities; SRS and FSRT have "
-              "similar efficacy [15].", cite(13), reirradiation=False),
+              "similar efficacy [15].", (), reirradiation=False),
     ]
 
 
