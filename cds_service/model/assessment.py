@@ -244,6 +244,18 @@ class Warning:
 
 
 @dataclass(frozen=True)
+class BeyondReview:
+    """A guideline point beyond the review, with its source (model/beyond_review.py)."""
+
+    topic: str  # ha-wbrt-memantine | litt | radionecrosis-management | receptor-discordance
+    text: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Assessment:
     assessment_date: date
     situation: Situation
@@ -257,7 +269,7 @@ class Assessment:
     missing_data: tuple[str, ...] = ()
     references: tuple[int, ...] = field(default=())  # every reference cited anywhere above
     # guideline points beyond the review, each with its source (model/beyond_review.py)
-    beyond_review: tuple[Any, ...] = ()
+    beyond_review: tuple[BeyondReview, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,20 +18,18 @@ is recorded in docs/clinical-model.md §10.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from cds_service.model.assessment import (
     LEPTOMENINGEAL,
     LOCAL_AFTER_SRS_IN_FIELD,
+    BeyondReview,
     Gpa,
     Option,
     Warning,
 )
 from cds_service.model.patient import PatientRecord, Receptor, ReceptorReading
 
-# NRG Oncology CC001 (Brown PD et al., J Clin Oncol 2020;38:1019-29); ASCO-SNO-ASTRO 2021
-# (Vogelbaum MA et al., J Clin Oncol 2022;40:492-516): memantine and hippocampal avoidance when
+# NRG Oncology CC001 (Brown PD et al., J Clin Oncol 2020;38:1019); ASCO-SNO-ASTRO 2021
+# (Vogelbaum MA et al., J Clin Oncol 2022;40:492): memantine and hippocampal avoidance when
 # there is no metastasis in the hippocampal region and expected survival is >= 4 months.
 HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS = 4.0
 HA_WBRT_SOURCE = ("NRG Oncology CC001 (Brown, J Clin Oncol 2020); ASCO-SNO-ASTRO guideline 2021 "
@@ -39,21 +37,11 @@ HA_WBRT_SOURCE = ("NRG Oncology CC001 (Brown, J Clin Oncol 2020); ASCO-SNO-ASTRO
 HA_WBRT_OPTIONS = frozenset({"wbrt", "re-wbrt"})
 HA_WBRT_FIRST_COURSE_OPTION = "wbrt"  # the guidance is for a first course (docs §10)
 HA_WBRT_EXCLUDED_SITUATIONS = frozenset({LEPTOMENINGEAL})
-EANO_ESMO_2021 = "EANO-ESMO guideline 2021 (Le Rhun, Ann Oncol 2021;32:1332-47)"
+EANO_ESMO_2021 = "EANO-ESMO guideline 2021 (Le Rhun, Ann Oncol 2021;32:1332)"
 # ESO-ESMO 5th international consensus guidelines for advanced breast cancer (ABC5; Cardoso,
-# Ann Oncol 2020;31:1623-49)
+# Ann Oncol 2020;31:1623)
 RECEPTOR_DISCORDANCE_SOURCE = "ESO-ESMO ABC5 consensus (Cardoso, Ann Oncol 2020)"
 MARKER_NAMES = (("her2", "HER2"), ("er", "ER"), ("pr", "PR"))
-
-
-@dataclass(frozen=True)
-class BeyondReview:
-    topic: str  # ha-wbrt-memantine | litt | radionecrosis-management | receptor-discordance
-    text: str
-    source: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"topic": self.topic, "text": self.text, "source": self.source}
 
 
 def _repeat_wbrt_only() -> BeyondReview:

@@ -164,8 +164,7 @@ def test_beyond_review_lines_and_a_withheld_median(app):
     from the review's options; a withheld GPA median is said, not shown as "unknown months"."""
     from dataclasses import replace
 
-    from cds_service.model.assessment import Gpa
-    from cds_service.model.beyond_review import BeyondReview
+    from cds_service.model.assessment import BeyondReview, Gpa
 
     line = BeyondReview("litt", "LITT is an option for in-field progression.", "EANO-ESMO 2021")
     gpa = Gpa(score=1.5, median_survival_months=None, median_withheld="leptomeningeal",
