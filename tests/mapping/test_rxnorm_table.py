@@ -31,3 +31,9 @@ def test_the_mapping_reads_every_code_of_the_table() -> None:
 def test_every_drug_of_an_approved_regimen_is_in_the_table() -> None:
     drugs = {d for r in REGIMENS if not r.investigational for d in r.drugs}
     assert drugs <= {c.drug for c in INGREDIENTS}
+
+
+def test_the_older_tucatinib_code_is_still_read_but_never_ordered() -> None:
+    read = {d.name: d.rxnorm for d in mapping_codes.DRUGS}
+    assert {"2361285", "2361286"} <= read["tucatinib"]
+    assert card_codes.RXNORM_DRUGS["tucatinib"] == ("2361285", "tucatinib")
