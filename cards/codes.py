@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds_service.mapping import rxnorm
+from cds_service.model.systemic import REGIMENS
+
 # --- The review every card cites -------------------------------------------------------------
 REVIEW_DOI = "10.3390/cancers14041096"
 REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
@@ -130,33 +133,16 @@ OPERATION_ON_BRAIN = (SNOMED, "70586009", "Operation on brain")
 PATIENT_REFERRAL = (SNOMED, "3457005", "Patient referral")
 PALLIATIVE_CARE_REFERRAL = (SNOMED, "306237005", "Referral to palliative care service")
 
-# RxNorm ingredients of the §5b regimens. A regimen whose drugs are not all listed here gets no
-# order suggestion (the card names it; the clinician orders it).
+# RxNorm ingredients of the §5b regimens: the confirmed codes of the one table,
+# cds_service/mapping/rxnorm.py. A regimen whose drugs are not all confirmed gets no order
+# suggestion (the card names it and says why; the clinician orders it).
 RXNORM_DRUGS: dict[str, tuple[str, str]] = {
-    "temozolomide": ("37776", "temozolomide"),
-    "capecitabine": ("194000", "capecitabine"),
-    "cyclophosphamide": ("3002", "cyclophosphamide"),
-    "methotrexate": ("6851", "methotrexate"),
-    "fluorouracil": ("4492", "fluorouracil"),
-    "bevacizumab": ("253337", "bevacizumab"),
-    "trastuzumab": ("224905", "trastuzumab"),
-    "tucatinib": ("2361286", "tucatinib"),
-    "lapatinib": ("480167", "lapatinib"),
-    "abemaciclib": ("1946825", "abemaciclib"),
-    "palbociclib": ("1601374", "palbociclib"),
-}
+    c.drug: (c.code, c.display) for c in rxnorm.INGREDIENTS if c.confirmed}
+UNCONFIRMED_RXNORM_DRUGS: frozenset[str] = frozenset(
+    c.drug for c in rxnorm.INGREDIENTS if not c.confirmed)
 
-# Drugs of each regimen (in the order they are named).
-REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {
-    "temozolomide": ("temozolomide",),
-    "temozolomide-capecitabine": ("temozolomide", "capecitabine"),
-    "cmf": ("cyclophosphamide", "methotrexate", "fluorouracil"),
-    "bevacizumab": ("bevacizumab",),
-    "tucatinib-trastuzumab-capecitabine": ("tucatinib", "trastuzumab", "capecitabine"),
-    "lapatinib-capecitabine": ("lapatinib", "capecitabine"),
-    "abemaciclib": ("abemaciclib",),
-    "palbociclib": ("palbociclib",),
-}
+# Drugs of each regimen, in the order they are named (the model's REGIMENS).
+REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {r.code: r.drugs for r in REGIMENS if r.drugs}
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cards import codes
+from cards.beyond_review import beyond_review_section
 from cards.common import patient_override_reasons, review_link, smart_link, source
 from cards.imaging_age import (
     main_indicator,
@@ -165,7 +166,9 @@ def _gpa(assessment: Assessment) -> str:
         body = f"Not computable — missing: {missing}."
     else:
         survival = (f" → median survival **{num(gpa.median_survival_months)} months**"
-                    if gpa.median_survival_months is not None else "")
+                    if gpa.median_survival_months is not None
+                    else " → median survival not given (see the note below)"
+                    if gpa.median_withheld else "")
         body = f"**{num(gpa.score)}**{survival}"
         factors = [
             f"{GPA_FACTOR_NAMES.get(f.name, md(f.name))}: {md(f.value) if f.value else 'missing'}"
@@ -281,7 +284,7 @@ def detail(assessment: Assessment, *, unavailable: Sequence[str] = (),
         gpa=_gpa(assessment),
         options=_options(assessment),
         systemic=_systemic(assessment),
-        warnings=_warnings(assessment),
+        warnings=_warnings(assessment) + beyond_review_section(assessment),  # issue 13 #8
         missing=_missing(assessment, unavailable, notes, skipped),
         references=references_section(sorted(cited)),
         review_citation=codes.REVIEW_CITATION,

@@ -18,9 +18,12 @@
 - `surgery`, `tumor-board` and `best-supportive-care` become ServiceRequests (operation on brain,
   patient referral, palliative-care referral) carrying the salvage-option Coding.
 - `systemic-therapy` becomes one MedicationRequest per drug of the first orderable regimen the
-  model lists for the subtype (all its drugs have RxNorm codes in `codes.RXNORM_DRUGS`; never an
-  investigational one), each with the RxNorm and the `systemic-regimen` Codings, tied together by
-  `groupIdentifier`. No dose: dosing follows the prescriber's protocol.
+  model lists for the subtype (the model lists them by the review's evidence, `EVIDENCE_RANKING`;
+  orderable = every drug has a confirmed RxNorm ingredient code in `codes.RXNORM_DRUGS`, from
+  cds_service/mapping/rxnorm.py, and it is not investigational), each with the RxNorm and the
+  `systemic-regimen` Codings, tied together by `groupIdentifier`. Better-ranked regimens that
+  could not be ordered are named with the reason on the label and in the note ("listed, not
+  ordered"). No dose: dosing follows the prescriber's protocol.
 An option with nothing to prescribe (e.g. SRS without a dose regimen) gets no suggestion.
 
 Every resource carries an `identifier` whose value is the suggestion's uuid (so an order created
@@ -292,15 +295,38 @@ def service_request(option_code: str, ctx: OrderContext, *, suggestion_uuid: str
 
 
 # --- systemic therapy ---------------------------------------------------------------------------
+def why_not_orderable(regimen: SystemicRegimen) -> str | None:
+    """Why `regimen` cannot be put on an order; None when it can."""
+    drugs = codes.REGIMEN_DRUGS.get(regimen.code)
+    if regimen.investigational:
+        return "investigational"
+    if not drugs:
+        return "a class of drugs, no single drug to order"
+    unconfirmed = [d for d in drugs if d not in codes.RXNORM_DRUGS]
+    if unconfirmed:
+        return f"RxNorm code of {', '.join(unconfirmed)} not confirmed"
+    return None
+
+
 def orderable_regimen(regimens: Iterable[SystemicRegimen]) -> SystemicRegimen | None:
-    """The first regimen the model lists whose drugs all have RxNorm codes (never investigational)."""
+    """The first regimen the model lists (its evidence ranking) that can be ordered: every drug
+    has a confirmed RxNorm ingredient code, and it is not investigational."""
     for regimen in regimens:
-        drugs = codes.REGIMEN_DRUGS.get(regimen.code)
-        if regimen.investigational or not drugs:
-            continue
-        if all(drug in codes.RXNORM_DRUGS for drug in drugs):
+        if why_not_orderable(regimen) is None:
             return regimen
     return None
+
+
+def listed_not_ordered(regimens: Sequence[SystemicRegimen], chosen: SystemicRegimen) -> str:
+    """The better-ranked regimens left off the order, each with its reason ("" when none)."""
+    skipped = []
+    for regimen in regimens:
+        if regimen is chosen:
+            break
+        reason = why_not_orderable(regimen)
+        if reason is not None:
+            skipped.append(f"{plain(regimen.title)} ({reason})")
+    return ("Ranked higher, listed, not ordered: " + "; ".join(skipped) + ".") if skipped else ""
 
 
 def medication_requests(regimen_code: str, ctx: OrderContext, *, suggestion_uuid: str,
@@ -416,12 +442,14 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         regimen = orderable_regimen(regimens)
         if regimen is None:
             return None
+        skipped = listed_not_ordered(regimens, regimen)
         resources = medication_requests(
             regimen.code, ctx, suggestion_uuid=suggestion_uuid,
-            note=f"{rationale} Dose and schedule per the prescriber's protocol.",
+            note=" ".join(filter(None, [rationale, "Dose and schedule per the prescriber's "
+                                        "protocol.", skipped])),
         )
         name = codes.SYSTEMIC_REGIMENS.get(regimen.code, regimen.code)
-        label = f"{caution}Order {name}"
+        label = f"{caution}Order {name}" + (f". {skipped}" if skipped else "")
         actions = [
             _create(f"Draft MedicationRequest: {r['medicationCodeableConcept']['text']}", r)
             for r in resources

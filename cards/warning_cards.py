@@ -37,8 +37,9 @@ SUMMARIES = {
 ADVICE = {
     "radionecrosis-risk": (
         "Before repeat SRS/FSRT to a previously irradiated volume: register the new images with "
-        "the prior plan and assess the composite dose. Composite V40Gy of 0.28 / 0.76 / 1.6 cm³ "
-        "corresponds to about 10 / 20 / 50 % probability of radionecrosis [40]; the crude median "
+        "the prior plan and assess the composite dose. After re-SRS, volumes of 0.28 / 0.76 / "
+        "1.6 cm³ receiving 40 Gy or more were associated with 10 / 20 / 50 % probability of "
+        "radionecrosis [40]; the crude median "
         "radionecrosis rate after re-SRS/re-FSRT is 14.3 % (2–36 %) [42]. Larger volume, higher "
         "dose, large overlap with the prior 12–18 Gy volumes and a higher covering isodose raise "
         "the risk [42]. FSRT is preferred over single-fraction SRS when the risk is "
@@ -47,13 +48,14 @@ ADVICE = {
     "pseudoprogression-possible": (
         "Enlargement of an SRS/FSRT-treated lesion may be post-radiation necrosis rather than "
         "tumour. Before salvage treatment, consider perfusion or diffusion MRI, MR spectroscopy, "
-        "PET or SPECT [23–29]; only pathology is 100 % reliable (resection also gives a "
-        "diagnosis [39])."
+        "PET or SPECT [23–29]; only pathology is 100 % reliable (in 4 of 32 patients resected "
+        "after Gamma Knife SRS the specimen showed only radionecrosis [38])."
     ),
     "poor-performance-status": (
         "With KPS ≤ 60 or ECOG ≥ 2, aggressive local options are for selected patients only and "
-        "best supportive care is an option; outcomes of salvage treatment are better with "
-        "KPS ≥ 70 [31–33]."
+        "best supportive care is an option. Better performance status went with longer "
+        "survival after salvage SRS (KPS ≥ 90 [31], KPS ≥ 70 [32]) and was the most important "
+        "prognostic factor in reirradiated patients [34]."
     ),
     "hormonal-therapy-not-recommended": (
         "No clinical trial or large retrospective study supports hormonal therapy as a salvage "
@@ -68,7 +70,8 @@ ADVICE = {
 # clinical-model §5b; HER2-directed regimens only for HER2+).
 HORMONAL_SUBTYPE_ADVICE = {
     "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
-                 "palbociclib) have early-phase intracranial activity [80, 81].",
+                 "palbociclib) showed a moderate intracranial response in early-phase trials "
+                 "[80, 81].",
     "luminal-b": " For HER2-positive disease, HER2-directed regimens with intracranial activity "
                  "are the systemic options [70–76].",
     "her2": " For HER2-positive disease, HER2-directed regimens with intracranial activity are "
@@ -77,8 +80,8 @@ HORMONAL_SUBTYPE_ADVICE = {
 
 ADVICE_REFERENCES = {
     "radionecrosis-risk": (15, 37, 38, 39, 40, 42),
-    "pseudoprogression-possible": (23, 24, 25, 26, 27, 28, 29, 39),
-    "poor-performance-status": (31, 32, 33),
+    "pseudoprogression-possible": (23, 24, 25, 26, 27, 28, 29, 38),
+    "poor-performance-status": (31, 32, 34),
     "hormonal-therapy-not-recommended": (60, 61, 62, 63, 64, 65, 77, 78, 79, 80, 81),
 }
 

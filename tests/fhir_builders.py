@@ -304,7 +304,7 @@ def disease_status(pid: str, oid: str, effective: str, trend: str, *,
 DRUGS = {
     # name: (RxNorm ingredient code, display)
     "trastuzumab": ("224905", "trastuzumab"),
-    "tucatinib": ("2361286", "tucatinib"),
+    "tucatinib": ("2361285", "tucatinib"),
     "capecitabine": ("194000", "capecitabine"),
     "letrozole": ("72965", "letrozole"),
     "anastrozole": ("84857", "anastrozole"),

@@ -130,3 +130,142 @@ def test_two_patients_in_one_bundle_is_400(api) -> None:
     assert response.status_code == 400
     body = response.get_json()
     assert body["field"] == "entry" and "2 Patient resources" in body["message"]
+
+
+# --- issue 13 ("Clinical trust II"): vignettes through /api/assessment ---------------------------
+# Each expectation quotes the review (Spalek & Mandat 2022) or the guideline it follows.
+
+def assessed(api, resources) -> dict:
+    response = post(api, b.collection(resources))
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_her2_after_tucatinib_regimen_lists_t_dxd_first(api) -> None:
+    from tests import trust_vignettes as v
+    body = assessed(api, v.her2_progressing_on_tucatinib())
+    codes = [r["code"] for r in body["systemic_regimens"]]
+    # review §5: "If the intracranial progression occurs during a systemic treatment and there
+    # are no options of local therapy, it is reasonable to switch systemic therapy lines."
+    assert "tucatinib-trastuzumab-capecitabine" not in codes
+    # review §5.3: "Even better results were found in the recently published subgroup analysis
+    # from a phase III DESTINY-Breast03 trial." [75]
+    assert codes[:2] == ["trastuzumab-deruxtecan", "neratinib-capecitabine"]
+    assert codes.index("neratinib-capecitabine") < codes.index("lapatinib-capecitabine")
+
+
+def test_triple_negative_lists_sacituzumab_govitecan_before_temozolomide(api) -> None:
+    body = assessed(api, syn.disseminated_after_wbrt())
+    codes = [r["code"] for r in body["systemic_regimens"]]
+    # review §5.2: "Sacituzumab govitecan ... is approved for the treatment of patients with
+    # metastatic triple-negative breast cancer [66]. The early results of a clinical trial
+    # NCT03995706 showed an intracranial activity of sacituzumab govitecan in patients with BCBM"
+    assert codes[0] == "sacituzumab-govitecan"
+    assert codes.index("sacituzumab-govitecan") < codes.index("temozolomide")
+
+
+def test_srs_after_wbrt_cites_each_series_for_what_it_reported(api) -> None:
+    body = assessed(api, syn.progressive_after_wbrt_limited())
+    srs = next(o for o in body["options"] if o["code"] == "srs")["rationale"]
+    # review §4.1: median OS 19 [30], 14 [31], 11.7 [32], 9.8 [33], 11.4 months [34]; and [35]:
+    # "Median survival after salvage radiotherapy was low, but still significantly better in
+    # HER2-positive patients compared with HER2-negative patients (6 months vs. 2 months"
+    assert "9.8-19 months after salvage SRS [30-34]" in srs
+    assert "6 months if HER2-positive vs 2 months if HER2-negative" in srs
+    assert "9.8-19 months) [30-35]" not in srs
+    # review §4.1: "Higher Karnofsky performance score (>= 90) ... [31]"; "better performance
+    # status (Karnofsky performance score >= 70) ... [32]" — only [32] used 70.
+    assert "KPS >= 90, Score Index for Radiosurgery >= 6" in srs and "KPS >= 70" in srs
+    assert "[31-33]" not in srs
+
+
+def test_supportive_care_does_not_cite_re_wbrt_survival_for_a_patient_never_given_wbrt(api) -> None:
+    body = assessed(api, syn.leptomeningeal_after_srs())  # SRS only, KPS 60
+    bsc = next(o for o in body["options"] if o["code"] == "best-supportive-care")
+    assert "3.3 months" not in bsc["rationale"] and 49 not in bsc["references"]
+    # review §4.1: "The most important prognostic factor in both groups was performance status."
+    assert "most important prognostic factor in reirradiated patients [34]" in bsc["rationale"]
+
+
+def test_in_field_surgery_says_what_ref_38_found(api) -> None:
+    body = assessed(api, syn.progressive_after_srs_in_field())
+    surgery = next(o for o in body["options"] if o["code"] == "surgery")["rationale"]
+    # review §4.2 [38]: "The group consisted of 32 patients ... Moreover, in four cases,
+    # postoperative specimens showed only PRN."
+    assert "in 4 of 32 patients resected after Gamma Knife SRS the specimen showed only PRN [38]" \
+        in surgery
+    assert "PRN only in 4 resected lesions" not in surgery
+
+
+def test_leptomeningeal_gpa_keeps_the_score_and_withholds_the_median(api) -> None:
+    body = assessed(api, syn.leptomeningeal_after_srs())
+    gpa = body["gpa"]
+    # review §4.4: "the real benefit of such a treatment is disputable, and the prognosis
+    # remains very poor."
+    assert isinstance(gpa["score"], float) and gpa["median_survival_months"] is None
+    assert "very poor" in gpa["median_withheld"]
+    # Sperduto 2020 [57]: "2473 patients with breast cancer with newly diagnosed brain metastases"
+    assert any("first diagnosis of BCBM" in n for n in gpa["notes"])
+
+
+def test_gpa_median_is_given_outside_leptomeningeal_disease(api) -> None:
+    gpa = assessed(api, syn.progressive_after_wbrt_limited())["gpa"]
+    assert gpa["median_survival_months"] == 12.9 and gpa["median_withheld"] is None
+    assert any("first diagnosis of BCBM" in n for n in gpa["notes"])
+
+
+def beyond(body: dict) -> dict[str, dict]:
+    return {item["topic"]: item for item in body["beyond_review"]}
+
+
+def test_beyond_review_ha_wbrt_with_memantine_for_a_first_wbrt(api) -> None:
+    from tests import trust_vignettes as v
+    body = assessed(api, v.disseminated_after_srs())
+    assert "wbrt" in [o["code"] for o in body["options"]]
+    line = beyond(body)["ha-wbrt-memantine"]
+    # ASCO-SNO-ASTRO 2021 (reference notes): "WBRT: offer memantine + hippocampal avoidance if
+    # there are no hippocampal lesions and expected survival is >= 4 months"
+    assert f"Breast GPA median {body['gpa']['median_survival_months']:g} months" in line["text"]
+    assert "NRG Oncology CC001" in line["source"]
+    # never mixed with the review's evidence: no option rationale or warning names it
+    assert all("hippocampal" not in o["rationale"].lower() for o in body["options"])
+    assert all("hippocampal" not in w["message"].lower() for w in body["warnings"])
+
+
+def test_beyond_review_ha_wbrt_without_a_gpa_says_to_check_survival(api) -> None:
+    from tests import trust_vignettes as v
+    body = assessed(api, v.disseminated_after_srs(with_kps=False))
+    assert body["gpa"]["score"] is None
+    assert "not computable" in beyond(body)["ha-wbrt-memantine"]["text"]
+
+
+def test_beyond_review_litt_and_radionecrosis_for_in_field_progression(api) -> None:
+    body = assessed(api, syn.progressive_after_srs_in_field())
+    lines = beyond(body)
+    # EANO-ESMO 2021 (reference notes): "treat radionecrosis with steroids, bevacizumab or
+    # surgery/LITT"
+    assert "LITT" in lines["litt"]["text"] and "EANO-ESMO" in lines["litt"]["source"]
+    assert "corticosteroids" in lines["radionecrosis-management"]["text"]
+    assert "pseudoprogression-possible" in {w["code"] for w in body["warnings"]}
+
+
+def test_beyond_review_is_empty_without_its_triggers(api) -> None:
+    body = assessed(api, syn.progressive_after_wbrt_limited())  # SRS/surgery, concordant receptors
+    assert body["beyond_review"] == []
+
+
+def test_beyond_review_receptor_discordance_with_specimen_and_date(api) -> None:
+    from tests import trust_vignettes as v
+    body = assessed(api, v.triple_negative_primary_her2_positive_metastasis())
+    text = beyond(body)["receptor-discordance"]["text"]
+    assert ("HER2 negative on 2020-01-20 (primary breast tumour core biopsy) vs positive on "
+            "2024-02-25 (brain metastasis resection)") in text
+    assert body["subtype"]["her2"] == "positive"  # the latest result is the one used
+
+
+def test_receptor_discordance_ignores_results_after_the_assessment_date(api) -> None:
+    from tests import trust_vignettes as v
+    bundle = b.collection(v.triple_negative_primary_her2_positive_metastasis())
+    body = post(api, bundle, "?date=2024-02-24").get_json()  # the day before the brain specimen
+    assert body["options"] and "ha-wbrt-memantine" in beyond(body)  # still progressive
+    assert "receptor-discordance" not in beyond(body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cds_service.mapping.rxnorm import ingredient
 from cds_service.model.patient import TherapyClass
 
 # --- Code systems --------------------------------------------------------------------------------
@@ -316,8 +317,10 @@ DEX_REFERENCE_MG = 0.75
 _H, _HO, _C, _CH, _O = (TherapyClass.HER2_DIRECTED, TherapyClass.HORMONAL, TherapyClass.CDK46,
                         TherapyClass.CHEMOTHERAPY, TherapyClass.OTHER)
 _ICI = TherapyClass.IMMUNOTHERAPY  # immune checkpoint inhibitors: RANO-BM's new-lesion exception
-# RxNorm ingredient codes: FIP and tests/fhir_builders.py DRUGS, the mCODE examples, and public
-# code tables cross-checked where two sources agreed; single-source codes are marked (1).
+# RxNorm codes the mapping reads. The ingredient codes of the systemic regimens come from the one
+# table with sources, cds_service/mapping/rxnorm.py (``ingredient(...)``); the others: FIP and
+# tests/fhir_builders.py DRUGS, the mCODE examples, and public code tables cross-checked where two
+# sources agreed; single-source codes are marked (1).
 DRUGS: tuple[Drug, ...] = (
     # corticosteroids (FIP: dexamethasone 3264)
     Drug("dexamethasone", None, frozenset({"3264"}), ("decadron",), dex_equivalent_mg=0.75),
@@ -329,15 +332,16 @@ DRUGS: tuple[Drug, ...] = (
     Drug("cortisone", None, frozenset(), (), dex_equivalent_mg=25.0),
     Drug("betamethasone", None, frozenset({"1514"}), (), dex_equivalent_mg=0.75),
     # HER2-directed
-    Drug("trastuzumab", _H, frozenset({"224905"}), ("herceptin",)),
-    Drug("pertuzumab", _H, frozenset({"1298944"}), ("perjeta",)),
-    Drug("tucatinib", _H, frozenset({"2361285", "2361286"}), ("tukysa",)),  # 2361285 RxNav
-    # ingredient; 2361286 is the code the builders and the cards use
-    Drug("lapatinib", _H, frozenset({"480167"}), ("tykerb", "tyverb")),
-    Drug("neratinib", _H, frozenset({"1940643"}), ("nerlynx",)),
-    Drug("trastuzumab emtansine", _H, frozenset({"1371041", "1371046"}),  # (1) each
+    Drug("trastuzumab", _H, ingredient("trastuzumab"), ("herceptin",)),
+    Drug("pertuzumab", _H, ingredient("pertuzumab"), ("perjeta",)),
+    # tucatinib: 2361285 is the ingredient (rxnorm.py); 2361286, which the mCODE extraction
+    # tests and our builders use, is read too but never ordered
+    Drug("tucatinib", _H, ingredient("tucatinib") | {"2361286"}, ("tukysa",)),
+    Drug("lapatinib", _H, ingredient("lapatinib"), ("tykerb", "tyverb")),
+    Drug("neratinib", _H, ingredient("neratinib"), ("nerlynx",)),
+    Drug("trastuzumab emtansine", _H, ingredient("trastuzumab emtansine") | {"1371046"},  # (1)
          ("ado trastuzumab emtansine", "t dm1", "tdm1", "kadcyla")),
-    Drug("trastuzumab deruxtecan", _H, frozenset({"2267582"}),  # (1)
+    Drug("trastuzumab deruxtecan", _H, ingredient("trastuzumab deruxtecan"),
          ("fam trastuzumab deruxtecan", "t dxd", "tdxd", "enhertu")),
     Drug("margetuximab", _H, frozenset(), ("margenza",)),
     # hormonal
@@ -352,21 +356,21 @@ DRUGS: tuple[Drug, ...] = (
     Drug("leuprolide", _HO, frozenset({"42375"}), ("leuprorelin", "lupron")),
     Drug("megestrol", _HO, frozenset(), ()),
     # CDK4/6 inhibitors
-    Drug("palbociclib", _C, frozenset({"1601374"}), ("ibrance",)),
+    Drug("palbociclib", _C, ingredient("palbociclib"), ("ibrance",)),
     Drug("ribociclib", _C, frozenset({"1873916"}), ("kisqali",)),
-    Drug("abemaciclib", _C, frozenset({"1946825"}), ("verzenio",)),
+    Drug("abemaciclib", _C, ingredient("abemaciclib"), ("verzenio",)),
     # chemotherapy
-    Drug("capecitabine", _CH, frozenset({"194000"}), ("xeloda",)),
-    Drug("temozolomide", _CH, frozenset({"37776"}), ("temodar", "temodal")),
+    Drug("capecitabine", _CH, ingredient("capecitabine"), ("xeloda",)),
+    Drug("temozolomide", _CH, ingredient("temozolomide"), ("temodar", "temodal")),
     Drug("paclitaxel", _CH, frozenset({"56946"}), ("taxol", "abraxane")),
     Drug("docetaxel", _CH, frozenset({"72962"}), ("taxotere",)),
-    Drug("cyclophosphamide", _CH, frozenset({"3002"}), ()),
-    Drug("methotrexate", _CH, frozenset({"6851"}), ()),
-    Drug("fluorouracil", _CH, frozenset({"4492"}), ("5 fu", "5fu", "5 fluorouracil")),
+    Drug("cyclophosphamide", _CH, ingredient("cyclophosphamide"), ()),
+    Drug("methotrexate", _CH, ingredient("methotrexate"), ()),
+    Drug("fluorouracil", _CH, ingredient("fluorouracil"), ("5 fu", "5fu", "5 fluorouracil")),
     Drug("doxorubicin", _CH, frozenset({"3639"}), ("adriamycin",)),
     Drug("epirubicin", _CH, frozenset({"3995"}), ()),
     Drug("eribulin", _CH, frozenset({"1045452", "1045453"}), ("halaven",)),  # (1) each
-    Drug("sacituzumab govitecan", _CH, frozenset({"2360232"}), ("trodelvy",)),  # (1)
+    Drug("sacituzumab govitecan", _CH, ingredient("sacituzumab govitecan"), ("trodelvy",)),
     Drug("irinotecan", _CH, frozenset({"51499"}), ()),
     Drug("cisplatin", _CH, frozenset({"2555"}), ()),
     Drug("carboplatin", _CH, frozenset({"40048"}), ()),
@@ -377,7 +381,7 @@ DRUGS: tuple[Drug, ...] = (
     Drug("idarubicin", _CH, frozenset({"5650"}), ()),  # mCODE example (Brian L)
     Drug("vincristine", _CH, frozenset({"11202"}), ()),  # mCODE example (Brian L)
     # other anti-cancer drugs (targeted, antiangiogenic, immunotherapy)
-    Drug("bevacizumab", _O, frozenset({"253337"}), ("avastin",)),
+    Drug("bevacizumab", _O, ingredient("bevacizumab"), ("avastin",)),
     Drug("olaparib", _O, frozenset({"1597582"}), ("lynparza",)),
     Drug("talazoparib", _O, frozenset(), ("talzenna",)),
     Drug("alpelisib", _O, frozenset(), ("piqray",)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from cds_service.mapping import codes
@@ -15,6 +15,7 @@ from cds_service.mapping.read import (
     FhirDate,
     Json,
     codings,
+    concept_words,
     integer,
     loinc_codes,
     obj,
@@ -25,7 +26,7 @@ from cds_service.mapping.read import (
     text,
     timepoint,
 )
-from cds_service.model.patient import PerformanceScore, Receptor, ReceptorStatus
+from cds_service.model.patient import PerformanceScore, Receptor, ReceptorReading, ReceptorStatus
 
 _STATUS = {
     codes.POSITIVE: ReceptorStatus.POSITIVE,
@@ -53,6 +54,7 @@ class ReceptorResult:
     result: str  # codes.POSITIVE / NEGATIVE / EQUIVOCAL
     when: FhirDate | None
     source: str
+    specimen: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,30 @@ def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     for observation in index.of_type("Observation"):
         found = notes.guard(observation, lambda o=observation: list(_receptor_results(o, notes)))
         results.extend(found or ())
-    chosen = {m: _latest(m, [r for r in results if r.marker == m]) for m in
-              (codes.HER2, codes.ER, codes.PR)}
+    chosen = {m: _with_readings(_latest(m, [r for r in results if r.marker == m]),
+                                [r for r in results if r.marker == m])
+              for m in (codes.HER2, codes.ER, codes.PR)}
     conflicts = tuple(m for m, (_, conflict) in chosen.items() if conflict)
     return Receptors(chosen[codes.HER2][0], chosen[codes.ER][0], chosen[codes.PR][0], conflicts)
+
+
+def _with_readings(chosen: tuple[Receptor, bool], results: list[ReceptorResult]
+                   ) -> tuple[Receptor, bool]:
+    """The chosen result with every definitive reading of the marker, oldest first."""
+    readings = tuple(
+        ReceptorReading(_STATUS[r.result], r.when.day if r.when else None, r.specimen)
+        for r in sorted(results, key=lambda r: sort_day(r.when))
+        if r.result != codes.EQUIVOCAL)
+    receptor, conflict = chosen
+    return replace(receptor, readings=readings), conflict
+
+
+def specimen_of(observation: Json) -> str:
+    """What the result was measured on: Observation.specimen's display, else bodySite, else the
+    Observation itself."""
+    specimen = text(obj(observation.get("specimen")).get("display"))
+    site = concept_words(observation.get("bodySite")).strip()
+    return specimen or site or reference_of(observation)
 
 
 def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResult]:
@@ -88,7 +110,8 @@ def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResul
         if result is None:
             notes.skip(observation, f"{codes.RECEPTOR_NAMES[marker]} result not readable: {reason}")
             continue
-        yield ReceptorResult(marker, result, when, reference_of(observation))
+        yield ReceptorResult(marker, result, when, reference_of(observation),
+                             specimen_of(observation))
 
 
 def _is_receptor(loincs: list[str]) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
+from cds_service.model.beyond_review import beyond_review
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.data_age import deceased_situation, imaging_age, outdated_imaging_warning
 from cds_service.model.facts import as_of
 from cds_service.model.first_steps import first_steps
-from cds_service.model.gpa import breast_gpa
+from cds_service.model.gpa import breast_gpa, gpa_for_situation
 from cds_service.model.options import build_options
 from cds_service.model.patient import PatientRecord
 from cds_service.model.performance import performance_status
@@ -45,7 +46,7 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
     performance: PerformanceStatus = performance_status(view, config)
     rano = assess_rano_bm(view, config)
     situation, progression = deceased_situation(view, on) or classify(view, rano, config)
-    gpa = breast_gpa(view, on, config)
+    gpa = gpa_for_situation(breast_gpa(view, on, config), situation.code)
     imaging = imaging_age(view, on, config)
 
     options = regimens = warnings = ()
@@ -84,4 +85,5 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
         first_steps=steps,
         imaging=imaging,
         skipped=record.skipped,
+        beyond_review=beyond_review(view, situation.code, options, warnings, gpa),
     )

@@ -105,11 +105,15 @@ class Gpa:
     ecog_stand_in: bool = False  # KPS band taken from ECOG
     notes: tuple[str, ...] = ()  # e.g. "extracranial metastases: none recorded"
     references: tuple[int, ...] = ()
+    # why the band's median survival is not given as this patient's prognosis (leptomeningeal
+    # disease); None when it is given
+    median_withheld: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "median_survival_months": self.median_survival_months,
+            "median_withheld": self.median_withheld,
             "missing": list(self.missing),
             "factors": [
                 {"name": f.name, "value": f.value, "points": f.points} for f in self.factors
@@ -289,6 +293,18 @@ class ImagingAge:
 
 
 @dataclass(frozen=True)
+class BeyondReview:
+    """A guideline point beyond the review, with its source (model/beyond_review.py)."""
+
+    topic: str  # ha-wbrt-memantine | litt | radionecrosis-management | receptor-discordance
+    text: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Assessment:
     assessment_date: date
     situation: Situation
@@ -304,6 +320,8 @@ class Assessment:
     first_steps: tuple[FirstStep, ...] = ()  # what to do before choosing among the options
     imaging: ImagingAge | None = None  # None: no brain imaging on record (named as missing)
     skipped: tuple[SkippedResource, ...] = ()  # resources not used, and why
+    # guideline points beyond the review, each with its source (model/beyond_review.py)
+    beyond_review: tuple[BeyondReview, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -333,6 +351,7 @@ class Assessment:
             "references": list(self.references),
             "imaging": self.imaging.to_json() if self.imaging else None,
             "skipped": [{"resource": s.reference, "reason": s.reason} for s in self.skipped],
+            "beyond_review": [b.to_json() for b in self.beyond_review],
         }
 
 

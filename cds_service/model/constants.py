@@ -63,6 +63,9 @@ RANO_NON_TARGET_PD_FRACTION = Decimal("0.20")
 MEASUREMENT_QUANTUM_MM = Decimal("0.01")  # diameters are compared after rounding to 0.01 mm
 
 # --- Breast GPA 2020 (CM §8, Sperduto 2020 [57], public calculator brainmetgpa.com) ---------------
+# Every weight and median below was checked on 2026-12-01 against the calculator's source,
+# jbr3zy/BrainMetGPA lib/data.js at commit ab6837f029ca4b2933cd7b29d81786b1ec2c8b68 ("updates to the
+# breast/GI GPA", 2020-09-16), "Breast Cancer" block. The paper's own table could not be read.
 GPA_KPS_POINTS = ((90, 1.0), (70, 0.5), (0, 0.0))  # (KPS at least, points): 90-100 / 70-80 / <= 60
 GPA_ECOG_TO_KPS_BAND = {0: "90-100", 1: "70-80"}  # ECOG >= 2 -> "<= 60" (CM §8)
 GPA_ECOG_POINTS = ((0, 1.0), (1, 0.5))  # (ECOG at most, points); ECOG >= 2 -> 0
@@ -85,7 +88,7 @@ GPA_BANDS = (
 )
 
 # --- Radionecrosis after re-irradiation (review §4.2, CM §7) ------------------------------------
-# McKay 2017 [40]: composite volume receiving >= 40 Gy (cm3) -> probability of PRN
+# McKay 2017 [40]: volume receiving >= 40 Gy at re-SRS (cm3) -> probability of PRN (review §4.2)
 V40GY_PRN_PROBABILITY = ((0.28, 10), (0.76, 20), (1.6, 50))
 PRN_CRUDE_MEDIAN_PERCENT = 14.3  # Lucia 2021 [42]: crude median PRN after re-SRS / re-FSRT
 PRN_CRUDE_RANGE_PERCENT = (2, 36)  # [42]: range across 13 studies

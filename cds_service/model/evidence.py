@@ -337,9 +337,10 @@ _STUDIES: dict[int, tuple[str | None, str | None, str]] = {
     28: (None, None, "perfusion-sensitive MRI (review §3)"),
     29: (None, None, "perfusion MRI after radiosurgery (review §3)"),
     30: ("retrospective series", "39 patients with salvage SRS after WBRT",
-         "salvage SRS after WBRT: median OS 19 months (review §4.1)"),
+         "salvage SRS after WBRT: median OS 19 months; age < 40 prognostic (review §4.1)"),
     31: ("retrospective series", "15 patients",
-         "salvage SRS after WBRT: median OS 14 months; KPS >= 90, ER+ prognostic (review §4.1)"),
+         "salvage SRS after WBRT: median OS 14 months; KPS >= 90, SIR >= 6, ER+, "
+         "post-menopausal prognostic (review §4.1)"),
     32: ("retrospective series",
          "103 patients: 81 after WBRT, 18 after surgery with WBRT, 4 after surgery alone",
          "salvage SRS: median OS 11.7 months; KPS >= 70, age < 50, ER+, HER2+, extracranial "
@@ -348,9 +349,11 @@ _STUDIES: dict[int, tuple[str | None, str | None, str]] = {
          "salvage SRS: median OS 9.8 months; HER2+ and controlled extracranial disease "
          "prognostic (review §4.1)"),
     34: ("retrospective cohort", "56 patients: 39 WBRT then SRS, 17 SRS then WBRT",
-         "re-irradiation either way: performance status the main prognostic factor (review §4.1)"),
+         "re-irradiation either way: median OS 11.4 months after salvage SRS, 10.8 months after "
+         "salvage WBRT; performance status the most important prognostic factor (review §4.1)"),
     35: ("retrospective analysis", "40 patients: 12 SRS, 9 FSRT, 19 repeated WBRT",
-         "secondary radiotherapy after WBRT: better survival if HER2+ (review §4.1)"),
+         "secondary radiotherapy after WBRT: median survival 6 months if HER2+ vs 2 months if "
+         "HER2- (review §4.1)"),
     36: (None, None, "surgery or repeat SRS/FSRT for progression outside the irradiated volume"),
     37: (None, "58 patients (9 with breast cancer)", "resection after SRS (review §4.2)"),
     38: (None, "32 resected patients of 245 treated with Gamma Knife SRS (4 with BCBM)",
@@ -358,7 +361,8 @@ _STUDIES: dict[int, tuple[str | None, str | None, str]] = {
     39: ("cohort of salvage surgery (all primaries)", "9 patients with BCBM",
          "salvage surgery after stereotactic irradiation; postoperative RT may be justified"),
     40: (None, "32 patients (9 with BCBM), 46 lesions",
-         "re-SRS: PRN in 30 %; composite V40Gy 0.28 / 0.76 / 1.6 cm3 ~ 10 / 20 / 50 % PRN"),
+         "re-SRS: PRN in 30 %; volumes of 0.28 / 0.76 / 1.6 cm3 receiving >= 40 Gy ~ 10 / 20 / "
+         "50 % PRN"),
     41: (None, "28 patients with 32 metastases (5 with BCBM)",
          "re-SRS / SRT after in-field failure: PRN in 18.8 % of lesions (review §4.2)"),
     42: ("systematic review and meta-analysis", "13 studies, 464 patients, 549 brain metastases",

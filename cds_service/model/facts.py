@@ -18,6 +18,7 @@ from cds_service.model.patient import (
     Measurement,
     PatientRecord,
     Presence,
+    Receptor,
     TherapyClass,
     TreatmentKind,
 )
@@ -70,7 +71,16 @@ def as_of(record: PatientRecord, on: date) -> PatientRecord:
         systemic_therapies=tuple(s for s in record.systemic_therapies
                                  if _on_or_before(s.start, on)),
         symptoms=tuple(s for s in record.symptoms if _on_or_before(s.date, on)),
+        her2=_readings_as_of(record.her2, on),
+        er=_readings_as_of(record.er, on),
+        pr=_readings_as_of(record.pr, on),
     )
+
+
+def _readings_as_of(receptor: Receptor, on: date) -> Receptor:
+    """The receptor's readings up to `on` (for receptor discordance); its status is unchanged."""
+    return replace(receptor, readings=tuple(r for r in receptor.readings
+                                            if _on_or_before(r.date, on)))
 
 
 def in_scope(record: PatientRecord) -> bool:

@@ -12,14 +12,21 @@ record is named in ``missing`` and the score is ``None``: nothing is guessed. Do
   worksheet may give 1.0 - unverified, see docs/clinical-model.md);
 - brain metastases = distinct brain lesions on record at the assessment date;
 - extracranial metastases absent when none is recorded, and the note says "none recorded".
+Caveats carried in ``notes`` (docs/clinical-model.md §8):
+- the score was derived at the first diagnosis of BCBM (2,473 patients with newly diagnosed brain
+  metastases [57]), not at progression after local treatment: ``GPA_DERIVATION_NOTE`` always;
+- leptomeningeal disease: the score is kept but the band's median survival is withheld
+  (``median_withheld``), since the review calls the prognosis very poor (§4.4) and the GPA was
+  not derived for it (``gpa_for_situation``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from cds_service.model.assessment import Gpa, GpaFactor
+from cds_service.model.assessment import LEPTOMENINGEAL, Gpa, GpaFactor
 from cds_service.model.constants import (
     DEFAULT_CONFIG,
     GPA_AGE_POINTS_YOUNG,
@@ -39,6 +46,17 @@ from cds_service.model.performance import KPS, choose_score
 from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
 
 GPA_REFERENCES = cite(57)
+GPA_DERIVATION_NOTE = (
+    "derived at the first diagnosis of BCBM (2,473 patients with newly diagnosed brain "
+    "metastases [57]); at progression after local treatment its median survival is an "
+    "approximation")
+# review §4.4: "In the case of primary leptomeningeal disease, the method of choice is WBRT.
+# However, the real benefit of such a treatment is disputable, and the prognosis remains very poor."
+GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL = (
+    "median survival not given for leptomeningeal disease: the review calls its prognosis very "
+    "poor (review §4.4) and the Breast GPA was not derived for it; the score is shown for its "
+    "factors only")
+MEDIAN_WITHHELD_SITUATIONS = {LEPTOMENINGEAL: GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL}
 SUBTYPE_NAMES = {
     "triple-negative": "basal (triple-negative)",
     "luminal-a": "luminal A (ER/PR+, HER2-)",
@@ -132,7 +150,7 @@ def breast_gpa(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CO
                _brain_factor(record), _extracranial_factor(record))
     missing = tuple(f"GPA factor missing: {MISSING_NAMES[f.name]}"
                     for f in factors if f.points is None)
-    notes = []
+    notes = [GPA_DERIVATION_NOTE]
     if stand_in:
         notes.append("ECOG stands in for KPS (ECOG 0 -> KPS 90-100, 1 -> 70-80, >= 2 -> <= 60)")
     if record.extracranial.presence is Presence.ABSENT:
@@ -145,3 +163,12 @@ def breast_gpa(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CO
     return Gpa(score=score, median_survival_months=median_survival(score), missing=(),
                factors=factors, ecog_stand_in=stand_in, notes=tuple(notes),
                references=GPA_REFERENCES)
+
+
+def gpa_for_situation(gpa: Gpa, situation_code: str) -> Gpa:
+    """`gpa` as shown in this situation: in leptomeningeal disease the median is withheld."""
+    reason = MEDIAN_WITHHELD_SITUATIONS.get(situation_code)
+    if reason is None:
+        return gpa
+    return replace(gpa, median_survival_months=None, median_withheld=reason,
+                   notes=gpa.notes + (reason,))

@@ -197,15 +197,19 @@ def _re_wbrt(b: _Build, rationale: str) -> Option:
 # --- options per situation (clinical-model §4) --------------------------------------------------
 
 def _after_wbrt(b: _Build) -> list[Option | None]:
-    prognosis = (" Longer survival was reported with KPS >= 70, younger age, ER-positive and "
-                 "HER2-positive disease and controlled extracranial disease [31-33].")
+    prognosis = (" Factors associated with longer survival: age < 40 [30]; KPS >= 90, Score "
+                 "Index for Radiosurgery >= 6, ER positivity, post-menopausal status [31]; age "
+                 "< 50, KPS >= 70, extracranial control, ER and HER2 positivity [32]; HER2 "
+                 "positivity and controlled extracranial disease [33]; HER2 positivity [35].")
     options: list[Option | None] = [
         _srs(b, "Limited progression after WBRT: salvage SRS is a valid option, supported by "
-             "retrospective BCBM series (median overall survival 9.8-19 months) [30-35]."
-             + prognosis, span(30, 35)),
-        _surgery(b, "Limited progression after WBRT: salvage surgery is equally a valid option "
-                 "(review §4.1), in particular for a large or symptomatic lesion; the evidence "
-                 "after WBRT is retrospective only [30-35]." + prognosis, span(30, 35)),
+             "retrospective BCBM series only (median overall survival 9.8-19 months after salvage "
+             "SRS [30-34]; median survival 6 months if HER2-positive vs 2 months if HER2-negative "
+             "after salvage SRS, FSRT or repeat WBRT [35])." + prognosis, span(30, 35)),
+        _surgery(b, "Limited progression after WBRT: salvage surgery is equally an available "
+                 "option (review §4.1); the literature after WBRT is retrospective only, and its "
+                 "series [30-35] report salvage radiotherapy, not surgery." + prognosis,
+                 span(30, 35)),
     ]
     if b.any_larger_than(FSRT_PREFERRED_ABOVE_MM) or b.any_unknown():
         options.append(_fsrt(b, "FSRT is the usual choice for lesions larger than 2 cm, with "
@@ -220,9 +224,9 @@ def _after_surgery(b: _Build) -> list[Option | None]:
             "preferred method in patients with good performance status, when feasible; WBRT is "
             "reserved for disseminated progression (review §4.2).")
     return [
-        _srs(b, text.format(m="SRS"), cite(13), reirradiation=False),
+        _srs(b, text.format(m="SRS"), (), reirradiation=False),
         _fsrt(b, text.format(m="FSRT") + " FSRT suits larger cavities; SRS and FSRT have "
-              "similar efficacy [15].", cite(13), reirradiation=False),
+              "similar efficacy [15].", (), reirradiation=False),
     ]
 
 
@@ -232,10 +236,10 @@ def _out_of_field(b: _Build) -> list[Option | None]:
              "the new or untreated lesions is a considerable option [36].", cite(36),
              reirradiation=b.prior_wbrt),
         _surgery(b, "Progression outside the previously irradiated volumes: surgery is a "
-                 "considerable option, in particular for a large or symptomatic lesion [36].",
-                 cite(36)),
-        _fsrt(b, "Repeat stereotactic treatment may be fractionated, the usual choice for lesions "
-              "larger than 2 cm [36].", cite(36), reirradiation=b.prior_wbrt),
+                 "considerable option [36].", cite(36)),
+        _fsrt(b, "Progression outside the previously irradiated volumes: repeated SRS/FSRT is a "
+              "considerable option [36]; FSRT is usually applied for larger lesions (review "
+              "Table 1: tumours larger than 2 cm).", cite(36), reirradiation=b.prior_wbrt),
     ]
 
 
@@ -254,16 +258,18 @@ def _in_field(b: _Build) -> list[Option | None]:
     symptomatic = " The progression is symptomatic, which favours surgery." \
         if b.situation.symptomatic else ""
     surgery = _surgery(
-        b, condition + f"Local progression {where}: salvage surgery is the mainstay, especially "
-        "when symptomatic [37-39]; the specimen also tells tumour from post-radiation necrosis "
-        "[38]. Postoperative radiotherapy of the cavity may be justified [39]." + symptomatic,
+        b, condition + f"Local progression {where}: salvage surgery is the mainstay, also when the "
+        "progression is symptomatic (review §4.2; series of resection after SRS, all primaries "
+        "[37-39]); the specimen also tells tumour from post-radiation necrosis (in 4 of 32 "
+        "patients resected after Gamma Knife SRS the specimen showed only PRN [38]). "
+        "Postoperative radiotherapy of the cavity may be justified [39]." + symptomatic,
         span(37, 39), lesions=inside, selected=b.situation.imaging_stable)
     fsrt = _fsrt(
         b, condition + "Repeat stereotactic irradiation of the previously irradiated volume is "
         "possible but carries a significant risk of post-radiation necrosis (crude median "
         "14.3 %, 2-36 % [42]); FSRT is preferred over single-fraction SRS when that risk is "
         "significant [15]. The review's Figure 1B re-treats one lesion with FSRT 5 x 6 Gy after "
-        "SRS 1 x 24 Gy. Register the images and assess the composite dose [40].",
+        "SRS 1 x 24 Gy. Register the images and assess the composite dose (review §4.2).",
         cite(40, 42), reirradiation=True, lesions=inside)
     srs = _srs(
         b, condition + "Repeat SRS of the previously irradiated lesion (re-SRS): 1-year local "
@@ -352,8 +358,8 @@ def _disseminated_after_wbrt(b: _Build) -> list[Option | None]:
     of countable lesions — with good performance status it is not ranked below re-WBRT, and then
     it is not "selected patients only" (the patient meets the selection: good PS, countable
     lesions); surgery for a dominant lesion [47, 48], first when it is symptomatic."""
-    re_wbrt = _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT can be offered to "
-                       "carefully selected patients with good performance status [49].")
+    re_wbrt = _re_wbrt(b, "Disseminated progression after WBRT: repeat WBRT could be offered to "
+                       "carefully selected patients (review §4.3) [49].")
     surgery = _dominant_lesion_surgery(b)
     countable = 0 < len(b.lesions) <= b.config.countable_lesion_max
     good_ps = b.performance.good is True
@@ -374,10 +380,12 @@ def _leptomeningeal(b: _Build) -> list[Option | None]:
     else:
         whole_brain = _wbrt(b, "Leptomeningeal disease: WBRT is the method of choice, but its "
                             "real benefit is disputable and the prognosis very poor; patients "
-                            "in good performance status gained the most [51, 52].", cite(51, 52))
+                            "in good performance status and without a solitary BCBM gained the "
+                            "most [51]; survival after WBRT was poor [51, 52].", cite(51, 52))
     focal = ("SRS/FSRT only for limited, localised leptomeningeal disease in good performance "
-             "status and as a bridge to further systemic therapy (16 patients, median overall "
-             "survival 10 months [53]); leptomeningeal disease is mostly diffuse.")
+             "status in potential candidates for further systemic therapy (16 patients, 5 with "
+             "BCBM: median overall survival 10 months [53]); leptomeningeal disease is mostly "
+             "diffuse.")
     return [
         whole_brain,
         _srs(b, focal, cite(53), selected=True, lesion_sizes_needed=False),
@@ -415,9 +423,10 @@ def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...], local_options: b
 
 def _best_supportive_care(b: _Build) -> Option:
     return _option(BSC, "Poor performance status: best supportive care (symptom control, "
-                   "steroids as needed) is a legitimate choice; performance status was the most "
-                   "important prognostic factor after re-irradiation [34] and survival after "
-                   "repeat WBRT is short (median 3.3 months [49]).", cite(34, 49))
+                   "steroids as needed) is a legitimate choice. In the review's salvage series "
+                   "better performance status went with longer survival after salvage SRS (KPS "
+                   ">= 90 [31], KPS >= 70 [32]) and was the most important prognostic factor "
+                   "in reirradiated patients [34].", cite(31, 32, 34))
 
 
 def _tumor_board() -> Option:

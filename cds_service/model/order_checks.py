@@ -185,7 +185,7 @@ def check_wbrt_after_surgery(situation: Situation,
     if situation.code != LOCAL_AFTER_SURGERY:
         return []
     return [OrderFinding(
-        code="srs", severity="info", resource_id=order.resource_id, references=cite(13, 15),
+        code="srs", severity="info", resource_id=order.resource_id, references=(),
         message=("Limited progression after surgery alone: salvage SRS or FSRT of the cavity / "
                  "tumour bed is the preferred method when performance status is good and it is "
                  "feasible; WBRT is reserved for disseminated progression (review §4.2)."))]
@@ -223,8 +223,8 @@ def check_hormonal_alone(record: PatientRecord, situation: Situation,
         references=span(77, 81),
         message=(f"{(m.drug or 'This drug').capitalize()} would be the only systemic therapy for "
                  "progressive BCBM: hormonal therapy alone is not a salvage option (only case "
-                 "reports [77-79]); CDK4/6 inhibitors showed intracranial activity in HR-positive "
-                 "BCBM [80, 81]."))
+                 "reports [77-79]); CDK4/6 inhibitors showed a moderate intracranial response in "
+                 "early-phase trials in HR-positive BCBM [80, 81]."))
         for m in hormonal]
 
 

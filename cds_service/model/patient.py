@@ -87,12 +87,22 @@ class ConditionFact:
 
 
 @dataclass(frozen=True)
+class ReceptorReading:
+    """One definitive (positive / negative) result of a receptor, with its specimen and date."""
+
+    status: ReceptorStatus
+    date: date | None
+    specimen: str  # the specimen's display, the body site, else the Observation reference
+
+
+@dataclass(frozen=True)
 class Receptor:
-    """Latest valid HER2/ER/PR result."""
+    """Latest valid HER2/ER/PR result, and every definitive result on record (oldest first)."""
 
     status: ReceptorStatus
     date: date | None = None
     sources: tuple[str, ...] = ()
+    readings: tuple[ReceptorReading, ...] = ()  # for receptor discordance (beyond the review)
 
 
 @dataclass(frozen=True)

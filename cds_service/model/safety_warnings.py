@@ -25,8 +25,8 @@ def composite_dose_figures() -> tuple[str, str]:
     volumes = " / ".join(f"{v:g}" for v, _ in V40GY_PRN_PROBABILITY)
     risks = " / ".join(f"{p}" for _, p in V40GY_PRN_PROBABILITY)
     low, high = PRN_CRUDE_RANGE_PERCENT
-    return (f"composite V40Gy of {volumes} cm³ ≈ {risks} % probability of post-radiation "
-            "necrosis [40]",
+    return (f"after re-SRS, volumes of {volumes} cm³ receiving 40 Gy or more were associated "
+            f"with {risks} % probability of post-radiation necrosis [40]",
             f"crude median PRN after re-SRS/re-FSRT {PRN_CRUDE_MEDIAN_PERCENT:g} % "
             f"({low}-{high} %) [42]")
 
@@ -115,7 +115,7 @@ def poor_performance(record: PatientRecord, performance: PerformanceStatus) -> W
         code="poor-performance-status",
         message=(f"Poor performance status ({shown}): aggressive local options are for "
                  "selected patients only; best supportive care is an option. Performance status "
-                 "was the main prognostic factor after re-irradiation [34]."),
+                 "was the most important prognostic factor in reirradiated patients [34]."),
         references=cite(34))
 
 
@@ -129,8 +129,8 @@ def hormonal_therapy_alone(record: PatientRecord) -> Warning | None:
         message=(f"Hormonal therapy ({drugs}) is the only active systemic therapy. No clinical "
                  "trial or large retrospective study supports hormonal therapy as salvage "
                  "treatment of progressive BCBM, only case reports [77-79]; it should not be "
-                 "relied on alone. CDK4/6 inhibitors showed intracranial activity in HR-positive "
-                 "BCBM [80, 81]."),
+                 "relied on alone. CDK4/6 inhibitors showed a moderate intracranial response in "
+                 "early-phase trials in HR-positive BCBM [80, 81]."),
         references=span(77, 81))
 
 

@@ -11,6 +11,12 @@ Gates (each a small predicate on known receptor results, never on a guess):
 Switch-line rule (review §5): when progression occurred during systemic therapy, a regimen whose
 drugs are all already being given is left out (it is the failing line); the advice to switch is
 said once, on the systemic option, and is conditional when local options exist.
+
+Order (``EVIDENCE_RANKING``): within a subtype, regimens are listed by the strength of the
+intracranial evidence the review reports, strongest first; the subtype-specific regimens come
+before the "any subtype" ones. The cards order the first regimen of this list whose drugs all have
+a confirmed RxNorm code (cds_service/mapping/rxnorm.py) and name the better-ranked ones they could
+not order. Each rank's reason quotes the review (docs/clinical-model.md §5b).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ class RegimenRule:
     code: str
     title: str
     references: tuple[int, ...]
-    drugs: frozenset[str]  # generic names; empty = a class of drugs, never "already given"
+    drugs: tuple[str, ...]  # generic names in the order the regimen names them; empty = a class
+    # of drugs, never "already given"
     applies: Callable[[PatientRecord], bool]
     investigational: bool = False
     note: str | None = None
@@ -47,8 +54,8 @@ def _hr_positive_her2_negative(record: PatientRecord) -> bool:
     return hr_positive(record) and her2_negative(record)
 
 
-def _d(*names: str) -> frozenset[str]:
-    return frozenset(names)
+def _d(*names: str) -> tuple[str, ...]:
+    return names
 
 
 REGIMENS: tuple[RegimenRule, ...] = (
@@ -75,7 +82,7 @@ REGIMENS: tuple[RegimenRule, ...] = (
     RegimenRule("sacituzumab-govitecan", "Sacituzumab govitecan", cite(66, 67),
                 _d("sacituzumab govitecan"), _triple_negative),
     RegimenRule("conventional-chemotherapy", "Conventional chemotherapy", cite(60),
-                frozenset(), _triple_negative),
+                (), _triple_negative),
     RegimenRule("iniparib-irinotecan", "Iniparib + irinotecan", cite(68),
                 _d("iniparib", "irinotecan"), _triple_negative, investigational=True,
                 note="investigational only"),
@@ -87,6 +94,46 @@ REGIMENS: tuple[RegimenRule, ...] = (
                 _d("cyclophosphamide", "methotrexate", "fluorouracil"), _any),
     RegimenRule("bevacizumab", "Bevacizumab", cite(64, 65), _d("bevacizumab"), _any,
                 note="symptomatic recurrent BM not fit for local therapy; oedema, steroid sparing"),
+)
+
+# Why the regimens are listed in this order (review §5; docs/clinical-model.md §5b). Regimen code ->
+# the review's words that rank it. Tested: REGIMENS follows this order exactly.
+EVIDENCE_RANKING: tuple[tuple[str, str], ...] = (
+    ("tucatinib-trastuzumab-capecitabine",
+     "HER2CLIMB, randomized against placebo: 1-year CNS progression-free survival 35 % vs 0 % "
+     "in active BCBM, HR 0.36, overall survival 20.7 vs 11.6 months [70]"),
+    ("trastuzumab-deruxtecan",
+     "DESTINY-Breast03 subgroup (phase III, against T-DM1): \"even better results\", "
+     "intracranial response 63.8 % vs 33.3 %, 12-month PFS 72 % vs 20.9 % [75]"),
+    ("neratinib-capecitabine",
+     "TBCRC 022 phase II in progressive HER2+ BCBM: intracranial ORR 49 % (lapatinib-naive) "
+     "and 33 % (after lapatinib) [73]"),
+    ("lapatinib-capecitabine",
+     "phase II: intracranial ORR 20 % with capecitabine after progression on lapatinib [71]; "
+     "phase I high-dose lapatinib alternating with capecitabine [72]"),
+    ("trastuzumab-emtansine",
+     "KAMILLA single-arm phase IIIb: significant intracranial activity, but in stable BCBM [74]"),
+    ("pertuzumab-high-dose-trastuzumab",
+     "phase II, 39 patients with progressive BCBM: intracranial ORR 11 %, clinical benefit "
+     "68 % [76]"),
+    ("abemaciclib", "early-phase trial: moderate intracranial response in HR+ BCBM [81]"),
+    ("palbociclib", "early-phase trial: moderate intracranial response in HR+ BCBM [80]"),
+    ("sacituzumab-govitecan",
+     "approved for metastatic TNBC [66]; early results of NCT03995706 showed intracranial "
+     "activity [67]"),
+    ("conventional-chemotherapy",
+     "\"the options of systemic treatment of patients with triple-negative BCBM are limited to "
+     "conventional chemotherapy\" (review §5.2) [60]"),
+    ("iniparib-irinotecan", "investigational: intracranial ORR 12 %, median OS 8 months [68]"),
+    ("temozolomide",
+     "\"an interesting option for patients with progressive BCBM\": partial response in 6 of 15 "
+     "BCBM with cisplatin [62]"),
+    ("temozolomide-capecitabine",
+     "phase I, 10 patients with progressive BCBM: 1 complete and 3 partial responses [63]"),
+    ("cmf", "prospective nonrandomized: clinical benefit in 5 of 7 locally pre-treated [60]"),
+    ("bevacizumab",
+     "retrospective, symptomatic recurrent BM not fit for local therapy: clinical benefit 91 % "
+     "[65]"),
 )
 
 HER2_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is her2_positive)
@@ -119,7 +166,7 @@ def systemic_regimens(record: PatientRecord, situation: Situation
     for rule in REGIMENS:
         if not rule.applies(record):
             continue
-        if failing_line and rule.drugs and rule.drugs <= current:
+        if failing_line and rule.drugs and frozenset(rule.drugs) <= current:
             continue
         out.append(SystemicRegimen(code=rule.code, title=rule.title, references=rule.references,
                                    investigational=rule.investigational, note=rule.note))

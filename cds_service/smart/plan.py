@@ -190,6 +190,7 @@ class PlanPage:
     warnings: tuple[WarningView, ...]
     options: tuple[OptionView, ...]
     systemic_regimens: tuple[tuple[str, str | None, bool, tuple[int, ...]], ...]
+    beyond_review: tuple[tuple[str, str], ...]  # (text, source), beyond the review
     gpa: GpaView
     rano: RanoView
     timeline: Markup
@@ -268,6 +269,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         options=tuple(_option(o) for o in sorted(assessment.options, key=lambda o: o.rank)),
         systemic_regimens=tuple((r.title, r.note, r.investigational, tuple(r.references))
                                 for r in assessment.systemic_regimens),
+        beyond_review=tuple((b.text, b.source) for b in assessment.beyond_review),
         gpa=_gpa(assessment.gpa),
         rano=_rano(rano, threshold, progressing),
         timeline=timeline,

@@ -471,8 +471,9 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
     current = gpa_band(score)
     fills = ("#F4D6CF", "#F2E6C4", "#D6E8D0", "#C8DDEE")
     if score is not None:
-        summary = (f"Breast GPA {score:.1f} of 4: median survival "
-                   f"{_num(median_months) if median_months is not None else 'unknown'} months.")
+        summary = (f"Breast GPA {score:.1f} of 4: "
+                   + (f"median survival {_num(median_months)} months." if median_months is not None
+                      else "median survival not given."))
     else:
         summary = "Breast GPA not computable" + (
             f": missing {', '.join(missing)}." if missing else ".")

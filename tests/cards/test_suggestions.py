@@ -123,13 +123,14 @@ def test_service_request_options(code: str, snomed: str) -> None:
 
 def test_systemic_therapy_orders_each_drug_of_the_first_orderable_regimen() -> None:
     regimens = (SystemicRegimen("iniparib-irinotecan", "Iniparib", (68,), investigational=True),
-                SystemicRegimen("trastuzumab-deruxtecan", "T-DXd", (71,)),
-                SystemicRegimen("tucatinib-trastuzumab-capecitabine", "HER2CLIMB", (70,)))
+                SystemicRegimen("tucatinib-trastuzumab-capecitabine", "HER2CLIMB", (70,)),
+                SystemicRegimen("trastuzumab-deruxtecan", "T-DXd", (75,)))
     option = Option("systemic-therapy", 3, "Systemic therapy", "r", (70,))
     suggestion = option_suggestion(option, CTX, recommended=False, regimens=regimens)
     resources = [a["resource"] for a in suggestion["actions"]]
+    # tucatinib: the RxNorm ingredient 2361285 (cds_service/mapping/rxnorm.py), not 2361286
     assert [r["medicationCodeableConcept"]["coding"][0]["code"] for r in resources] == [
-        "2361286", "224905", "194000"]
+        "2361285", "224905", "194000"]
     for resource in resources:
         assert_valid_fhir(resource)
         assert resource["resourceType"] == "MedicationRequest"
@@ -137,7 +138,32 @@ def test_systemic_therapy_orders_each_drug_of_the_first_orderable_regimen() -> N
         assert project_codings(resource) == [
             codes.regimen_coding("tucatinib-trastuzumab-capecitabine")]
         assert resource["groupIdentifier"]["value"] == f"urn:uuid:{suggestion['uuid']}"
-    assert suggestion["label"] == "Order Tucatinib + trastuzumab + capecitabine"
+    assert suggestion["label"] == ("Order Tucatinib + trastuzumab + capecitabine. Ranked higher, "
+                                   "listed, not ordered: Iniparib (investigational).")
+
+
+def test_t_dxd_is_orderable_with_its_confirmed_ingredient_code() -> None:
+    # review §5.3: "Even better results were found in the recently published subgroup analysis
+    # from a phase III DESTINY-Breast03 trial" [75] — T-DXd is ordered, no longer only listed.
+    regimens = (SystemicRegimen("trastuzumab-deruxtecan", "T-DXd", (75,)),
+                SystemicRegimen("lapatinib-capecitabine", "Lapatinib", (71, 72)))
+    option = Option("systemic-therapy", 3, "Systemic therapy", "r", (75,))
+    suggestion = option_suggestion(option, CTX, recommended=False, regimens=regimens)
+    coding = suggestion["actions"][0]["resource"]["medicationCodeableConcept"]["coding"][0]
+    assert (coding["code"], coding["display"]) == ("2267582", "fam-trastuzumab deruxtecan")
+    assert len(suggestion["actions"]) == 1
+
+
+def test_an_unconfirmed_code_is_listed_not_ordered_and_the_label_says_why() -> None:
+    regimens = (SystemicRegimen("sacituzumab-govitecan", "Sacituzumab govitecan", (66, 67)),
+                SystemicRegimen("temozolomide", "Temozolomide", (61, 62)))
+    option = Option("systemic-therapy", 3, "Systemic therapy", "r", (66,))
+    suggestion = option_suggestion(option, CTX, recommended=False, regimens=regimens)
+    assert suggestion["label"] == (
+        "Order Temozolomide. Ranked higher, listed, not ordered: Sacituzumab govitecan (RxNorm "
+        "code of sacituzumab govitecan not confirmed).")
+    note = suggestion["actions"][0]["resource"]["note"][0]["text"]
+    assert "Sacituzumab govitecan (RxNorm code of sacituzumab govitecan not confirmed)" in note
 
 
 def test_systemic_therapy_without_an_orderable_regimen_has_no_suggestion() -> None:

@@ -106,6 +106,24 @@ def test_latest_result_wins():
         assert record.her2.status is POS and record.her2.date.isoformat() == "2023-06-01"
 
 
+def test_every_definitive_reading_is_kept_with_its_specimen_and_date():
+    """Receptor discordance (issue 13 item 8) needs more than the latest result."""
+    old = b.receptor(PID, "her2", "negative", effective="2019-01-01", oid="old")
+    old["specimen"] = {"reference": "Specimen/core", "display": "primary core biopsy"}
+    site = b.receptor(PID, "her2", "equivocal", effective="2021-01-01", oid="eq")
+    new = b.receptor(PID, "her2", "positive", effective="2023-06-01", oid="new")
+    new["bodySite"] = coded("http://snomed.info/sct", "12738006", "Brain structure")
+    for order in ([old, site, new], [new, site, old]):
+        readings = map_patient([b.patient(PID), *order]).her2.readings
+        assert [(r.status, r.date.isoformat(), r.specimen) for r in readings] == [
+            (NEG, "2019-01-01", "primary core biopsy"), (POS, "2023-06-01", "Brain structure")]
+
+
+def test_a_reading_without_specimen_or_site_names_its_observation():
+    record = map_patient([b.patient(PID), b.receptor(PID, "er", "positive", oid="er1")])
+    assert record.er.readings[0].specimen == "Observation/er1"
+
+
 def test_period_vs_datetime_and_instant():
     by_period = period_effective(b.receptor(PID, "er", "negative", oid="a"), "2022-01-01",
                                  "2022-02-01")

@@ -179,7 +179,10 @@ def test_in_field_progression_warns_radionecrosis_and_pseudoprogression() -> Non
     codes = [w.code for w in result.warnings]
     assert "radionecrosis-risk" in codes and "pseudoprogression-possible" in codes
     rn = next(w for w in result.warnings if w.code == "radionecrosis-risk")
-    assert "0.28 / 0.76 / 1.6 cm³ ≈ 10 / 20 / 50 %" in rn.message
+    # review §4.2: "The 10%, 20%, and 50% probabilities of PRN were associated with irradiated
+    # volumes receiving 40 Gy or higher at 0.28 cm3, 0.76 cm3, and 1.6 cm3" [40]
+    assert ("0.28 / 0.76 / 1.6 cm³ receiving 40 Gy or more were associated with 10 / 20 / 50 %"
+            in rn.message)
     assert "14.3 % (2-36 %)" in rn.message
     assert set(rn.references) >= {40, 42}
     focal = [o for o in result.options if o.code in ("srs", "fsrt")]

@@ -126,3 +126,13 @@ def test_gpa_subtype_sets_agree_with_the_project_subtype_rule(her2: str, er: str
     subtypes = possible_subtypes(*statuses)
     expected = next(iter(subtypes)) if len(subtypes) == 1 else "unknown"
     assert derive_subtype(*statuses) == expected
+
+
+def test_regimens_follow_the_named_evidence_ranking() -> None:
+    from cds_service.model.systemic import EVIDENCE_RANKING, REGIMENS
+    # review §5.3: HER2CLIMB (randomized) [70] and DESTINY-Breast03 ("Even better results") [75]
+    # first; review §5.2: sacituzumab govitecan before conventional chemotherapy.
+    assert [r.code for r in REGIMENS] == [code for code, _ in EVIDENCE_RANKING]
+    order = [code for code, _ in EVIDENCE_RANKING]
+    assert order.index("trastuzumab-deruxtecan") < order.index("lapatinib-capecitabine")
+    assert order.index("sacituzumab-govitecan") < order.index("temozolomide")

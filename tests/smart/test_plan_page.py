@@ -157,3 +157,24 @@ def test_gpa_not_computable(app):
         html = render_template("smart_plan.html", page=page, csp_nonce="n")
     assert "Not computable" in html and "missing kps" in html
     assert 'class="gpa-marker"' not in html
+
+
+def test_beyond_review_lines_and_a_withheld_median(app):
+    """Issue 13 items 7 and 8: the plan shows each beyond-the-review line with its source, apart
+    from the review's options; a withheld GPA median is said, not shown as "unknown months"."""
+    from dataclasses import replace
+
+    from cds_service.model.assessment import BeyondReview, Gpa
+
+    line = BeyondReview("litt", "LITT is an option for in-field progression.", "EANO-ESMO 2021")
+    gpa = Gpa(score=1.5, median_survival_months=None, median_withheld="leptomeningeal",
+              notes=("median survival not given for leptomeningeal disease",))
+    assessment = replace(fx.assessment(), beyond_review=(line,), gpa=gpa)
+    page = plan_page(fx.record(), assessment, fx.patient_data(), fhir_base="http://x/fhir")
+    with app.test_request_context("/smart/plan"):
+        html = render_template("smart_plan.html", page=page, csp_nonce="n")
+    assert ("Beyond the review: LITT is an option for in-field progression. "
+            "<em>(EANO-ESMO 2021)</em>") in html
+    gpa_html = html[html.index("h-gpa"):html.index("h-missing")]
+    assert "median survival not given (see the notes)" in gpa_html, gpa_html[:600]
+    assert "unknown months" not in html
