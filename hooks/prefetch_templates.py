@@ -44,4 +44,5 @@ PATIENT_DATA_PREFETCH = {
     ),
 }
 
-REQUIRED_KEYS = frozenset({"patient", "conditions"})
+CONDITIONS_KEY = "conditions"  # decides scope: when it is cut, scope itself is unknown
+REQUIRED_KEYS = frozenset({"patient", CONDITIONS_KEY})
