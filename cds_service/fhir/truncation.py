@@ -49,11 +49,11 @@ class Truncation:
     def _why(self) -> str:
         match self.cause:
             case CutCause.PAGE_CAP:
-                return f"stopped at the limit of {self.limit} pages per query"
+                return f"stopped at the page limit, {self.limit} per query"
             case CutCause.ENTRY_CAP:
-                return f"stopped at the limit of {self.limit} entries per query"
+                return f"stopped at the entry limit, {self.limit} per query"
             case CutCause.BYTE_CAP:
-                return f"a further page exceeded the response size limit ({self.reason})"
+                return f"a further page was too large: {self.reason}"
             case CutCause.PAGE_FAILED:
                 return f"a further page could not be read: {self.reason}"
             case CutCause.PAGING_LOOP:

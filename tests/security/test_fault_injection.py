@@ -167,8 +167,11 @@ def test_prefetched_page_with_a_hanging_next_link_stays_within_budget(loaded, bu
                              + f"/Observation?patient={patient_id(NAME)}&_offset=100"}]
     loaded.set_faults(match="/Observation", mode="hang")
     body = hook_request(patient_id(NAME), prefetch=prefetch, fhir_server=loaded.base_url)
-    response, _elapsed, _ = call(budget_app, loaded, caplog, body=body)
+    response, _elapsed, answered = call(budget_app, loaded, caplog, body=body)
     assert response.status_code == 200
+    assert answered is not None and answered.truncated_keys == 1  # the first page only: said
+    detail = response.get_json()["cards"][0]["detail"].replace("\\", "")
+    assert "observations: cut short" in detail and "time budget" in detail
 
 
 def test_slow_but_working_server_gives_a_full_answer(loaded, budget_app, caplog) -> None:
