@@ -162,7 +162,7 @@ def test_past_the_entry_cap_the_rest_is_dropped_and_said(clean_fhir_server, app_
 
 # -- further pages: byte cap, failure -----------------------------------------------------------
 @pytest.mark.parametrize(("fault", "cause", "wording"), [
-    ({"mode": "huge-bundle", "huge_count": 3000}, CutCause.BYTE_CAP, "response size limit"),
+    ({"mode": "huge-bundle", "huge_count": 3000}, CutCause.BYTE_CAP, "a further page was too large"),
     ({"status": 500}, CutCause.PAGE_FAILED, "could not be read"),
 ], ids=["byte-cap", "page-fails"])
 def test_a_further_page_that_cannot_be_read_keeps_the_first_and_says_so(
