@@ -24,6 +24,7 @@ from cds_service.fhir.gather import GatheredData, gather
 from cds_service.fhir.truncation import CutCause
 from cds_service.protocol.response_schema import check_response
 from hooks import patient_view
+from hooks.prefetch_templates import FILTERED_PAGE_SIZE, UNFILTERED_PAGE_SIZE
 from tests import fhir_builders as b
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
@@ -171,7 +172,7 @@ def test_a_further_page_that_cannot_be_read_keeps_the_first_and_says_so(
     pid = patient_id(STABLE)
     clean_fhir_server.load_resources(older_kps(pid, 150))
     clean_fhir_server.load_bundle(load_bundle(STABLE))
-    clean_fhir_server.set_faults(**{**fault, "match": "_offset=100"})
+    clean_fhir_server.set_faults(**{**fault, "match": f"_offset={FILTERED_PAGE_SIZE}"})
     app = app_with(fhir_max_response_bytes=512 * 1024)
     data = gather_with(app.extensions["salvage_cds"].config,
                        no_prefetch(STABLE, clean_fhir_server))
@@ -229,11 +230,11 @@ def test_a_paginated_prefetch_whose_next_page_fails_keeps_its_first_page(
 # -- scope ---------------------------------------------------------------------------------------
 def test_cut_conditions_leave_scope_unknown_and_say_so(clean_fhir_server, app_with,
                                                        caplog) -> None:
-    """The brain metastases sit behind 120 other metastasis Conditions: on what was read the
-    patient looks out of scope, but that is not known, so no silence."""
+    """The breast cancer and brain metastases sit behind a page of other metastasis Conditions:
+    on what was read the patient looks out of scope, but that is not known, so no silence."""
     pid = patient_id(PROGRESSIVE)
     clean_fhir_server.load_resources([b.patient(pid)] + [
-        b.extracranial_metastasis(pid, f"bone-{i}") for i in range(120)])
+        b.extracranial_metastasis(pid, f"bone-{i}") for i in range(UNFILTERED_PAGE_SIZE + 20)])
     clean_fhir_server.load_bundle(load_bundle(PROGRESSIVE))
     app = app_with(fhir_max_pages=1)
     for hook, url in [("patient-view", URL), ("order-sign", "/cds-services/bcbm-order-sign")]:
