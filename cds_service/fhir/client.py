@@ -290,7 +290,9 @@ class FhirClient:
         elif cut is None:
             merged["total"] = len(entries)
         notes: list[str] = []
-        if cut is not None and total is not None and _matches(entries) >= total:
+        if cut is None:
+            cut = short_of_total(merged)
+        elif total is not None and _matches(entries) >= total:
             # the server's own count says every match was read: nothing was cut
             notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
                          "entries had been read")
@@ -351,6 +353,18 @@ class FhirClient:
         finally:
             if own is not None:
                 own.shutdown(wait=False, cancel_futures=True)
+
+
+def short_of_total(bundle: Mapping[str, Any]) -> Truncation | None:
+    """A searchset whose `total` counts more matches than it holds, with no `next` page to read
+    them from (a server or an EHR that stopped without saying so), else None."""
+    from cds_service.protocol.prefetch import next_link
+
+    total = _server_total(bundle)
+    entries = list(bundle.get("entry") or [])
+    if total is None or next_link(bundle) is not None or _matches(entries) >= total:
+        return None
+    return Truncation(CutCause.NO_NEXT_PAGE, len(entries), server_total=total)
 
 
 def _matches(entries: list[Any]) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
-from cds_service.fhir.client import FhirClient, FhirSettings, QueryResult
+from cds_service.fhir.client import FhirClient, FhirSettings, QueryResult, short_of_total
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.threads import FhirThreads
 from cds_service.fhir.truncation import CutCause, Truncation
@@ -87,6 +87,7 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
     missing: list[str] = []
     notes: list[str] = []
     pages_to_follow: dict[str, dict[str, Any]] = {}
+    prefetch_cuts: list[Truncation] = []  # prefetched searchsets short of their own `total`
 
     for item in plan(service, request):
         if item.required:
@@ -97,13 +98,15 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             values[item.key] = prefetch[item.key]
             if next_link(prefetch[item.key]) is not None:
                 pages_to_follow[item.key] = prefetch[item.key]
+            elif (cut := short_of_total(prefetch[item.key])) is not None:
+                prefetch_cuts.append(cut.for_key(item.key))
         elif item.query is None:
             values[item.key] = None  # a user token that does not apply to this user
         else:
             to_fetch[item.key] = item.query
 
     if not to_fetch and not pages_to_follow:
-        return GatheredData(values=values)
+        return GatheredData(values=values, truncated=tuple(prefetch_cuts))
 
     server = request.get("fhirServer")
     refusal: str | None = None
@@ -123,9 +126,9 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
                 missing=absent_required,
             )
         missing.extend(f"{key}: not prefetched and {refusal}" for key in sorted(to_fetch))
-        truncated = tuple(
+        truncated = (*prefetch_cuts, *(
             _first_page_only(pages_to_follow[key], CutCause.NOT_FETCHABLE, refusal).for_key(key)
-            for key in sorted(pages_to_follow))
+            for key in sorted(pages_to_follow)))
         for key in to_fetch:
             values.setdefault(key, None)
         return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
@@ -139,7 +142,7 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
         results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads)
     elapsed = time.perf_counter() - started
 
-    truncated: list[Truncation] = []
+    truncated: list[Truncation] = list(prefetch_cuts)
     for key, first_page in pages_to_follow.items():
         values[key], cut = _completed_prefetch(first_page, results.pop(key))
         if cut is not None:

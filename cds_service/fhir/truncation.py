@@ -23,6 +23,7 @@ class CutCause(str, Enum):
     PAGING_LOOP = "paging-loop"
     NOT_FETCHABLE = "not-fetchable"
     TIME_BUDGET = "time-budget"
+    NO_NEXT_PAGE = "no-next-page"  # the searchset's `total` says more than was sent, no `next`
 
 
 @dataclass(frozen=True)
@@ -62,4 +63,6 @@ class Truncation:
                 return f"further pages of the prefetched data could not be fetched: {self.reason}"
             case CutCause.TIME_BUDGET:
                 return "further pages did not arrive within the time budget"
+            case CutCause.NO_NEXT_PAGE:
+                return "the FHIR server counted more matches but offered no next page"
         return self.cause.value

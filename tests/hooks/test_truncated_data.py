@@ -272,3 +272,21 @@ def test_order_sign_with_cut_data_adds_the_incomplete_card(clean_fhir_server, ap
     card = only_card(payload)
     assert card["source"]["topic"]["code"] == MISSING_DATA
     assert "draft orders" in text(card) and "observations: cut short" in text(card)
+
+
+def test_a_prefetch_short_of_its_own_total_without_a_next_link_is_cut(app_with, caplog) -> None:
+    """An EHR that sent 9 of the 30 observations it counted, and no way to the rest."""
+    prefetch = full_prefetch(PATIENTS[STABLE]())
+    observations = prefetch["observations"]
+    observations["total"] = len(observations["entry"]) + 21
+    app = app_with()
+    body = hook_request(patient_id(STABLE), prefetch=prefetch)
+    data = gather_with(app.extensions["salvage_cds"].config, copy.deepcopy(body))
+    [cut] = data.truncated
+    assert (cut.key, cut.cause, cut.server_total) == (
+        "observations", CutCause.NO_NEXT_PAGE, observations["total"])
+    payload, answered = post(app, body, caplog)
+    card = only_card(payload)
+    assert card["source"]["topic"]["code"] == MISSING_DATA
+    assert "counted more matches but offered no next page" in text(card)
+    assert answered.truncated_keys == 1
