@@ -256,7 +256,7 @@ class FhirClient:
         pages 1–10 into "all there is")."""
         from cds_service.protocol.prefetch import next_link
 
-        entries = list(bundle.get("entry") or [])
+        entries = _entries(bundle)
         seen: set[str] = {u for u in (_self_link(bundle),) if u}  # a `next` back to here is a loop
         page = bundle
         pages = 1
@@ -276,7 +276,7 @@ class FhirClient:
                 break
             if self_url := _self_link(page):
                 seen.add(self_url)
-            entries.extend(page.get("entry") or [])
+            entries.extend(_entries(page))
             pages += 1
         cap = self.settings.max_entries
         if len(entries) > cap:
@@ -360,11 +360,19 @@ def short_of_total(bundle: Mapping[str, Any]) -> Truncation | None:
     them from (a server or an EHR that stopped without saying so), else None."""
     from cds_service.protocol.prefetch import next_link
 
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
+        return None
     total = _server_total(bundle)
-    entries = list(bundle.get("entry") or [])
+    entries = _entries(bundle)
     if total is None or next_link(bundle) is not None or _matches(entries) >= total:
         return None
     return Truncation(CutCause.NO_NEXT_PAGE, len(entries), server_total=total)
+
+
+def _entries(bundle: Mapping[str, Any]) -> list[Any]:
+    """A Bundle's entries; a malformed `entry` (not a list) holds none."""
+    entries = bundle.get("entry")
+    return list(entries) if isinstance(entries, list) else []
 
 
 def _matches(entries: list[Any]) -> int:

@@ -182,5 +182,6 @@ def _completed_prefetch(first_page: dict[str, Any], result: QueryResult
 
 def _first_page_only(first_page: dict[str, Any], cause: CutCause, reason: str = "") -> Truncation:
     total = first_page.get("total")
-    return Truncation(cause, len(first_page.get("entry") or []),
+    entries = first_page.get("entry")
+    return Truncation(cause, len(entries) if isinstance(entries, list) else 0,
                       server_total=total if isinstance(total, int) else None, reason=reason)
