@@ -282,24 +282,7 @@ class FhirClient:
         if len(entries) > cap:
             entries = entries[:cap]
             cut = Truncation(CutCause.ENTRY_CAP, cap, limit=cap)
-        total = _server_total(bundle)
-        merged = {k: v for k, v in bundle.items() if k not in ("entry", "link", "total")}
-        merged["entry"] = entries
-        if total is not None:
-            merged["total"] = total  # the server's count of matches, not of what we kept
-        elif cut is None:
-            merged["total"] = len(entries)
-        notes: list[str] = []
-        if cut is None:
-            cut = short_of_total(merged)
-        elif total is not None and _matches(entries) >= total:
-            # the server's own count says every match was read: nothing was cut
-            notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
-                         "entries had been read")
-            cut = None
-        if cut is not None:
-            cut = dataclasses.replace(cut, entries_read=len(entries), server_total=total)
-        return Paged(merged, cut, tuple(notes))
+        return _merged(bundle, entries, cut)
 
     def _reason_to_stop(self, url: str, seen: set[str], pages: int,
                         entries: int) -> Truncation | None:
@@ -353,6 +336,29 @@ class FhirClient:
         finally:
             if own is not None:
                 own.shutdown(wait=False, cancel_futures=True)
+
+
+def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation | None) -> Paged:
+    """One searchset of every entry read. `total` stays the server's count of matches (not how
+    many were kept), or — when the server gave none — the count read if that is all there is."""
+    total = _server_total(first_page)
+    merged = {k: v for k, v in first_page.items() if k not in ("entry", "link", "total")}
+    merged["entry"] = entries
+    if total is not None:
+        merged["total"] = total
+    elif cut is None:
+        merged["total"] = len(entries)
+    notes: list[str] = []
+    if cut is None:
+        cut = short_of_total(merged)
+    elif total is not None and _matches(entries) >= total:
+        # the server's own count says every match was read: nothing was cut
+        notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
+                     "entries had been read")
+        cut = None
+    if cut is not None:
+        cut = dataclasses.replace(cut, entries_read=len(entries), server_total=total)
+    return Paged(merged, cut, tuple(notes))
 
 
 def short_of_total(bundle: Mapping[str, Any]) -> Truncation | None:

@@ -144,7 +144,9 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
 
     truncated: list[Truncation] = list(prefetch_cuts)
     for key, first_page in pages_to_follow.items():
-        values[key], cut = _completed_prefetch(first_page, results.pop(key))
+        continued = results.pop(key)
+        notes.extend(f"{key}: {n}" for n in continued.notes)
+        values[key], cut = _completed_prefetch(first_page, continued)
         if cut is not None:
             truncated.append(cut.for_key(key))
 
