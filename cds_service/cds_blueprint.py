@@ -67,6 +67,7 @@ def call_service(service_id: str) -> Any:
             "cards": len(response.get("cards", [])),
             "fetched_keys": len(data.fetched),
             "missing_keys": len(data.missing),
+            "truncated_keys": len(data.truncated),
             "fetch_ms": round(data.fetch_seconds * 1000, 1),
         },
     )

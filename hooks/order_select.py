@@ -11,16 +11,21 @@ from typing import Any
 
 from cards.order_cards import order_cards
 from cds_service.registry import HookCall, HookService
-from hooks.pipeline import assess_call, order_findings
+from hooks.pipeline import assess_call, incomplete_card, order_findings
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 def handle(call: HookCall) -> dict[str, Any]:
     result = assess_call(call)
-    if not result.in_scope:
+    if not result.may_concern_service:
         return {"cards": []}
+    if not result.in_scope:  # scope unknown: the Conditions were cut
+        return {"cards": [incomplete_card(result, orders_checked=True)]}
     findings = order_findings(call, result, selections=call.context.get("selections"))
-    return {"cards": order_cards(findings, call.context.get("draftOrders"))}
+    cards = order_cards(findings, call.context.get("draftOrders"))
+    if result.data_gaps:  # an order that passed may conflict with what was not read
+        cards.append(incomplete_card(result, orders_checked=True))
+    return {"cards": cards}
 
 
 SERVICE = HookService(

@@ -4,34 +4,37 @@ Progressive BCBM (clinical model §3, a progressive situation) → the main card
 evidence, prognosis, ranked options with orderable suggestions, SMART link) and one card per
 decision-changing warning. Every other patient — another primary, no brain metastases, untreated
 or stable BCBM — gets `{"cards": []}`; an in-scope patient whose record could only partly be
-obtained gets an "assessment incomplete" card naming what is missing instead of silence.
+obtained or was cut short (a paging or size limit, a page that failed) gets an "assessment
+incomplete" card naming what is missing or cut instead of silence — and so does a patient who looks
+out of scope only on Conditions that were cut. A patient out of scope on complete Conditions stays
+silent even when other keys were cut: no salvage question arises.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cards.incomplete_card import incomplete_assessment_card
 from cards.main_card import main_card
 from cards.warning_cards import warning_cards
 from cds_service.registry import HookCall, HookService
-from hooks.pipeline import assess_call, order_context
+from hooks.pipeline import assess_call, incomplete_card, order_context
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 def handle(call: HookCall) -> dict[str, Any]:
     result = assess_call(call)
     if not result.progressive:
-        if result.in_scope and result.unavailable:
-            # Silence would read as "nothing to worry about" while the evidence may be missing.
-            return {"cards": [incomplete_assessment_card(result.assessment, result.unavailable)]}
+        if result.data_gaps and result.may_concern_service:
+            # Silence would read as "nothing to worry about" while the evidence may be missing
+            # or not read (a cut Conditions query leaves even the scope unknown).
+            return {"cards": [incomplete_card(result)]}
         return {"cards": []}
     assessment = result.assessment
     cards = [
         main_card(assessment, order_context(call, result),
                   public_base_url=call.config.public_base_url,
                   hook_instance=call.hook_instance,
-                  unavailable=result.unavailable, notes=result.notes,
+                  unavailable=result.unavailable, notes=result.partial_data,
                   skipped=result.record.skipped),
         *warning_cards(assessment),
     ]

@@ -1,47 +1,63 @@
 """Prefetch templates shared by the hook services: every FHIR query the salvage model reads.
 
-The observation codes are those of shared/spec/fhir-input-profile.md (tumour size, disease status,
-performance status, HER2/ER/PR). `patient` and `conditions` are required: without them the service
-cannot even tell whether the patient is in scope, so their absence is a 412; the others are
-optional and their absence is reported on the card.
+Each query asks only for what the mapping reads, with the codes taken from the mapping's own
+tables (`cds_service.mapping.codes`, the one home of every code) — and no narrower than that: a
+shape the mapping accepts must never be filtered out by the query that fetches it.
+
+- Observations: by `code` (tumour size, disease status, KPS/ECOG, HER2/ER/PR), and receptor panels
+  by `component-code` (the mapping reads HER2/ER/PR from a panel's components).
+- Procedures: by `code` (radiotherapy course, brain surgery), and by `_profile` (the mapping also
+  counts a course-summary or cancer-related-surgical-procedure Procedure with any code).
+- Conditions, BodyStructures, MedicationRequests, MedicationStatements: not filtered, because no
+  FHIR search can express what the mapping accepts — ICD-10 ranges read by prefix (C50.*, C78.*),
+  a primary cancer known by profile and breast bodySite, the related primary of a metastasis
+  (any code: it decides whether brain metastases come from breast cancer); lesions in the brain by
+  a link to a brain-metastasis Condition; drugs recognised by name in text or through a Medication,
+  and earlier (stopped) steroid orders for the dose trend. See docs/fhir-mapping.md.
+
+`patient` and `conditions` are required: without them the service cannot even tell whether the
+patient is in scope, so their absence is a 412; the others are optional and their absence is
+reported on the card.
 """
 
 from __future__ import annotations
 
-LOINC = "http://loinc.org|"
+from cds_service.mapping import codes
 
-OBSERVATION_CODES = (
-    "21889-1",  # tumour size (mCODE tumor size; component 33728-7 longest dimension)
-    "97509-4",  # cancer disease status
-    "88040-1",  # cancer disease status, mCODE STU1/STU2 code (still read by the mapping)
-    "89243-0",  # Karnofsky performance status
-    "89247-1",  # ECOG performance status
-    # HER2
-    "48676-1", "85319-2", "85318-4", "31150-6", "72383-3", "49683-6", "74860-8",
-    # ER
-    "16112-5", "85337-4", "40556-3", "85329-1",
-    # PR
-    "16113-3", "85339-0", "40557-1", "85325-9",
-)
+# Page sizes: one round trip for a typical chart. The filtered queries return tens of resources;
+# the unfiltered ones may return hundreds for a patient treated over years. Servers may cap
+# `_count` lower; `next` links are followed (up to FHIR_MAX_PAGES) and any cut is reported.
+FILTERED_PAGE_SIZE = 100
+UNFILTERED_PAGE_SIZE = 250
 
-SEARCH_PAGE_SIZE = 100  # fewer pages for a typical patient; servers may cap it lower
+
+def _any_of(values: tuple[str, ...]) -> str:
+    return ",".join(values)
+
+
+def _search(resource_type: str, criteria: str = "", page_size: int = UNFILTERED_PAGE_SIZE) -> str:
+    criteria = f"&{criteria}" if criteria else ""
+    return f"{resource_type}?patient={{{{context.patientId}}}}{criteria}&_count={page_size}"
+
+
+CONDITIONS_KEY = "conditions"  # decides scope: when it is cut, scope itself is unknown
 
 PATIENT_DATA_PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}&_count=%d" % SEARCH_PAGE_SIZE,
-    "observations": (
-        "Observation?patient={{context.patientId}}&code="
-        + ",".join(LOINC + code for code in OBSERVATION_CODES)
-        + "&_count=%d" % SEARCH_PAGE_SIZE
-    ),
-    "procedures": "Procedure?patient={{context.patientId}}&_count=%d" % SEARCH_PAGE_SIZE,
-    "bodyStructures": "BodyStructure?patient={{context.patientId}}&_count=%d" % SEARCH_PAGE_SIZE,
-    "medicationRequests": (
-        "MedicationRequest?patient={{context.patientId}}&_count=%d" % SEARCH_PAGE_SIZE
-    ),
-    "medicationStatements": (
-        "MedicationStatement?patient={{context.patientId}}&_count=%d" % SEARCH_PAGE_SIZE
-    ),
+    CONDITIONS_KEY: _search("Condition"),
+    "observations": _search("Observation", "code=" + _any_of(codes.OBSERVATION_SEARCH_CODES),
+                            FILTERED_PAGE_SIZE),
+    "receptorPanels": _search("Observation",
+                              "component-code=" + _any_of(codes.RECEPTOR_SEARCH_CODES),
+                              FILTERED_PAGE_SIZE),
+    "procedures": _search("Procedure", "code=" + _any_of(codes.PROCEDURE_SEARCH_CODES),
+                          FILTERED_PAGE_SIZE),
+    "profiledProcedures": _search("Procedure",
+                                  "_profile=" + _any_of(codes.PROCEDURE_SEARCH_PROFILES),
+                                  FILTERED_PAGE_SIZE),
+    "bodyStructures": _search("BodyStructure"),
+    "medicationRequests": _search("MedicationRequest"),
+    "medicationStatements": _search("MedicationStatement"),
 }
 
-REQUIRED_KEYS = frozenset({"patient", "conditions"})
+REQUIRED_KEYS = frozenset({"patient", CONDITIONS_KEY})

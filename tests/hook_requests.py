@@ -6,6 +6,8 @@ import copy
 import uuid
 from typing import Any
 
+from cds_service.mapping import codes
+
 # Which prefetch key (hooks/prefetch_templates.py) holds which resource type.
 PREFETCH_KEY_BY_TYPE = {
     "Condition": "conditions",
@@ -27,15 +29,38 @@ def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _receptor_panel(resource: dict[str, Any]) -> bool:
+    """Matches the `receptorPanels` query (component-code = a receptor code)."""
+    return resource["resourceType"] == "Observation" and any(
+        coding.get("code") in codes.RECEPTOR_SEARCH_CODES
+        for component in resource.get("component") or []
+        for coding in (component.get("code") or {}).get("coding") or [])
+
+
+def _profiled_procedure(resource: dict[str, Any]) -> bool:
+    """Matches the `profiledProcedures` query (_profile = a course or surgery profile)."""
+    return resource["resourceType"] == "Procedure" and bool(
+        set((resource.get("meta") or {}).get("profile") or []) & set(codes.PROCEDURE_SEARCH_PROFILES))
+
+
+# Keys whose query picks, from a type another key already holds, the resources that match this.
+SECONDARY_KEYS = {"receptorPanels": _receptor_panel, "profiledProcedures": _profiled_procedure}
+
+
 def full_prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every prefetch key filled, as an EHR that satisfies all templates would send it."""
+    """Every prefetch key filled, as an EHR that satisfies all templates would send it (the main
+    key of a type holds all its resources: an EHR may send more than was asked)."""
     grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in PREFETCH_KEY_BY_TYPE.values()}
+    grouped.update({key: [] for key in SECONDARY_KEYS})
     patient = None
     for resource in resources:
         if resource["resourceType"] == "Patient":
             patient = copy.deepcopy(resource)
         elif resource["resourceType"] in PREFETCH_KEY_BY_TYPE:
             grouped[PREFETCH_KEY_BY_TYPE[resource["resourceType"]]].append(resource)
+        for key, matches in SECONDARY_KEYS.items():
+            if matches(resource):
+                grouped[key].append(resource)
     prefetch: dict[str, Any] = {"patient": patient}
     prefetch.update({key: searchset(items) for key, items in grouped.items()})
     return prefetch

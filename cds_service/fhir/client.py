@@ -10,6 +10,7 @@ slow server costs one round trip, not one per query.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from urllib3.util.retry import Retry
 
 from cds_service.fhir.allowlist import FhirAllowlist, Origin
 from cds_service.fhir.threads import FhirThreads
+from cds_service.fhir.truncation import CutCause, Truncation
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = (502, 503, 504)
@@ -51,6 +53,10 @@ class FhirBadResponse(FhirError):
     """Not JSON, not FHIR, too large, a redirect, or a paging link to elsewhere."""
 
 
+class FhirTooLarge(FhirBadResponse):
+    """The response exceeded the size cap (`fhir_max_response_bytes`)."""
+
+
 @dataclass(frozen=True)
 class FhirSettings:
     connect_timeout_s: float
@@ -68,8 +74,27 @@ class QueryResult:
 
     value: dict[str, Any] | None = None  # a resource, or a searchset Bundle of all pages read
     error: FhirError | None = None
-    notes: list[str] = field(default_factory=list)  # e.g. "stopped after 10 pages"
+    notes: list[str] = field(default_factory=list)
+    truncation: Truncation | None = None  # set when the pages read are not all there is
     elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A searchset read through its `next` links: every entry read, and whether that is all."""
+
+    bundle: dict[str, Any]
+    truncation: Truncation | None = None
+    notes: tuple[str, ...] = ()
+
+
+_STOP_WORDS = {
+    CutCause.PAGING_LOOP: "looped",
+    CutCause.PAGE_CAP: "went past the page limit",
+    CutCause.PAGE_FAILED: "failed on a further page",
+    CutCause.BYTE_CAP: "sent a further page over the size limit",
+    CutCause.ENTRY_CAP: "went past the entry limit",
+}
 
 
 def new_session(base_url: str, settings: FhirSettings, *, pool_size: int | None = None
@@ -189,7 +214,7 @@ class FhirClient:
             for chunk in response.iter_content(chunk_size=65536):
                 size += len(chunk)
                 if size > cap:
-                    raise FhirBadResponse(f"the FHIR response exceeded {cap} bytes")
+                    raise FhirTooLarge(f"the FHIR response exceeded {cap} bytes")
                 chunks.append(chunk)
         except requests.RequestException:
             raise FhirUnavailable("the FHIR server connection broke mid-response") from None
@@ -206,7 +231,9 @@ class FhirClient:
         try:
             first = self._get_json(self.absolute(relative))
             if first.get("resourceType") == "Bundle" and first.get("type") == "searchset":
-                result.value = self.follow_pages(first, result.notes)
+                paged = self.follow_pages(first)
+                result.value, result.truncation = paged.bundle, paged.truncation
+                result.notes.extend(paged.notes)
             else:
                 result.value = first
         except FhirError as exc:
@@ -214,44 +241,67 @@ class FhirClient:
         result.elapsed_s = time.perf_counter() - started
         return result
 
-    def follow_pages(self, bundle: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-        """Collect every page's entries into one searchset Bundle (bounded by the settings)."""
+    def continue_pages(self, first_page: dict[str, Any]) -> QueryResult:
+        """Complete a searchset whose first page is already here (a paginated prefetch)."""
+        started = time.perf_counter()
+        paged = self.follow_pages(first_page)
+        return QueryResult(value=paged.bundle, truncation=paged.truncation,
+                           notes=list(paged.notes), elapsed_s=time.perf_counter() - started)
+
+    def follow_pages(self, bundle: dict[str, Any]) -> Paged:
+        """Collect every page's entries into one searchset Bundle, bounded by the settings.
+
+        Never raises for a further page: what was read is kept and the reason reading stopped is
+        returned as a `Truncation` (a failed page 2 must not turn page 1 into "no data", nor
+        pages 1–10 into "all there is")."""
         from cds_service.protocol.prefetch import next_link
 
-        entries = list(bundle.get("entry") or [])
+        entries = _entries(bundle)
         seen: set[str] = {u for u in (_self_link(bundle),) if u}  # a `next` back to here is a loop
         page = bundle
         pages = 1
+        cut: Truncation | None = None
         while (url := next_link(page)) is not None:
-            if url in seen:
-                notes.append("the FHIR server's paging looped; stopped")
-                break
-            if pages >= self.settings.max_pages:
-                notes.append(f"stopped after {self.settings.max_pages} pages; more data exists")
-                break
-            if len(entries) >= self.settings.max_entries:
+            cut = self._reason_to_stop(url, seen, pages, len(entries))
+            if cut is not None:
                 break
             seen.add(url)
-            page = self._get_json(url)
-            if page.get("resourceType") != "Bundle":
-                raise FhirBadResponse("a paging link did not return a Bundle")
+            try:
+                page = self._get_json(url)
+                if page.get("resourceType") != "Bundle":
+                    raise FhirBadResponse("a paging link did not return a Bundle")
+            except FhirError as exc:
+                cause = CutCause.BYTE_CAP if isinstance(exc, FhirTooLarge) else CutCause.PAGE_FAILED
+                cut = Truncation(cause, len(entries), reason=str(exc))
+                break
             if self_url := _self_link(page):
                 seen.add(self_url)
-            entries.extend(page.get("entry") or [])
+            entries.extend(_entries(page))
             pages += 1
-        if len(entries) > self.settings.max_entries:
-            notes.append(f"kept the first {self.settings.max_entries} of {len(entries)} entries")
-            entries = entries[: self.settings.max_entries]
-        merged = {k: v for k, v in bundle.items() if k not in ("entry", "link")}
-        merged["entry"] = entries
-        merged["total"] = len(entries)
-        return merged
+        cap = self.settings.max_entries
+        if len(entries) > cap:
+            entries = entries[:cap]
+            cut = Truncation(CutCause.ENTRY_CAP, cap, limit=cap)
+        return _merged(bundle, entries, cut)
 
-    def fetch_many(self, queries: Mapping[str, str], deadline: float,
+    def _reason_to_stop(self, url: str, seen: set[str], pages: int,
+                        entries: int) -> Truncation | None:
+        """Why the `next` page at `url` will not be read, or None to read it."""
+        if url in seen:
+            return Truncation(CutCause.PAGING_LOOP, entries)
+        if pages >= self.settings.max_pages:
+            return Truncation(CutCause.PAGE_CAP, entries, limit=self.settings.max_pages)
+        if entries >= self.settings.max_entries:
+            return Truncation(CutCause.ENTRY_CAP, entries, limit=self.settings.max_entries)
+        return None
+
+    def fetch_many(self, queries: Mapping[str, str | dict[str, Any]], deadline: float,
                    threads: FhirThreads | None = None) -> dict[str, QueryResult]:
         """Run the queries concurrently — on the process's shared threads when enough are free
         (`FhirThreads`), else on threads of this call's own; anything unfinished at `deadline`
-        is an error, and a query not started by then is not run."""
+        is an error, and a query not started by then is not run. A query is a relative URL, or
+        a searchset page already in hand whose `next` pages are to be read (`continue_pages`):
+        the pages of one query follow each other, those of different queries run at once."""
         if not queries:
             return {}
         workers = min(self.settings.max_workers, len(queries))
@@ -264,11 +314,11 @@ class FhirClient:
             own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
             submit = own.submit
 
-        def run(query: str) -> QueryResult:
+        def run(query: str | dict[str, Any]) -> QueryResult:
             if time.monotonic() >= deadline:  # queued past the budget: the answer has gone
                 return QueryResult(error=FhirUnavailable(
                     "the FHIR query did not start within the time budget"))
-            return self.query(query)
+            return self.query(query) if isinstance(query, str) else self.continue_pages(query)
 
         futures = {key: submit(run, q) for key, q in queries.items()}
         try:
@@ -286,6 +336,61 @@ class FhirClient:
         finally:
             if own is not None:
                 own.shutdown(wait=False, cancel_futures=True)
+
+
+def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation | None) -> Paged:
+    """One searchset of every entry read. `total` stays the server's count of matches (not how
+    many were kept), or — when the server gave none — the count read if that is all there is."""
+    total = _server_total(first_page)
+    merged = {k: v for k, v in first_page.items() if k not in ("entry", "link", "total")}
+    merged["entry"] = entries
+    if total is not None:
+        merged["total"] = total
+    elif cut is None:
+        merged["total"] = len(entries)
+    notes: list[str] = []
+    if cut is None:
+        cut = short_of_total(merged)
+    elif total is not None and _matches(entries) >= total:
+        # the server's own count says every match was read: nothing was cut
+        notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
+                     "entries had been read")
+        cut = None
+    if cut is not None:
+        cut = dataclasses.replace(cut, entries_read=len(entries), server_total=total)
+    return Paged(merged, cut, tuple(notes))
+
+
+def short_of_total(bundle: Mapping[str, Any]) -> Truncation | None:
+    """A searchset whose `total` counts more matches than it holds, with no `next` page to read
+    them from (a server or an EHR that stopped without saying so), else None."""
+    from cds_service.protocol.prefetch import next_link
+
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
+        return None
+    total = _server_total(bundle)
+    entries = _entries(bundle)
+    if total is None or next_link(bundle) is not None or _matches(entries) >= total:
+        return None
+    return Truncation(CutCause.NO_NEXT_PAGE, len(entries), server_total=total)
+
+
+def _entries(bundle: Mapping[str, Any]) -> list[Any]:
+    """A Bundle's entries; a malformed `entry` (not a list) holds none."""
+    entries = bundle.get("entry")
+    return list(entries) if isinstance(entries, list) else []
+
+
+def _matches(entries: list[Any]) -> int:
+    """Entries that count towards a searchset's `total` (not `_include`d ones)."""
+    return sum(1 for e in entries
+               if not (isinstance(e, Mapping) and isinstance(e.get("search"), Mapping)
+                       and e["search"].get("mode") in ("include", "outcome")))
+
+
+def _server_total(bundle: Mapping[str, Any]) -> int | None:
+    total = bundle.get("total")
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
 
 
 def _self_link(bundle: Mapping[str, Any]) -> str | None:

@@ -5,24 +5,25 @@ value stands or must be fetched. Missing keys are fetched from `fhirServer` conc
 *required* key can be neither read from prefetch nor fetched, the call fails with 412 — per the
 CDS Hooks specification ("the service SHALL respond with an HTTP 412 Precondition Failed").
 Optional keys that cannot be had are named in `GatheredData.missing` and the service proceeds.
+Keys read only in part — a cap reached, a further page that failed or could not be fetched — are
+kept with what was read and named in `GatheredData.truncated`, never passed off as complete.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
-from cds_service.fhir.client import FhirClient, FhirSettings
+from cds_service.fhir.client import FhirClient, FhirSettings, QueryResult, short_of_total
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.foreign import about_another_patient, foreign_prefetch_note
 from cds_service.fhir.threads import FhirThreads
+from cds_service.fhir.truncation import CutCause, Truncation
 from cds_service.protocol.prefetch import (
     PlannedKey,
     PrefetchState,
@@ -38,7 +39,8 @@ from cds_service.registry import HookService
 class GatheredData:
     values: Mapping[str, Any]  # key -> resource / Bundle / None (no data)
     missing: tuple[str, ...] = ()  # "observations: the FHIR server timed out"
-    notes: tuple[str, ...] = ()  # partial data, paging caps
+    notes: tuple[str, ...] = ()  # partial data
+    truncated: tuple[Truncation, ...] = ()  # keys read only in part (caps, failed pages)
     fetched: tuple[str, ...] = ()  # keys that came from the FHIR server
     fetch_seconds: float = 0.0
 
@@ -86,6 +88,7 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
     missing: list[str] = []
     notes: list[str] = []
     pages_to_follow: dict[str, dict[str, Any]] = {}
+    prefetch_cuts: list[Truncation] = []  # prefetched searchsets short of their own `total`
 
     for item in plan(service, request):
         if item.required:
@@ -102,54 +105,63 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             values[item.key] = prefetch[item.key]
             if next_link(prefetch[item.key]) is not None:
                 pages_to_follow[item.key] = prefetch[item.key]
+            elif (cut := short_of_total(prefetch[item.key])) is not None:
+                prefetch_cuts.append(cut.for_key(item.key))
         elif item.query is None:
             values[item.key] = None  # a user token that does not apply to this user
         else:
             to_fetch[item.key] = item.query
 
     if not to_fetch and not pages_to_follow:
-        return GatheredData(values=values)
+        return GatheredData(values=values, notes=tuple(notes), truncated=tuple(prefetch_cuts))
 
     server = request.get("fhirServer")
     refusal: str | None = None
     if not server:
-        refusal = "not prefetched and the request has no fhirServer"
+        refusal = "the request has no fhirServer"
     else:
         try:
             base = allowlist.check(server)
         except ServerNotAllowed as exc:
-            refusal = f"not prefetched and fhirServer refused: {exc}"
+            refusal = f"fhirServer refused: {exc}"
 
     if refusal is not None:
         absent_required = sorted(required & set(to_fetch))
         if absent_required:
             raise PreconditionFailed(
-                f"required data {', '.join(absent_required)} {refusal}",
+                f"required data {', '.join(absent_required)} not prefetched and {refusal}",
                 missing=absent_required,
             )
-        missing.extend(f"{key}: {refusal}" for key in sorted(to_fetch))
-        notes.extend(f"{key}: only the first page was prefetched" for key in sorted(pages_to_follow))
+        missing.extend(f"{key}: not prefetched and {refusal}" for key in sorted(to_fetch))
+        truncated = (*prefetch_cuts, *(
+            _first_page_only(pages_to_follow[key], CutCause.NOT_FETCHABLE, refusal).for_key(key)
+            for key in sorted(pages_to_follow)))
         for key in to_fetch:
             values.setdefault(key, None)
-        return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes))
+        return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
+                            truncated=truncated)
 
     token = (request.get("fhirAuthorization") or {}).get("access_token")
     started = time.perf_counter()
     session = connections.session_for(base, server) if connections is not None else None
     with FhirClient(base, server, token, fhir_settings(config), allowlist, session) as client:
-        results = client.fetch_many(to_fetch, deadline, threads)
-        for key, bundle in pages_to_follow.items():
-            page_notes: list[str] = []
-            try:
-                values[key] = _follow_pages_within(client, bundle, page_notes, deadline)
-            except Exception as exc:  # noqa: BLE001 - any paging failure keeps the first page
-                page_notes.append(f"could not read further pages ({exc})")
-            notes.extend(f"{key}: {n}" for n in page_notes)
+        # fresh queries and the further pages of paginated prefetch, all at once
+        results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads)
     elapsed = time.perf_counter() - started
+
+    truncated: list[Truncation] = list(prefetch_cuts)
+    for key, first_page in pages_to_follow.items():
+        continued = results.pop(key)
+        notes.extend(f"{key}: {n}" for n in continued.notes)
+        values[key], cut = _completed_prefetch(first_page, continued)
+        if cut is not None:
+            truncated.append(cut.for_key(key))
 
     failed_required = []
     for key, result in results.items():
         notes.extend(f"{key}: {n}" for n in result.notes)
+        if result.truncation is not None:
+            truncated.append(result.truncation.for_key(key))
         if result.error is None:
             values[key] = result.value
             continue
@@ -164,7 +176,8 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             missing=sorted(k.split(" ", 1)[0] for k in failed_required),
         )
     return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
-                        fetched=tuple(sorted(to_fetch)), fetch_seconds=elapsed)
+                        truncated=tuple(truncated), fetched=tuple(sorted(to_fetch)),
+                        fetch_seconds=elapsed)
 
 
 def _discard_foreign(key: str, value: Any, request: Mapping[str, Any], notes: list[str]) -> bool:
@@ -176,19 +189,18 @@ def _discard_foreign(key: str, value: Any, request: Mapping[str, Any], notes: li
     return bool(foreign)
 
 
-def _follow_pages_within(client: FhirClient, bundle: dict[str, Any], notes: list[str],
-                         deadline: float) -> dict[str, Any]:
-    """`client.follow_pages` bounded by the request's time budget (first page only when late)."""
-    own_notes: list[str] = []  # the worker's list: read only once it has finished
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-pages")
-    try:
-        future = pool.submit(client.follow_pages, bundle, own_notes)
-        try:
-            merged = future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except FutureTimeout:
-            notes.append("further pages did not arrive within the time budget")
-            return bundle
-        notes.extend(own_notes)
-        return merged
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+
+def _completed_prefetch(first_page: dict[str, Any], result: QueryResult
+                        ) -> tuple[dict[str, Any], Truncation | None]:
+    """A paginated prefetch with its further pages, or — when they could not be read in time —
+    its first page, said to be cut."""
+    if result.error is None and result.value is not None:
+        return result.value, result.truncation
+    return first_page, _first_page_only(first_page, CutCause.TIME_BUDGET)
+
+
+def _first_page_only(first_page: dict[str, Any], cause: CutCause, reason: str = "") -> Truncation:
+    total = first_page.get("total")
+    entries = first_page.get("entry")
+    return Truncation(cause, len(entries) if isinstance(entries, list) else 0,
+                      server_total=total if isinstance(total, int) else None, reason=reason)

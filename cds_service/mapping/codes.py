@@ -406,3 +406,23 @@ NON_SYSTEMIC_FORM_WORDS = frozenset({
 # as in the FHIR route-codes examples; UNVERIFIED one by one (the dose-form words back them up).
 NON_SYSTEMIC_ROUTES = frozenset({"6064005", "447694001", "46713006", "54485002", "10547007",
                                  "37161004"})
+
+# --- What the FHIR queries ask for (hooks/prefetch_templates.py) --------------------------------
+# Derived from the tables above so that a code the mapping reads is never missing from the query
+# that fetches it. Searched as bare codes (no system): a token without a system matches every
+# system, so the aliases the mapping folds (urn:oid:…) are found too; what else matches is harmless
+# (the mapping reads only what it knows).
+RECEPTOR_SEARCH_CODES = tuple(sorted({*RECEPTOR_RESULT_CODES, *RECEPTOR_PERCENT_CODES}))
+OBSERVATION_SEARCH_CODES = (TUMOR_SIZE_CODE, *sorted(DISEASE_STATUS_CODES), KPS_CODE, ECOG_CODE,
+                            *RECEPTOR_SEARCH_CODES)
+PROCEDURE_SEARCH_CODES = (RT_COURSE_CODE, *BRAIN_SURGERY_CODES)
+# The mapping also reads a course or a brain surgery by its profile alone (any code): those are
+# searched by the profiles' canonical URLs. A profile sent with a version (`…|4.0.0`) or under
+# another base is read by the mapping (suffix match) but may not be found by this search.
+MCODE_PROFILE_BASE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+CODEXRT_PROFILE_BASE = "http://hl7.org/fhir/us/codex-radiation-therapy/StructureDefinition/"
+PROCEDURE_SEARCH_PROFILES = (
+    MCODE_PROFILE_BASE + RT_COURSE_PROFILE_SUFFIXES[0],
+    CODEXRT_PROFILE_BASE + RT_COURSE_PROFILE_SUFFIXES[1],
+    MCODE_PROFILE_BASE + SURGERY_PROFILE_SUFFIX,
+)

@@ -61,6 +61,8 @@ def fetch_patient_data(config: ServiceConfig, allowlist: FhirAllowlist, fhir_bas
     data = PatientData(values={}, fetch_seconds=time.perf_counter() - started)
     for key, result in results.items():
         data.notes.extend(f"{key}: {note}" for note in result.notes)
+        if result.truncation is not None:
+            data.notes.append(result.truncation.for_key(key).describe())
         if result.error is None:
             data.values[key] = result.value
             continue

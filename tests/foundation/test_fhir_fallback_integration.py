@@ -15,6 +15,7 @@ from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.client import FhirClient
 from cds_service.fhir.gather import fhir_settings, gather
+from cds_service.fhir.truncation import CutCause
 from hooks import patient_view
 from hooks.prefetch_templates import PATIENT_DATA_PREFETCH
 from tests import fhir_builders as b
@@ -130,7 +131,11 @@ def test_paging_follows_next_links_up_to_the_cap(loaded, app_config) -> None:
     capped = FhirClient(*_client_args(loaded, app_config.replace(fhir_max_pages=2)))
     result = capped.query(f"Observation?patient={pid}&_count=2")
     assert len(result.value["entry"]) == 4
-    assert any("stopped after 2 pages" in note for note in result.notes)
+    assert result.truncation is not None
+    assert (result.truncation.cause, result.truncation.limit) == (CutCause.PAGE_CAP, 2)
+    assert result.truncation.entries_read == 4
+    assert result.truncation.server_total == expected
+    assert result.value["total"] == expected  # the server's count, not the 4 read
     capped.close()
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from cds_service.app import create_app
 from cds_service.config import ServiceConfig
+from cds_service.mapping.codes import OBSERVATION_SEARCH_CODES
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
 
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.integration
 NAME = "progressive-after-srs-in-field"
 URL = "/cds-services/bcbm-salvage"
 BUDGET_S = 2.0
+# the `observations` query alone (not `receptorPanels`, which asks for Observations by component)
+OBSERVATIONS_QUERY = "code=" + OBSERVATION_SEARCH_CODES[0]
 SLACK_S = 1.5  # scheduling, app work after the fetches, a slow CI machine
 
 
@@ -104,7 +107,7 @@ OPTIONAL_FAULTS = [
 
 @pytest.mark.parametrize("fault", OPTIONAL_FAULTS)
 def test_optional_data_failing_degrades_and_says_so(loaded, budget_app, caplog, fault) -> None:
-    loaded.set_faults(match="/Observation", **fault)
+    loaded.set_faults(match=OBSERVATIONS_QUERY, **fault)
     response, _elapsed, answered = call(budget_app, loaded, caplog)
     assert response.status_code == 200
     assert answered is not None and answered.missing_keys == 1  # observations, and only it
@@ -129,7 +132,7 @@ def test_huge_bundle_over_the_size_cap_is_refused_not_read(loaded, budget_app, c
     app = create_app(budget_app.extensions["salvage_cds"].config.replace(
         fhir_max_response_bytes=1024 * 1024))
     try:
-        loaded.set_faults(match="/Observation", mode="huge-bundle", huge_count=10_000)
+        loaded.set_faults(match=OBSERVATIONS_QUERY, mode="huge-bundle", huge_count=10_000)
         response, _elapsed, answered = call(app, loaded, caplog)
         assert response.status_code == 200
         assert answered is not None and answered.missing_keys == 1
@@ -168,8 +171,11 @@ def test_prefetched_page_with_a_hanging_next_link_stays_within_budget(loaded, bu
                              + f"/Observation?patient={patient_id(NAME)}&_offset=100"}]
     loaded.set_faults(match="/Observation", mode="hang")
     body = hook_request(patient_id(NAME), prefetch=prefetch, fhir_server=loaded.base_url)
-    response, _elapsed, _ = call(budget_app, loaded, caplog, body=body)
+    response, _elapsed, answered = call(budget_app, loaded, caplog, body=body)
     assert response.status_code == 200
+    assert answered is not None and answered.truncated_keys == 1  # the first page only: said
+    detail = response.get_json()["cards"][0]["detail"].replace("\\", "")
+    assert "observations: cut short" in detail and "time budget" in detail
 
 
 def test_slow_but_working_server_gives_a_full_answer(loaded, budget_app, caplog) -> None:
