@@ -65,8 +65,8 @@ ADVICE = {
 # Subtype-specific sentence of the hormonal-therapy card (CDK4/6 inhibitors only for HR+/HER2-,
 # clinical-model §5b; HER2-directed regimens only for HER2+).
 HORMONAL_SUBTYPE_ADVICE = {
-    "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors have early-phase "
-                 "intracranial activity [80, 81].",
+    "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
+                 "palbociclib) have early-phase intracranial activity [80, 81].",
     "luminal-b": " For HER2-positive disease, HER2-directed regimens are the systemic options "
                  "[70–76].",
     "her2": " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
