@@ -157,3 +157,27 @@ def test_gpa_not_computable(app):
         html = render_template("smart_plan.html", page=page, csp_nonce="n")
     assert "Not computable" in html and "missing kps" in html
     assert 'class="gpa-marker"' not in html
+
+
+def test_the_imaging_date_and_age_lead_the_situation_as_on_the_card(app):
+    """The plan's situation opens with the main card's first line: the imaging's date and age,
+    and OUTDATED DATA when the model flags the imaging (issue 14)."""
+    from dataclasses import replace
+
+    from cards.imaging_age import imaging_age_line
+    from cds_service.model.assessment import Warning
+
+    record, assessment = fx.record(), fx.assessment()
+    for outdated in (False, True):
+        if outdated:
+            assessment = replace(assessment, warnings=(
+                *assessment.warnings, Warning("outdated-imaging", "old imaging", severity="info")))
+        page = plan_page(record, assessment, fx.patient_data(), fhir_base="http://x/fhir")
+        with app.test_request_context("/smart/plan"):
+            html = render_template("smart_plan.html", page=page, csp_nonce="n")
+        line = imaging_age_line(assessment, record)
+        assert line.startswith("OUTDATED DATA: latest imaging") is outdated
+        assert re.search(r"latest imaging \d{4}-\d{2}-\d{2}, \d+ (days|months|years)", line)
+        situation = html[html.index('id="situation"'):html.index('id="warnings"')]
+        assert line in situation
+        assert ('class="imaging outdated"' in situation) is outdated
