@@ -98,6 +98,12 @@ def load(name: str) -> list[dict[str, Any]]:
     return json.loads(golden_path(name).read_text("utf-8"))
 
 
+def without_detail(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A skeleton minus the detail text, for calls answered on the real day (a live service):
+    the detail says how old the imaging and the patient are."""
+    return [{k: v for k, v in card.items() if k != "detail"} for card in cards]
+
+
 def write_all() -> None:
     from cds_service.app import create_app
     from cds_service.config import ServiceConfig
