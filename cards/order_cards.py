@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from cards import codes
@@ -35,6 +36,7 @@ from cards.render import (
     render,
     section,
 )
+from cards.prior_courses import prior_radiotherapy
 from cards.suggestions import (
     InvalidResource,
     dose_prescribed_to_volume,
@@ -42,6 +44,7 @@ from cards.suggestions import (
     validate_resource,
 )
 from cds_service.model.assessment import OrderCorrection, OrderFinding
+from cds_service.model.patient import PatientRecord
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -241,7 +244,12 @@ def topic_code(finding: OrderFinding) -> str:
     return "systemic-therapy" if finding.resource_id.startswith("Medication") else "tumor-board"
 
 
-def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+# Findings that ask for the composite dose or compare with a prior course: the card shows it.
+PRIOR_DOSE_FINDINGS = ("radionecrosis-risk", "re-wbrt")
+
+
+def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]], *,
+               record: PatientRecord | None = None, on: date | None = None) -> dict[str, Any]:
     suggestions = []
     for index, correction in enumerate(finding.corrections):
         suggestion = correction_suggestion(finding, correction, drafts,
@@ -255,7 +263,9 @@ def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -
     detail = render(
         "order_detail",
         message=md(finding.message),
-        order=describe_order(drafts.get(finding.resource_id)),
+        order=bullets([describe_order(drafts.get(finding.resource_id)),
+                       prior_radiotherapy(record, on)
+                       if finding.code in PRIOR_DOSE_FINDINGS else ""]),
         corrections=section("Suggested correction", bullets(correction_lines)),
     )
     indicator = finding.severity if finding.severity in ("info", "warning", "critical") else "warning"
@@ -271,7 +281,8 @@ def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -
     )
 
 
-def order_cards(findings: Iterable[OrderFinding],
-                draft_orders: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def order_cards(findings: Iterable[OrderFinding], draft_orders: Mapping[str, Any] | None, *,
+                record: PatientRecord | None = None, on: date | None = None
+                ) -> list[dict[str, Any]]:
     drafts = draft_resources(draft_orders)
-    return [order_card(finding, drafts) for finding in findings]
+    return [order_card(finding, drafts, record=record, on=on) for finding in findings]

@@ -57,7 +57,7 @@ def reaches(t: LocalTreatment, lesion: str) -> bool:
     return t.kind is TreatmentKind.WBRT or lesion in t.lesion_ids
 
 
-def _target(t: LocalTreatment, lesions: Sequence[str]) -> str:
+def target_text(t: LocalTreatment, lesions: Sequence[str]) -> str:
     if t.kind is TreatmentKind.WBRT:
         return "whole brain"
     return ", ".join(md(x) for x in lesions) or "treated volume"
@@ -77,11 +77,11 @@ def prior_course_lines(record: PatientRecord | None, progressing: Sequence[str],
     for t in reversed(courses):
         lesions = [x for x in progressing if reaches(t, x)] if progressing else list(t.lesion_ids)
         if progressing and not lesions:  # a course elsewhere: still part of the dose history
-            others.append(f"{_target(t, t.lesion_ids)} (not progressing): "
+            others.append(f"{target_text(t, t.lesion_ids)} (not progressing): "
                           f"{course_text(t, until)}")
             continue
         reached.update(lesions)
-        lines.append(f"{_target(t, lesions)}: {course_text(t, until)}")
+        lines.append(f"{target_text(t, lesions)}: {course_text(t, until)}")
     lines += others
     if len(lines) > SHOWN:
         lines = lines[:SHOWN] + [f"{len(lines) - SHOWN} earlier course(s) in the full plan"]
@@ -91,3 +91,18 @@ def prior_course_lines(record: PatientRecord | None, progressing: Sequence[str],
     if not lines:
         lines.append("no prior local therapy of the brain on record")
     return lines
+
+
+def prior_radiotherapy(record: PatientRecord | None, on: date | None) -> str:
+    """"Prior radiotherapy: SRS 20 Gy × 1, 2023-03-01 (lesion-A)" — the courses a repeat course
+    adds to (most recent first, up to `SHOWN`), for the order checks that ask for the composite
+    dose; "" without a record."""
+    if record is None:
+        return ""
+    courses = [t for t in reversed(record.treatments)
+               if t.is_radiotherapy and (on is None or t.date is None or t.date <= on)]
+    if not courses:
+        return "Prior radiotherapy: none on record."
+    parts = [f"{course_text(t, None)} ({target_text(t, t.lesion_ids)})" for t in courses[:SHOWN]]
+    more = f"; {len(courses) - SHOWN} earlier" if len(courses) > SHOWN else ""
+    return f"Prior radiotherapy: {'; '.join(parts)}{more}."

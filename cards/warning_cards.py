@@ -106,7 +106,7 @@ def _course_facts(warning: Warning, assessment: Assessment, record: PatientRecor
     if not courses:
         return "Prior focal course: not identified on record."
     if warning.code == "radionecrosis-risk":
-        return "Prior dose: " + "; ".join(f"{c} to {lesions}" for c, lesions in courses) + "."
+        return "Prior dose: " + "; ".join(f"{c} ({lesions})" for c, lesions in courses) + "."
     return "; ".join(f"{lesions} grew after {c}" for c, lesions in courses) + "."
 
 

@@ -20,7 +20,9 @@ def handle(call: HookCall) -> dict[str, Any]:
     if not result.in_scope:
         return {"cards": []}
     findings = order_findings(call, result, selections=call.context.get("selections"))
-    return {"cards": order_cards(findings, call.context.get("draftOrders"))}
+    return {"cards": order_cards(findings, call.context.get("draftOrders"),
+                                   record=result.record,
+                                   on=result.assessment.assessment_date)}
 
 
 SERVICE = HookService(

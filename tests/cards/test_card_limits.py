@@ -160,3 +160,64 @@ def test_outdated_imaging_is_said_first_and_fits_with_extra_lines(name: str) -> 
     total = len(main["detail"]) + sum(len(c["detail"])
                                       for c in warning_cards(assessment, record))
     assert total <= RESPONSE_MAX, (name, total)
+
+
+# --- order cards ----------------------------------------------------------------------------------
+def order_sign_cases() -> dict[str, tuple[list[dict], list[dict]]]:
+    from tests import fhir_builders as b
+    from tests.synthetic_patients import resource
+
+    after_wbrt = PATIENTS["progressive-after-wbrt-limited"]()
+    pid = patient_id(after_wbrt)
+    focal = b.rt_volume(pid, "vol-draft-B", whole_brain=False, lesions=("lesion-B",))
+    whole = b.rt_volume(pid, "vol-draft-wb", whole_brain=True)
+    in_field = PATIENTS["progressive-after-srs-in-field"]()
+    return {
+        "after-wbrt": (after_wbrt, [
+            focal, whole,
+            b.rt_prescription(pid, "srs-too-high", focal, 2600, 1),
+            b.rt_prescription(pid, "wbrt-again", whole, 3000, 10),
+            b.medication_request(pid, "letrozole-draft", "letrozole", status="draft")]),
+        "in-field": (in_field, [b.rt_prescription(
+            patient_id(in_field), "rx-resrs",
+            resource("progressive-after-srs-in-field", "vol-srs-A"), 2000, 1)]),
+    }
+
+
+@pytest.mark.parametrize("case", ["after-wbrt", "in-field"])
+def test_order_cards_render_clean_and_offer_their_corrections(client, case: str) -> None:
+    resources, drafts = order_sign_cases()[case]
+    body = hook_request(patient_id(resources), "order-sign", prefetch=full_prefetch(resources),
+                        draft_orders={"resourceType": "Bundle", "type": "collection",
+                                      "entry": [{"resource": d} for d in drafts]})
+    cards = client.post("/cds-services/bcbm-order-sign", json=body).get_json()["cards"]
+    assert cards
+    ids = [d["id"] for d in drafts]
+    for card in cards:
+        summary = card["summary"]
+        assert len(summary) < 140 and summary.count("(") == summary.count(")")
+        html = RENDERER.render(card["detail"])
+        assert "<code" not in html
+        text = visible(card["detail"])
+        assert "\\" not in text and "Ordered: " in text
+        assert not any(f"/{rid}" in text for rid in ids), text
+        if "Suggested correction" in text:  # a correction is offered as a suggestion
+            assert card.get("suggestions") and "by hand" not in text
+
+
+def test_an_order_that_adds_to_a_prior_course_shows_that_course(client) -> None:
+    """The radionecrosis and re-WBRT checks ask for the composite dose: the card shows the prior
+    dose it adds to (issue 14)."""
+    expected = {"in-field": "Prior radiotherapy: SRS 20 Gy × 1, 2023-03-01 (lesion-A)",
+                "after-wbrt": "Prior radiotherapy: WBRT 30 Gy in 10 × 3 Gy, 2023-04-03 to "
+                              "2023-04-14 (whole brain)"}
+    for case, line in expected.items():
+        resources, drafts = order_sign_cases()[case]
+        body = hook_request(patient_id(resources), "order-sign",
+                            prefetch=full_prefetch(resources),
+                            draft_orders={"resourceType": "Bundle", "type": "collection",
+                                          "entry": [{"resource": d} for d in drafts]})
+        cards = client.post("/cds-services/bcbm-order-sign", json=body).get_json()["cards"]
+        shown = [c for c in cards if c["source"]["topic"]["code"] in ("radionecrosis-risk",
+                                                                      "re-wbrt")]
+        assert shown and all(line in visible(c["detail"]) for c in shown), case
