@@ -13,9 +13,9 @@ Markdown, plain-text fields (summary, labels, descriptions) and links:
   digits (an intraword underscore never forms emphasis); ``<`` before a letter, ``/``, ``!`` or
   ``?`` (a tag, comment or autolink) and ``&`` before an entity name (``&amp;``) as HTML entities;
   ``[`` and ``]`` (links, images, footnotes, task boxes) except around a citation such as
-  ``[37-39]`` that no ``(``, ``[`` or ``:`` follows; GFM's extended autolinks (``www.``, ``scheme://``,
-  ``mailto:``/``xmpp:``, ``user@host.tld``); and the first character when it could open a block
-  (``> # + - = [`` or ``1.`` / ``1)``) or a closing ``#`` run ends the value. Every other character
+  ``[37-39]`` that no ``(``, ``[`` or ``:`` follows; GFM's extended autolinks (``www.``,
+  ``scheme://``, ``mailto:``/``xmpp:``, ``user@host.tld``); and the first character when it could open a block
+  (``> # = [``, ``-``/``+`` before a space, ``1.`` / ``1)``) and a closing ``#`` run. Every other character
   — ``. - : / ( ) ' " = <=`` … — stays as it is: it cannot form syntax inside a line.
 * `safe_text(text)` — for plain-text fields that a careless client might still render as HTML:
   control and bidi-override characters removed, whitespace collapsed, ``<`` / ``>`` replaced by

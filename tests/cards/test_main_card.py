@@ -69,7 +69,8 @@ def rendered(markdown: str) -> str:
 
 def test_detail_has_every_section_in_order() -> None:
     detail = rendered(build()["detail"])
-    expected = ("**Progressive BCBM after SRS (in-field)** — latest imaging 2024-02-01, 29 days old",
+    expected = ("**Progressive BCBM after SRS (in-field)**",
+                "latest imaging 2024-02-01, 29 days old",
                 "assessed 2024-03-01", "lesion-A 10 mm → 18 mm", "RANO-BM **PD**",
                 "sum of diameters 10 mm (nadir) → 18 mm", "**Prior local therapy**",
                 "not available to this card", "**Options (ranked)**",

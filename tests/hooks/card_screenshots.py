@@ -32,7 +32,8 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 0; padding: 12px; backgrou
 .card.info { border-left-color: #2563eb; }
 .summary { font-weight: 700; font-size: 15px; margin: 2px 0 6px; }
 .source { color: #6b7280; font-size: 12px; }
-.detail p, .detail li { margin: 4px 0; } .detail ul, .detail ol { padding-left: 22px; margin: 4px 0; }
+.detail p, .detail li { margin: 4px 0; }
+.detail ul, .detail ol { padding-left: 22px; margin: 4px 0; }
 .buttons button { margin: 6px 6px 0 0; padding: 4px 10px; border: 1px solid #2563eb;
                   background: #eff6ff; border-radius: 3px; font-size: 13px; }
 .links a { display: inline-block; margin: 8px 12px 0 0; font-size: 13px; }

@@ -249,10 +249,12 @@ def test_hostile_fhir_strings_come_out_of_a_patient_view_call_inert(client) -> N
     ("ServiceRequest/wbrt-again", "ServiceRequest/wbrt-again"),
     ("lesion_A2", "lesion_A2"),                       # intraword underscore: never emphasis
     # what can form structure is escaped
-    ("*bold* _it_ `code` ~~s~~ a|b $x$ ^1", "\\*bold\\* \\_it\\_ \\`code\\` \\~\\~s\\~\\~ a\\|b \\$x\\$ \\^1"),
+    ("*bold* _it_ `code` ~~s~~ a|b $x$ ^1",
+     "\\*bold\\* \\_it\\_ \\`code\\` \\~\\~s\\~\\~ a\\|b \\$x\\$ \\^1"),
     ("<b>x</b> <http://e.x> a < b", "&lt;b>x&lt;/b> &lt;http\\://e.x> a < b"),
     ("&amp; &#60; AT&T", "&amp;amp; &amp;#60; AT&T"),
-    ("[x](javascript:y) ![i](u) [d]: u [^1]", "\\[x\\](javascript:y) \\!\\[i\\](u) \\[d\\]: u \\[\\^1\\]"),
+    ("[x](javascript:y) ![i](u) [d]: u [^1]",
+     "\\[x\\](javascript:y) \\!\\[i\\](u) \\[d\\]: u \\[\\^1\\]"),
     ("[40](http://e.x)", "\\[40\\](http\\://e.x)"),      # a citation followed by "(" is no citation
     ("www.evil.example a@b.example mailto:a", "www\\.evil.example a\\@b.example mailto\\:a"),
     ("> q", "\\> q"), ("# h", "\\# h"), ("- l", "\\- l"), ("+ l", "\\+ l"), ("12. x", "12\\. x"),
