@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from cards import codes
@@ -41,7 +42,7 @@ from cards.render import (
 )
 from cards.suggestions import InvalidResource, OrderContext, option_suggestion
 from cds_service.model.assessment import Assessment, Option, Regimen
-from cds_service.model.patient import PatientRecord, SkippedResource
+from cds_service.model.patient import Measurement, PatientRecord, SkippedResource
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -99,16 +100,20 @@ def headline(assessment: Assessment, record: PatientRecord | None) -> str:
 
 
 # --- evidence: ≤ 3 bullets -----------------------------------------------------------------------
-def _series(record: PatientRecord | None, lesion_id: str):
+def _series(record: PatientRecord | None, lesion_id: str) -> tuple[Measurement, ...]:
     if record is None:
         return ()
     for lesion in record.lesions:
         if lesion.id == lesion_id:
-            return tuple(m for m in lesion.measurements)
+            return lesion.measurements
     return ()
 
 
-def _change(assessment: Assessment, record: PatientRecord | None, lesion_id: str):
+Change = tuple[float | None, date | None, float, date | None]
+
+
+def _change(assessment: Assessment, record: PatientRecord | None,
+            lesion_id: str) -> Change | None:
     """(from mm, from date, to mm, to date) of a lesion: its nadir (RANO-BM) or first scan, and
     its latest scan on or before the assessment date; dates None without the record."""
     on = assessment.assessment_date
@@ -130,7 +135,7 @@ def _change(assessment: Assessment, record: PatientRecord | None, lesion_id: str
     return None
 
 
-def _day(value) -> str:
+def _day(value: date | None) -> str:
     return f" ({value.isoformat()})" if value else ""
 
 
