@@ -7,7 +7,7 @@ from __future__ import annotations
 from cards.render import bullets, md, section
 from cds_service.model.assessment import Assessment
 
-TITLE = "Beyond the review (guidelines, not the review's evidence)"
+TITLE = "Beyond the review (guidelines)"
 
 
 def beyond_review_line(text: str, source: str) -> str:

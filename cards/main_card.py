@@ -1,8 +1,16 @@
-"""The main patient-view card: situation, evidence, prognosis, ranked options, suggestions.
+"""The main patient-view card: what decides, readable in seconds; the full plan is one link away.
 
 One card per progressive BCBM patient. `summary` names the situation and the first options
 ("Progressive BCBM after SRS (in-field): consider surgery or FSRT"); `indicator` is `warning`
-(action is due: the disease progresses); `detail` is markdown from `templates/main_detail.md`.
+(action is due: the disease progresses), `info` when the model flags the imaging as outdated (the
+card cannot say what is due on old data). `detail` is markdown from `templates/main_detail.md`, at
+most ~2,000 characters on every test patient, in this order: the situation with the date and age
+of the imaging; the key evidence (≤ 3 bullets); the prior local therapy of each progressing
+lesion; the ranked options, one line each with the regimen per lesion (systemic therapy: the three
+best-supported regimens); one line per warning (a warning with its own card is only named);
+lines "beyond the review"; patient and Breast GPA; what is missing, one line per item; the link
+to the full plan and the review's DOI. Rationale, every regimen, the lesion table and the
+references with their DOIs are in the SMART app (`cds_service/smart/`) and `docs/`.
 Suggestions: one per actionable option (see `cards.suggestions`), `selectionBehavior: any`
 because options combine (tumour-board referral with a local option and a systemic regimen;
 surgery of a dominant lesion with radiotherapy of the rest, review §4.3). `isRecommended` is set
@@ -14,18 +22,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from cards import codes
-from cards.beyond_review import beyond_review_section
 from cards.common import patient_override_reasons, review_link, smart_link, source
+from cards.beyond_review import TITLE as BEYOND_REVIEW_TITLE
 from cards.imaging_age import (
+    imaging_age_line,
+    is_outdated,
+    latest_imaging_date,
     main_indicator,
     recommended_when_current,
     summary_with_imaging_age,
-    with_imaging_age_line,
 )
-from cards.references import references_section
+from cards.prior_courses import prior_course_lines
 from cards.render import (
     bullets,
     card,
@@ -36,30 +47,28 @@ from cards.render import (
     ref_numbers,
     regimen_text,
     render,
-    section,
-    table,
 )
 from cards.suggestions import InvalidResource, OrderContext, option_suggestion
 from cds_service.model.assessment import Assessment, Option, Regimen
-from cds_service.model.patient import SkippedResource
+from cds_service.model.patient import Measurement, PatientRecord, SkippedResource
 
 log = logging.getLogger("salvage_cds.cards")
 
-NOT_TOPIC_OPTIONS = ("tumor-board",)  # always offered: never "the" option a card is about
+NOT_TOPIC_OPTIONS = ("tumor-board",)
+# warnings the main card says elsewhere: missing data in its own block, outdated imaging in the
+# first line (no sentence twice, issue 14)
+SAID_ELSEWHERE = frozenset({"missing-data", "outdated-imaging"})  # always offered: never "the" option a card is about
 SUBTYPE_NAMES = {
     "her2": "HER2-positive",
-    "luminal-a": "Luminal A (HR-positive, HER2-negative)",
-    "luminal-b": "Luminal B (HR-positive, HER2-positive)",
+    "luminal-a": "Luminal A",
+    "luminal-b": "Luminal B",
     "triple-negative": "Triple-negative",
-    "unknown": "Unknown",
+    "unknown": "Subtype unknown",
 }
-GPA_FACTOR_NAMES = {
-    "kps": "KPS",
-    "subtype": "Subtype",
-    "age": "Age",
-    "brain_metastases": "Brain metastases",
-    "extracranial_metastases": "Extracranial metastases",
-}
+LESIONS_SHOWN = 5  # lesions named in the evidence line; the SMART plan has them all
+SYSTEMIC_SHOWN = 3  # systemic regimens on the card; the SMART plan lists every one
+SKIPPED_SHOWN = 5  # resources the mapping could not use: the first few, then a count
+DIAMETER_TOLERANCE_MM = 0.05
 
 
 def ranked(options: Sequence[Option]) -> list[Option]:
@@ -86,210 +95,373 @@ def summary(assessment: Assessment) -> str:
         if len(shown) == 2:
             break
     if not shown:
-        return one_line(f"{label}: discuss at the tumour board")
-    text = f"{label}: consider {' or '.join(shown)}"
-    return text if len(text) <= 139 else one_line(label)
+        return one_line(summary_with_imaging_age(f"{label}: discuss at the tumour board",
+                                                 assessment))
+    text = summary_with_imaging_age(f"{label}: consider {' or '.join(shown)}", assessment)
+    return text if len(text) <= 139 else one_line(summary_with_imaging_age(label, assessment))
 
 
-# --- detail sections ----------------------------------------------------------------------------
-def _evidence(assessment: Assessment) -> str:
-    situation = assessment.situation
-    items = [md(e) for e in situation.evidence]
-    if situation.symptomatic:
-        items.append("Neurological symptoms on record (symptomatic disease).")
-    if situation.on_systemic_therapy:
-        items.append("Progression during active systemic therapy: consider switching the systemic line.")
-    return section("Evidence of progression", bullets(items))
+# --- the first line ------------------------------------------------------------------------------
+def headline(assessment: Assessment, record: PatientRecord | None) -> str:
+    label = md(assessment.situation.label) or "Progressive breast cancer brain metastases"
+    age = imaging_age_line(assessment, record)
+    when = f"assessed {assessment.assessment_date.isoformat()}"
+    if is_outdated(assessment):
+        return f"**{age}.** {label} — {when}."
+    return f"**{label}** — {age}; {when}."
 
 
-def _rano_bm(assessment: Assessment) -> str:
+# --- evidence: ≤ 3 bullets -----------------------------------------------------------------------
+def _series(record: PatientRecord | None, lesion_id: str) -> tuple[Measurement, ...]:
+    if record is None:
+        return ()
+    for lesion in record.lesions:
+        if lesion.id == lesion_id:
+            return lesion.measurements
+    return ()
+
+
+Change = tuple[float | None, date | None, float, date | None]
+
+
+def _change(assessment: Assessment, record: PatientRecord | None,
+            lesion_id: str) -> Change | None:
+    """(from mm, from date, to mm, to date) of a lesion: its nadir (RANO-BM) or first scan, and
+    its latest scan on or before the assessment date; dates None without the record."""
+    on = assessment.assessment_date
+    series = [m for m in _series(record, lesion_id) if m.date <= on]
+    response = next((r for r in assessment.rano_bm.lesions if r.lesion == lesion_id), None)
+    if series:
+        last = series[-1]
+        before = series[:-1]
+        start = None
+        if response is not None and response.nadir_mm is not None:
+            start = next((m for m in reversed(before) if abs(m.longest_diameter_mm
+                                                              - response.nadir_mm)
+                          <= DIAMETER_TOLERANCE_MM), None)
+        start = start or (before[0] if before else None)
+        return (start.longest_diameter_mm if start else None, start.date if start else None,
+                last.longest_diameter_mm, last.date)
+    if response is not None and response.current_mm is not None:
+        return (response.nadir_mm, None, response.current_mm, None)
+    return None
+
+
+def _day(value: date | None) -> str:
+    return f" ({value.isoformat()})" if value else ""
+
+
+def lesion_line(assessment: Assessment, record: PatientRecord | None) -> str:
+    """"lesion-A 10 mm (2023-06-01) → 18 mm (2024-02-01)"; shared dates said once."""
+    new = set(assessment.rano_bm.new_lesions)
+    changes = []
+    for lesion in assessment.situation.progressing_lesions:
+        change = _change(assessment, record, lesion)
+        if change is not None:
+            changes.append((lesion, *change))
+    if not changes:
+        return ""
+    shown = changes[:LESIONS_SHOWN]
+    spans = {(c[2], c[4]) for c in shown}
+    same_dates = len(shown) > 1 and len(spans) == 1
+    parts = []
+    for lesion, a, da, b, db in shown:
+        name = md(lesion) + (" (new)" if lesion in new else "")
+        if a is None:
+            parts.append(f"{name} {num(b)} mm" + ("" if same_dates else _day(db)))
+        elif same_dates:
+            parts.append(f"{name} {num(a)} → {num(b)} mm")
+        else:
+            parts.append(f"{name} {num(a)} mm{_day(da)} → {num(b)} mm{_day(db)}")
+    text = ", ".join(parts)
+    if same_dates:
+        da, db = next(iter(spans))
+        text += f" ({da.isoformat()} → {db.isoformat()})" if da and db else _day(db)
+    if len(changes) > LESIONS_SHOWN:
+        text += f", and {len(changes) - LESIONS_SHOWN} more"
+    return "Growing: " + text
+
+
+def status_line(assessment: Assessment, record: PatientRecord | None) -> str:
     rano = assessment.rano_bm
     if rano.category is None:
-        text = "Not assessable."
-        if rano.reasons:
-            text += "\n\n" + bullets(md(r) for r in rano.reasons)
-        return section("RANO-BM response [17]", text)
-    parts = [f"Category **{md(rano.category)}**"]
-    sld = []
-    if rano.baseline_sld_mm is not None:
-        when = f" ({rano.baseline_date.isoformat()})" if rano.baseline_date else ""
-        sld.append(f"baseline {num(rano.baseline_sld_mm)} mm{when}")
-    if rano.nadir_sld_mm is not None:
-        sld.append(f"nadir {num(rano.nadir_sld_mm)} mm")
-    if rano.current_sld_mm is not None:
-        when = f" ({rano.current_date.isoformat()})" if rano.current_date else ""
-        sld.append(f"current {num(rano.current_sld_mm)} mm{when}")
-    if sld:
-        parts.append("sum of longest diameters: " + ", ".join(sld))
-    lines = [" — ".join(parts)]
-    if rano.reasons:
-        lines.append(bullets(md(r) for r in rano.reasons))
-    rows = [
-        (md(les.lesion), f"{num(les.baseline_mm)} mm" if les.baseline_mm is not None else "–",
-         f"{num(les.nadir_mm)} mm" if les.nadir_mm is not None else "–",
-         f"{num(les.current_mm)} mm" if les.current_mm is not None else "–",
-         "target" if les.target else ("non-target" if les.measurable else "non-measurable"))
-        for les in rano.lesions
-    ]
-    lesion_table = table(("Lesion", "Baseline", "Nadir", "Current", "Role"), rows)
-    if lesion_table:
-        lines.append(lesion_table)
-    if rano.new_lesions:
-        lines.append("New lesions: " + ", ".join(md(x) for x in rano.new_lesions))
-    return section("RANO-BM response [17]", "\n\n".join(lines))
+        text = "RANO-BM not assessable" + (f": {md(rano.reasons[0])}" if rano.reasons else "")
+    else:
+        text = f"RANO-BM **{md(rano.category)}**"
+        if rano.new_lesions:  # new lesions decide PD whatever the sum does
+            count = len(rano.new_lesions)
+            text += f": {count} new lesion{'s' if count > 1 else ''} since the last local therapy"
+        elif rano.nadir_sld_mm is not None and rano.current_sld_mm is not None:
+            text += (f": sum of diameters {num(rano.nadir_sld_mm)} mm (nadir) → "
+                     f"{num(rano.current_sld_mm)} mm")
+        elif rano.reasons:
+            text += f": {md(rano.reasons[0])}"
+    statuses = [s for s in (record.disease_statuses if record else ())
+                if s.date is None or s.date <= assessment.assessment_date]
+    if statuses:
+        last = statuses[-1]
+        text += f"; disease status {md(last.trend.value)}{_day(last.date)}"
+    return text
+
+
+def first_steps_line(assessment: Assessment) -> str:
+    """What comes before any option (a work-up with stable imaging, a confirming MRI under
+    immunotherapy): said right after the headline, once."""
+    steps = [f"{md(step.text)}" for step in assessment.first_steps]
+    return f"**First:** {' '.join(steps)}" if steps else ""
+
+
+def evidence_lines(assessment: Assessment, record: PatientRecord | None) -> list[str]:
+    lines = [lesion_line(assessment, record), status_line(assessment, record)]
+    if not lines[0]:  # no measured progressing lesion: the model's own evidence says why
+        lines[0] = next((md(e) for e in assessment.situation.evidence
+                         if not e.startswith("RANO-BM")), "")
+    if assessment.situation.symptomatic:
+        lines.append("Neurological symptoms on record (symptomatic disease)")
+    return [line for line in lines if line][:3]
+
+
+# --- options: one line each ----------------------------------------------------------------------
+def _range(regimens: Sequence[Regimen]) -> str:
+    """Same fraction count: "20–24 Gy × 1" / "25–35 Gy in 5 fractions"; else the first regimen."""
+    doses = sorted({r.total_dose_gy for r in regimens})
+    n = regimens[0].fractions
+    if len(doses) == 1:
+        return regimen_text(doses[0], n)
+    span = f"{num(doses[0])}–{num(doses[-1])} Gy"
+    return f"{span} × 1" if n == 1 else f"{span} in {n} fractions"
+
+
+def regimens_text(regimens: Sequence[Regimen]) -> str:
+    """The first regimen (the one a prescription carries) and the others by fraction count:
+    "30 Gy in 5 × 6 Gy; also 3 × 7–9 Gy, 5 × 5–7 Gy"."""
+    if len({r.fractions for r in regimens}) == 1:
+        text = _range(regimens)
+        if len({r.note for r in regimens}) > 1 and not regimens[0].lesion:
+            text += " by lesion diameter (Table 1)"
+        return text
+    first, others = regimens[0], regimens[1:]
+    by_fractions: dict[int, list[float]] = {}
+    for r in others:
+        by_fractions.setdefault(r.fractions, []).append(r.dose_per_fraction_gy)
+    alternatives = []
+    for n, per in by_fractions.items():
+        lo, hi = min(per), max(per)
+        dose = f"{num(lo, 2)} Gy" if lo == hi else f"{num(lo, 2)}–{num(hi, 2)} Gy"
+        alternatives.append(f"{n} × {dose}")
+    return f"{regimen_text(first.total_dose_gy, first.fractions)}; also {', '.join(alternatives)}"
+
+
+def option_regimens(option: Option) -> str:
+    """Per lesion (lesions with the same regimens grouped): "lesion-A: 20–24 Gy × 1"."""
+    if not option.regimens:
+        return lesion_names(option.lesions)
+    by_lesion: dict[str | None, list[Regimen]] = {}
+    for regimen in option.regimens:
+        by_lesion.setdefault(regimen.lesion, []).append(regimen)
+    by_text: dict[str, list[str]] = {}
+    for lesion, regimens in by_lesion.items():
+        names = [lesion] if lesion else list(option.lesions)
+        by_text.setdefault(regimens_text(regimens), []).extend(names)
+    return "; ".join(f"{lesion_names(names)}: {text}" if names else text
+                     for text, names in by_text.items())
+
+
+def lesion_names(lesions: Sequence[str]) -> str:
+    """"lesion-A, lesion-B", or "each of the 5 lesions" beyond three (named above)."""
+    if len(lesions) > 3:
+        return f"each of the {len(lesions)} lesions"
+    return ", ".join(md(x) for x in lesions)
+
+
+def _split_notes(notes: Sequence[str | None]) -> tuple[list[str], list[list[str]]]:
+    """Clauses ("; "-separated) every note shares — said once — and each note's own clauses."""
+    parts = [[p.strip() for p in (n or "").split(";") if p.strip()] for n in notes]
+    shared = [p for p in parts[0] if all(p in other for other in parts)] if parts else []
+    if len(parts) < 2:
+        shared = []
+    return shared, [[p for p in own if p not in shared] for own in parts]
+
+
+def systemic_text(assessment: Assessment) -> str:
+    """The three best-supported regimens for this subtype and situation (the model lists the
+    subtype's own regimens first, then those for any subtype; investigational ones never), each
+    with its reference numbers; a note every regimen shares is said once."""
+    regimens = list(assessment.systemic_regimens)
+    if not regimens:
+        return ""
+    shared, own = _split_notes([r.note for r in regimens])
+    candidates = [(r, o) for r, o in zip(regimens, own) if not r.investigational]
+    items = []
+    for regimen, notes in candidates[:SYSTEMIC_SHOWN]:
+        text = f"{md(regimen.title)} {ref_numbers(regimen.references)}".rstrip()
+        if notes:
+            text += f" ({md('; '.join(notes))})"
+        items.append(text)
+    text = "; ".join(items)
+    rest = len(regimens) - len(items)
+    if rest:
+        text += f"; {rest} more in the full plan"
+    if shared:
+        text = f"{md('; '.join(shared))} — {text}"
+    return text
+
+
+def option_name(option: Option) -> str:
+    """The short name ("FSRT", "Surgery"); the full title is in the SMART plan."""
+    short = codes.OPTION_SHORT.get(option.code)
+    return short[0].upper() + short[1:] if short else md(option.title)
+
+
+def option_line(index: int, option: Option, assessment: Assessment) -> str:
+    flags = [f for f, on in (("selected patients only", option.selected_patients_only),
+                             ("re-irradiation", option.reirradiation)) if on]
+    head = f"{index}. **{option_name(option)}**" + (f" ({', '.join(flags)})" if flags else "")
+    if option.code == "systemic-therapy":
+        body = systemic_text(assessment)
+        return f"{head}: {body}" if body else f"{head} {ref_numbers(option.references)}".rstrip()
+    body = option_regimens(option)
+    refs = ref_numbers(option.references)
+    return f"{head}" + (f": {body}" if body else "") + (f" {refs}" if refs else "")
+
+
+def options_block(assessment: Assessment) -> str:
+    options = ranked(assessment.options)
+    lines = [option_line(i, o, assessment) for i, o in enumerate(options, start=1)]
+    if assessment.systemic_regimens and not any(o.code == "systemic-therapy" for o in options):
+        lines.append(f"- Systemic regimens for this subtype: {systemic_text(assessment)}")
+    return "**Options (ranked)**\n\n" + "\n".join(lines) if lines else ""
+
+
+# --- warnings, patient, missing, footer ----------------------------------------------------------
+def warning_lines(assessment: Assessment) -> list[str]:
+    """One line per warning: a warning with its own card is only named (its card says it); the
+    others carry the model's message. `missing-data` is the "Missing" block below."""
+    seen: set[str] = set()
+    lines = []
+    for warning in assessment.warnings:
+        if warning.code in seen or warning.code in SAID_ELSEWHERE:
+            continue
+        seen.add(warning.code)
+        name = codes.SALVAGE_WARNINGS.get(warning.code, md(warning.code))
+        if warning.code in codes.WARNING_CARD_CODES:
+            lines.append(f"⚠ **{name}**: see its card")
+        else:
+            refs = ref_numbers(warning.references)
+            lines.append(f"⚠ **{name}**: {md(warning.message)} {refs}".rstrip())
+    return lines
 
 
 def _performance(assessment: Assessment) -> str:
     ps = assessment.performance_status
     scores = ps.scores_text()
     if scores is None:
-        return "not recorded"
+        return "KPS/ECOG not recorded"
     verdict = {True: "good", False: "poor", None: "unknown"}[ps.good]
     return f"{scores} ({verdict})"
 
 
-def _patient(assessment: Assessment) -> str:
+def patient_line(assessment: Assessment) -> str:
     subtype = assessment.subtype
-    receptors = f"HER2 {md(subtype.her2)}, ER {md(subtype.er)}, PR {md(subtype.pr)}"
-    items = [
-        f"Subtype: **{SUBTYPE_NAMES.get(subtype.code, md(subtype.code))}** ({receptors})",
-        f"Performance status: {_performance(assessment)}",
-    ]
-    return section("Patient", bullets(items))
+    name = SUBTYPE_NAMES.get(subtype.code, md(subtype.code))
+    return (f"**Patient:** {name} (HER2 {md(subtype.her2)}, ER {md(subtype.er)}, "
+            f"PR {md(subtype.pr)}), {_performance(assessment)}")
 
 
-def _gpa(assessment: Assessment) -> str:
+GPA_FACTOR_LABELS = {"age": "age", "extracranial_metastases": "extracranial"}
+
+
+def gpa_factor(name: str, value: str | None) -> str:
+    label = GPA_FACTOR_LABELS.get(name)
+    if value is None:
+        return f"{md(name.replace('_', ' '))} missing"
+    return f"{label}: {md(value)}" if label else md(value)
+
+
+def _said_by_factors(note: str, factors: Sequence[str]) -> bool:
+    """A GPA note that only repeats a factor already shown ("extracranial metastases: none
+    recorded" next to "extracranial: absent (none recorded)")."""
+    head = note.split(":")[0].split("(")[0].strip().lower()
+    return any(head.startswith(label) for label in ("extracranial", "ecog stands in")) and any(
+        head.split()[0] in f.lower() for f in factors)
+
+
+def gpa_line(assessment: Assessment) -> str:
     gpa = assessment.gpa
     refs = ref_numbers(gpa.references or (57,))
-    if gpa.score is None:
-        missing = ", ".join(md(m) for m in gpa.missing) or "see missing data"
-        body = f"Not computable — missing: {missing}."
-    else:
-        survival = (f" → median survival **{num(gpa.median_survival_months)} months**"
-                    if gpa.median_survival_months is not None
-                    else " → median survival not given (see the note below)"
-                    if gpa.median_withheld else "")
-        body = f"**{num(gpa.score)}**{survival}"
-        factors = [
-            f"{GPA_FACTOR_NAMES.get(f.name, md(f.name))}: {md(f.value) if f.value else 'missing'}"
-            + (f" ({num(f.points)} pt)" if f.points is not None else "")
-            for f in gpa.factors
-        ]
-        if factors:
-            body += "\n\n" + bullets(factors)
-    notes = [md(n) for n in gpa.notes]
+    if gpa.score is None:  # the missing factor is named once, in the missing block below
+        return f"**Breast GPA** not computable: a factor is missing (below) {refs}"
+    text = f"**Breast GPA {num(gpa.score)}**"
+    if gpa.median_survival_months is not None:
+        text += f" → median survival {num(gpa.median_survival_months)} months"
+    elif gpa.median_withheld:
+        text += " → median survival not given"
+    # the subtype is on the patient line just above: not said twice
+    factors = [gpa_factor(f.name, f.value) for f in gpa.factors
+               if f.name != "subtype" or f.value is None]
+    notes = [md(n) for n in gpa.notes if not _said_by_factors(n, factors)]
     if gpa.ecog_stand_in and not any("ECOG" in n for n in gpa.notes):
-        notes.append("The KPS band was taken from ECOG.")
+        notes.append("the KPS band was taken from ECOG")
+    text += f" {refs}"
+    if factors:
+        text += f" ({'; '.join(factors)})"
     if notes:
-        body += "\n\n" + bullets(notes)
-    return section(f"Breast GPA (updated 2020) {refs}", body)
+        text += f"; {'; '.join(notes)}"
+    return text
 
 
-def _regimens(option: Option) -> str:
-    if not option.regimens:
-        return ""
-    by_lesion: dict[str | None, list[Regimen]] = {}
-    for regimen in option.regimens:
-        by_lesion.setdefault(regimen.lesion, []).append(regimen)
-    parts = []
-    for lesion, regimens in by_lesion.items():
-        notes = {r.note for r in regimens}
-        if len(notes) == 1:  # one note for the lesion (e.g. its diameter): say it once
-            joined = " or ".join(regimen_text(r.total_dose_gy, r.fractions) for r in regimens)
-            if regimens[0].note:
-                joined += f" ({md(regimens[0].note)})"
-        else:
-            joined = " or ".join(
-                regimen_text(r.total_dose_gy, r.fractions) + (f" ({md(r.note)})" if r.note else "")
-                for r in regimens)
-        parts.append(f"{md(lesion)}: {joined}" if lesion else joined)
-    return "; ".join(parts)
-
-
-def _options(assessment: Assessment) -> str:
-    lines = []
-    for index, option in enumerate(ranked(assessment.options), start=1):
-        flags = []
-        if option.selected_patients_only:
-            flags.append("selected patients only")
-        if option.reirradiation:
-            flags.append("re-irradiation")
-        head = f"{index}. **{md(option.title)}**"
-        if flags:
-            head += f" _({', '.join(flags)})_"
-        refs = ref_numbers(option.references)
-        rationale = md(option.rationale)
-        if rationale or refs:
-            head += f" — {rationale} {refs}".rstrip()
-        regimens = _regimens(option)
-        if regimens:
-            head += f"\n   - Regimen: {regimens}"
-        if option.lesions:
-            head += "\n   - Target: " + ", ".join(md(x) for x in option.lesions)
-        lines.append(head)
-    return section("Salvage options (ranked)", "\n".join(lines))
-
-
-def _systemic(assessment: Assessment) -> str:
-    items = []
-    for regimen in assessment.systemic_regimens:
-        text = f"{md(regimen.title)} {ref_numbers(regimen.references)}".rstrip()
-        if regimen.investigational:
-            text += " _(investigational)_"
-        if regimen.note:
-            text += f" — {md(regimen.note)}"
-        items.append(text)
-    return section("Systemic therapy for this subtype", bullets(items))
-
-
-def _warnings(assessment: Assessment) -> str:
-    items = []
-    for warning in assessment.warnings:
-        name = codes.SALVAGE_WARNINGS.get(warning.code, md(warning.code))
-        own = " (see its card)" if warning.code in codes.WARNING_CARD_CODES else ""
-        refs = ref_numbers(warning.references)
-        items.append(f"**{name}**{own}: {md(warning.message)} {refs}".rstrip())
-    return section("Warnings", bullets(items))
-
-
-SKIPPED_SHOWN = 5  # resources the mapping could not use: the first few, then a count
-
-
-def _missing(assessment: Assessment, unavailable: Sequence[str], notes: Sequence[str],
-             skipped: Sequence[SkippedResource]) -> str:
+def missing_block(assessment: Assessment, unavailable: Sequence[str], notes: Sequence[str],
+                  skipped: Sequence[SkippedResource]) -> str:
     items = [md(m) for m in assessment.missing_data]
     items += [f"Could not be obtained — {md(m)}" for m in unavailable]
     items += [f"Partial data — {md(n)}" for n in notes]
     items += [f"Not used — {md(s.reference)}: {md(s.reason)}" for s in skipped[:SKIPPED_SHOWN]]
     if len(skipped) > SKIPPED_SHOWN:
         items.append(f"… and {len(skipped) - SKIPPED_SHOWN} more records not used")
-    return section("Data missing or not obtained", bullets(items))
+    if not items:
+        return ""
+    return "**Missing or not obtained** (nothing was assumed in its place):\n\n" + bullets(items)
 
 
-def detail(assessment: Assessment, *, unavailable: Sequence[str] = (),
-           notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> str:
-    cited = set(assessment.references)
-    cited.update(n for o in assessment.options for n in o.references)
-    cited.update(n for r in assessment.systemic_regimens for n in r.references)
-    cited.update(n for w in assessment.warnings for n in w.references)
-    cited.update(assessment.gpa.references or (57,))
-    cited.add(17)  # RANO-BM
+def footer() -> str:
+    return (f"Rationale, all regimens, references: **Full salvage plan** (SMART app). Review: "
+            f"[doi:{codes.REVIEW_DOI}]({codes.REVIEW_URL}).")
+
+
+def beyond_review_block(assessment: Assessment, extra_lines: Sequence[str] = ()) -> str:
+    """Guideline points beyond the review, each with its source, under their own heading: never
+    mixed with the review's options or warnings (issue 13, item 8)."""
+    by_source: dict[str, list[str]] = {}  # one source said once for all its points
+    for item in assessment.beyond_review:
+        by_source.setdefault(item.source, []).append(md(item.text))
+    lines = [f"{' '.join(texts)} ({md(source)})" for source, texts in by_source.items()]
+    return _block(BEYOND_REVIEW_TITLE, [*lines, *extra_lines])
+
+
+def _block(title: str, lines: Sequence[str]) -> str:
+    lines = [line for line in lines if line]
+    return f"**{title}**\n\n" + bullets(lines) if lines else ""
+
+
+def detail(assessment: Assessment, *, record: PatientRecord | None = None,
+           unavailable: Sequence[str] = (), notes: Sequence[str] = (),
+           skipped: Sequence[SkippedResource] = (), extra_lines: Sequence[str] = ()) -> str:
+    """The card's markdown. `extra_lines`: already-safe markdown lines "beyond the review"."""
+    until = latest_imaging_date(assessment, record)
+    prior = prior_course_lines(record, assessment.situation.progressing_lesions,
+                               assessment.assessment_date, until)
     return render(
         "main_detail",
-        situation_label=md(assessment.situation.label),
-        assessment_date=assessment.assessment_date.isoformat(),
-        evidence=_evidence(assessment),
-        rano_bm=_rano_bm(assessment),
-        patient=_patient(assessment),
-        gpa=_gpa(assessment),
-        options=_options(assessment),
-        systemic=_systemic(assessment),
-        warnings=_warnings(assessment) + beyond_review_section(assessment),  # issue 13 #8
-        missing=_missing(assessment, unavailable, notes, skipped),
-        references=references_section(sorted(cited)),
-        review_citation=codes.REVIEW_CITATION,
-        review_doi=codes.REVIEW_DOI,
-        review_url=codes.REVIEW_URL,
+        headline=headline(assessment, record),
+        first_steps=first_steps_line(assessment),
+        evidence=bullets(evidence_lines(assessment, record)),
+        prior=_block("Prior local therapy", prior),
+        options=options_block(assessment),
+        warnings=_block("Warnings", warning_lines(assessment)),
+        beyond_review=beyond_review_block(assessment, extra_lines),
+        patient=patient_line(assessment) + "\n\n" + gpa_line(assessment),
+        missing=missing_block(assessment, unavailable, notes, skipped),
+        footer=footer(),
     )
 
 
@@ -319,16 +491,16 @@ def suggestions(assessment: Assessment, ctx: OrderContext) -> list[dict[str, Any
 
 
 def main_card(assessment: Assessment, ctx: OrderContext, *, public_base_url: str,
-              hook_instance: str, unavailable: Sequence[str] = (),
-              notes: Sequence[str] = (), skipped: Sequence[SkippedResource] = ()) -> dict[str, Any]:
+              hook_instance: str, record: PatientRecord | None = None,
+              unavailable: Sequence[str] = (), notes: Sequence[str] = (),
+              skipped: Sequence[SkippedResource] = (),
+              extra_lines: Sequence[str] = ()) -> dict[str, Any]:
     topic = main_option(assessment.options)
     return card(
-        # outdated imaging (CM §10): its age leads the summary and the detail, indicator info
-        summary=summary_with_imaging_age(summary(assessment), assessment),
+        summary=summary(assessment),
         indicator=main_indicator(assessment),
-        detail=with_imaging_age_line(
-            detail(assessment, unavailable=unavailable, notes=notes, skipped=skipped),
-            assessment),
+        detail=detail(assessment, record=record, unavailable=unavailable, notes=notes,
+                      skipped=skipped, extra_lines=extra_lines),
         source=source(topic.code if topic else "tumor-board"),
         suggestions=suggestions(assessment, ctx),
         selection_behavior="any",

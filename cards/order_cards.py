@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from cards import codes
 from cards.common import order_override_reasons, review_link, source
-from cards.references import references_section
 from cards.render import (
     SUMMARY_MAX,
     bullets,
@@ -32,9 +32,11 @@ from cards.render import (
     num,
     one_line,
     plain,
+    regimen_text,
     render,
     section,
 )
+from cards.prior_courses import prior_radiotherapy
 from cards.suggestions import (
     InvalidResource,
     dose_prescribed_to_volume,
@@ -42,6 +44,7 @@ from cards.suggestions import (
     validate_resource,
 )
 from cds_service.model.assessment import OrderCorrection, OrderFinding
+from cds_service.model.patient import PatientRecord
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -68,17 +71,25 @@ def _sub(extension: Mapping[str, Any], name: str) -> Any:
     return None
 
 
+def _dose_pairs(resource: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """(totalDose cGy, fractions) of each prescribed volume of a radiotherapy draft."""
+    return [((_sub(e, "totalDose") or {}).get("valueQuantity", {}).get("value"),
+             (_sub(e, "fractions") or {}).get("valuePositiveInt"))
+            for e in _dose_extensions(resource)]
+
+
 def describe_draft(resource: Mapping[str, Any]) -> str:
-    """"2400 cGy in 1 fraction" for each prescribed volume of a radiotherapy draft."""
+    """"30 Gy in 10 × 3 Gy" for each prescribed volume of a radiotherapy draft."""
     parts = []
-    for extension in _dose_extensions(resource):
-        total = (_sub(extension, "totalDose") or {}).get("valueQuantity", {}).get("value")
-        fractions = (_sub(extension, "fractions") or {}).get("valuePositiveInt")
+    for total, fractions in _dose_pairs(resource):
         if total is None and fractions is None:
             continue
-        dose = f"{num(total)} cGy" if total is not None else "dose not given"
-        count = f"{fractions} fraction{'s' if fractions != 1 else ''}" if fractions else "fractions not given"
-        parts.append(f"{dose} in {count}")
+        if isinstance(total, (int, float)) and isinstance(fractions, int) and fractions > 0:
+            parts.append(regimen_text(total / 100, fractions))
+        else:
+            dose = f"{num(total / 100)} Gy" if isinstance(total, (int, float)) else "dose not given"
+            count = f"{fractions} fractions" if fractions else "fractions not given"
+            parts.append(f"{dose} in {count}")
     flag = [e for e in resource.get("extension") or []
             if isinstance(e, Mapping) and e.get("url") == codes.REIRRADIATION_EXTENSION]
     if flag:
@@ -86,10 +97,35 @@ def describe_draft(resource: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def order_name(resource: Mapping[str, Any]) -> str:
+    """What is ordered, by its own words: the code's text or first display (the drug for a
+    MedicationRequest), else "radiotherapy course" / "medication"."""
+    concept = resource.get("medicationCodeableConcept") or resource.get("code") or {}
+    if isinstance(concept, Mapping):
+        if isinstance(concept.get("text"), str) and concept["text"].strip():
+            return concept["text"]
+        for coding in concept.get("coding") or []:
+            if (isinstance(coding, Mapping) and coding.get("system") != codes.SALVAGE_OPTION
+                    and isinstance(coding.get("display"), str) and coding["display"].strip()):
+                return coding["display"]
+    if resource.get("resourceType") == "MedicationRequest":
+        return "medication"
+    return "radiotherapy course" if _dose_extensions(resource) else "order"
+
+
+def describe_order(draft: Mapping[str, Any] | None) -> str:
+    """"Ordered: Whole brain radiotherapy — 30 Gy in 10 × 3 Gy; re-irradiation: no" (escaped)."""
+    if draft is None:
+        return "Ordered: the draft order (not found among the draft orders)"
+    described = describe_draft(draft)
+    text = f"Ordered: {md(order_name(draft))}"
+    return text + (f" — {md(described)}" if described else "")
+
+
 def corrected_resource(draft: Mapping[str, Any], correction: OrderCorrection) -> dict[str, Any]:
     """The whole draft with the correction applied (CDS Hooks: update carries the entire resource)."""
     resource = copy.deepcopy(dict(draft))
-    if correction.total_dose_cgy is not None or correction.fractions is not None:
+    if _changes_dose(resource, correction):
         doses = _dose_extensions(resource)
         if len(doses) > 1:
             raise InvalidResource("several prescribed volumes: the corrected dose is ambiguous")
@@ -127,6 +163,18 @@ def corrected_resource(draft: Mapping[str, Any], correction: OrderCorrection) ->
                   if not (isinstance(e, Mapping) and e.get("url") == codes.REIRRADIATION_EXTENSION)]
         resource["extension"] = others + [reirradiation_extension(correction.reirradiation)]
     return validate_resource(resource)
+
+
+def _changes_dose(resource: Mapping[str, Any], correction: OrderCorrection) -> bool:
+    """False when the correction leaves every prescribed dose as drafted (e.g. only the
+    re-irradiation flag changes): then several prescribed volumes are no obstacle."""
+    if correction.total_dose_cgy is None and correction.fractions is None:
+        return False
+    pairs = _dose_pairs(resource)
+    return not pairs or any(
+        (correction.total_dose_cgy is not None and total != correction.total_dose_cgy)
+        or (correction.fractions is not None and fractions != correction.fractions)
+        for total, fractions in pairs)
 
 
 def _correction_text(correction: OrderCorrection, escape: Callable[[Any], str]) -> str:
@@ -196,19 +244,18 @@ def topic_code(finding: OrderFinding) -> str:
     return "systemic-therapy" if finding.resource_id.startswith("Medication") else "tumor-board"
 
 
-def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+# Findings that ask for the composite dose or compare with a prior course: the card shows it.
+PRIOR_DOSE_FINDINGS = ("radionecrosis-risk", "re-wbrt")
+
+
+def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]], *,
+               record: PatientRecord | None = None, on: date | None = None) -> dict[str, Any]:
     suggestions = []
     for index, correction in enumerate(finding.corrections):
         suggestion = correction_suggestion(finding, correction, drafts,
                                            recommended=not suggestions and index == 0)
         if suggestion is not None:
             suggestions.append(suggestion)
-    draft = drafts.get(finding.resource_id)
-    order_lines = [f"Order: `{md(finding.resource_id)}`"]
-    if draft is not None:
-        described = describe_draft(draft)
-        if described:
-            order_lines.append(f"As drafted: {md(described)}")
     correction_lines = [_correction_text(c, md) for c in finding.corrections]
     if finding.corrections and len(suggestions) < len(finding.corrections):
         correction_lines.append("Some corrections could not be prepared as an order update: "
@@ -216,12 +263,10 @@ def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -
     detail = render(
         "order_detail",
         message=md(finding.message),
-        order=bullets(order_lines),
+        order=bullets([describe_order(drafts.get(finding.resource_id)),
+                       prior_radiotherapy(record, on)
+                       if finding.code in PRIOR_DOSE_FINDINGS else ""]),
         corrections=section("Suggested correction", bullets(correction_lines)),
-        references=references_section(finding.references),
-        review_citation=codes.REVIEW_CITATION,
-        review_doi=codes.REVIEW_DOI,
-        review_url=codes.REVIEW_URL,
     )
     indicator = finding.severity if finding.severity in ("info", "warning", "critical") else "warning"
     return card(
@@ -236,7 +281,8 @@ def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]]) -
     )
 
 
-def order_cards(findings: Iterable[OrderFinding],
-                draft_orders: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def order_cards(findings: Iterable[OrderFinding], draft_orders: Mapping[str, Any] | None, *,
+                record: PatientRecord | None = None, on: date | None = None
+                ) -> list[dict[str, Any]]:
     drafts = draft_resources(draft_orders)
-    return [order_card(finding, drafts) for finding in findings]
+    return [order_card(finding, drafts, record=record, on=on) for finding in findings]

@@ -112,14 +112,39 @@ def section(title: str, body: str) -> str:
 
 
 # --- summaries and the card envelope ------------------------------------------------------------
+_PARENTHETICAL = re.compile(r" ?\([^()]*\)")
+
+
+def _last_space_outside_parentheses(text: str) -> int | None:
+    depth, best = 0, None
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == " " and depth == 0:
+            best = index
+    return best
+
+
 def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
-    """Single line, at most `limit` characters, cut at a word boundary with an ellipsis."""
+    """Single line, at most `limit` characters. Too long: parenthetical asides are left out
+    (last first) until it fits; only then is it cut — at a word boundary outside any
+    parenthesis, with an ellipsis — so that no word and no parenthesis is ever cut in two."""
     text = " ".join(text.split())
+    while len(text) > limit:
+        asides = list(_PARENTHETICAL.finditer(text))
+        if not asides:
+            break
+        text = text[: asides[-1].start()] + text[asides[-1].end():]
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
+    space = _last_space_outside_parentheses(cut)
+    if space:
+        cut = cut[:space]
+    elif "(" in cut:
+        cut = cut[: cut.index("(")]
     return cut.rstrip(" ,;:–-") + "…"
 
 

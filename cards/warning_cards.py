@@ -1,10 +1,13 @@
-"""Separate warning cards, only for the warnings that change a decision.
+"""Separate warning cards, only for the warnings that change a decision — each said once.
 
 `codes.WARNING_CARD_CODES`: radionecrosis risk of re-irradiation, possible pseudoprogression,
 poor performance status, hormonal therapy alone. The other warnings (SRS size limit — the options
-already account for it — and missing data) are shown on the main card only. Each card: a fixed
-summary naming the decision, the model's message (escaped) and the review's advice in `detail`,
-the warning's severity as `indicator`, its salvage-warning Coding as `source.topic`.
+already account for it — and missing data) are shown on the main card only, which merely *names*
+the warnings that have a card. Each card (detail ≤ 600 characters): a fixed summary naming the
+decision; in `detail` the patient's own facts behind the warning (the prior course and its dose,
+the score, the drug) and the review's advice with its reference numbers — no reference list, no
+source line (`source` and the review link carry it); the model's full message is in the SMART
+plan. `indicator` is the warning's severity, `source.topic` its salvage-warning Coding.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from typing import Any
 
 from cards import codes
 from cards.common import patient_override_reasons, review_link, source
-from cards.references import references_section
-from cards.render import card, md, ref_numbers, render
+from cards.prior_courses import course_text, reaches
+from cards.render import card, md, render
 from cds_service.model.assessment import Assessment, Warning
+from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 
 SUMMARIES = {
     "radionecrosis-risk": (
@@ -34,35 +38,33 @@ SUMMARIES = {
     ),
 }
 
+ADVICE_AFTER_WBRT_ONLY = (
+    "SRS/FSRT after WBRT re-irradiates brain that received the whole-brain dose: account for the "
+    "cumulative dose when planning. The review's radionecrosis figures come from repeat SRS/FSRT "
+    "of the same volume [40–42]; FSRT may be preferred when the risk is significant [15].")
 ADVICE = {
     "radionecrosis-risk": (
-        "Before repeat SRS/FSRT to a previously irradiated volume: register the new images with "
-        "the prior plan and assess the composite dose. After re-SRS, volumes of 0.28 / 0.76 / "
-        "1.6 cm³ receiving 40 Gy or more were associated with 10 / 20 / 50 % probability of "
-        "radionecrosis [40]; the crude median "
-        "radionecrosis rate after re-SRS/re-FSRT is 14.3 % (2–36 %) [42]. Larger volume, higher "
-        "dose, large overlap with the prior 12–18 Gy volumes and a higher covering isodose raise "
-        "the risk [42]. FSRT is preferred over single-fraction SRS when the risk is "
-        "significant [15]; surgery is the mainstay for in-field progression [37–39]."
+        "Register the new images with the prior plan and assess the composite dose: after "
+        "re-SRS, volumes of 0.28 / 0.76 / 1.6 cm³ receiving ≥ 40 Gy went with 10 / 20 / 50 % "
+        "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. Prefer FSRT when the risk is significant [15]; "
+        "surgery is the mainstay for in-field progression [37–39]."
     ),
     "pseudoprogression-possible": (
-        "Enlargement of an SRS/FSRT-treated lesion may be post-radiation necrosis rather than "
-        "tumour. Before salvage treatment, consider perfusion or diffusion MRI, MR spectroscopy, "
-        "PET or SPECT [23–29]; only pathology is 100 % reliable (in 4 of 32 patients resected "
-        "after Gamma Knife SRS the specimen showed only radionecrosis [38])."
+        "Enlargement after SRS/FSRT may be post-radiation necrosis, not tumour [19, 20]. Before "
+        "salvage, consider perfusion or diffusion MRI, MR spectroscopy, PET or SPECT [23–29]; "
+        "only pathology is certain (in 4 of 32 patients resected after Gamma Knife SRS the "
+        "specimen showed only radionecrosis [38])."
     ),
     "poor-performance-status": (
         "With KPS ≤ 60 or ECOG ≥ 2, aggressive local options are for selected patients only and "
-        "best supportive care is an option. Better performance status went with longer "
-        "survival after salvage SRS (KPS ≥ 90 [31], KPS ≥ 70 [32]) and was the most important "
-        "prognostic factor in reirradiated patients [34]."
+        "best supportive care is an option; survival after salvage SRS was longer with KPS ≥ 90 "
+        "[31] or ≥ 70 [32], and performance status was the main prognostic factor after "
+        "re-irradiation [34]."
     ),
     "hormonal-therapy-not-recommended": (
-        "No clinical trial or large retrospective study supports hormonal therapy as a salvage "
-        "treatment of progressive BCBM: on its own it is not a salvage option [77–79]. The "
-        "systemic regimens that fit this patient's subtype are listed on the main card; the "
-        "regimens for all subtypes (temozolomide ± capecitabine, CMF, bevacizumab) remain "
-        "available [60–65].$subtype_advice"
+        "No trial or large retrospective study supports hormonal therapy as salvage of "
+        "progressive BCBM, only case reports [77–79]: add or switch to a regimen with "
+        "intracranial activity (main card).$subtype_advice"
     ),
 }
 
@@ -72,17 +74,9 @@ HORMONAL_SUBTYPE_ADVICE = {
     "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
                  "palbociclib) showed a moderate intracranial response in early-phase trials "
                  "[80, 81].",
-    "luminal-b": " For HER2-positive disease, HER2-directed regimens with intracranial activity "
-                 "are the systemic options [70–76].",
-    "her2": " For HER2-positive disease, HER2-directed regimens with intracranial activity are "
-            "the systemic options [70–76].",
-}
-
-ADVICE_REFERENCES = {
-    "radionecrosis-risk": (15, 37, 38, 39, 40, 42),
-    "pseudoprogression-possible": (23, 24, 25, 26, 27, 28, 29, 38),
-    "poor-performance-status": (31, 32, 34),
-    "hormonal-therapy-not-recommended": (60, 61, 62, 63, 64, 65, 77, 78, 79, 80, 81),
+    "luminal-b": " For HER2-positive disease, HER2-directed regimens are the systemic options "
+                 "[70–76].",
+    "her2": " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
 }
 
 
@@ -97,22 +91,86 @@ def _ps_text(assessment: Assessment) -> str:
     return "KPS/ECOG"
 
 
-def warning_card(warning: Warning, assessment: Assessment) -> dict[str, Any]:
+def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tuple[str, str]]:
+    """(course, lesions) of each focal course that reached a progressing lesion — where the
+    composite dose starts and what may be necrosis."""
+    progressing = assessment.situation.progressing_lesions
+    out = []
+    for t in (record.treatments if record else ()):
+        if t.kind not in (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT):
+            continue
+        lesions = [x for x in progressing if reaches(t, x)] or (
+            list(t.lesion_ids) if not progressing else [])
+        if lesions:
+            out.append((course_text(t, None), ", ".join(md(x) for x in lesions)))
+    return out
+
+
+FOCAL_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
+
+
+def _unlinked_focal(record: PatientRecord) -> list[str]:
+    """Focal courses whose targets are not on record: the progression may lie in their volume."""
+    return [course_text(t, None) for t in record.treatments
+            if t.kind in FOCAL_KINDS and not t.lesion_ids]
+
+
+def _whole_brain(record: PatientRecord) -> list[str]:
+    return [course_text(t, None) for t in record.treatments if t.kind is TreatmentKind.WBRT]
+
+
+def _course_facts(warning: Warning, assessment: Assessment, record: PatientRecord | None) -> str:
+    if record is None:
+        return "Prior course and dose: see the full plan."
+    courses = _irradiated(assessment, record)
+    if not courses and _unlinked_focal(record):
+        return ("Prior SRS/FSRT, targets not on record (the progression may lie in its "
+                f"volume): {'; '.join(_unlinked_focal(record))}.")
+    if not courses and _whole_brain(record) and warning.code == "radionecrosis-risk":
+        return f"Prior dose: {'; '.join(_whole_brain(record))}."
+    if not courses:
+        return "Prior focal course: not identified on record."
+    if warning.code == "radionecrosis-risk":
+        return "Prior dose: " + "; ".join(f"{c} ({lesions})" for c, lesions in courses) + "."
+    return "; ".join(f"{lesions} grew after {c}" for c, lesions in courses) + "."
+
+
+def _ps_facts(assessment: Assessment, record: PatientRecord | None) -> str:
+    scores = []
+    for name, score in (("KPS", record.kps if record else None),
+                        ("ECOG", record.ecog if record else None)):
+        if score is not None:
+            scores.append(f"{name} {score.value}" + (f" ({score.date.isoformat()})"
+                                                       if score.date else ""))
+    text = ", ".join(scores) or assessment.performance_status.scores_text() or "not recorded"
+    return f"Recorded: {text}."
+
+
+def _hormonal_facts(record: PatientRecord | None) -> str:
+    drugs = sorted({t.drug for t in (record.systemic_therapies if record else ())
+                    if t.therapy_class is TherapyClass.HORMONAL})
+    return f"Only active systemic therapy: {', '.join(md(d) for d in drugs)}." if drugs else ""
+
+
+def facts(warning: Warning, assessment: Assessment, record: PatientRecord | None) -> str:
+    """The patient's own facts behind the warning, in one sentence."""
+    if warning.code in ("radionecrosis-risk", "pseudoprogression-possible"):
+        return _course_facts(warning, assessment, record)
+    if warning.code == "poor-performance-status":
+        return _ps_facts(assessment, record)
+    if warning.code == "hormonal-therapy-not-recommended":
+        return _hormonal_facts(record)
+    return md(warning.message)
+
+
+def warning_card(warning: Warning, assessment: Assessment,
+                 record: PatientRecord | None = None) -> dict[str, Any]:
     summary = SUMMARIES[warning.code].replace("$ps", _ps_text(assessment))
-    cited = sorted(set(warning.references) | set(ADVICE_REFERENCES.get(warning.code, ())))
-    message = f"**{codes.SALVAGE_WARNINGS[warning.code]}.** {md(warning.message)}"
-    refs = ref_numbers(warning.references)
-    if refs:
-        message += f" {refs}"
     detail = render(
         "warning_detail",
-        message=message,
-        advice=ADVICE.get(warning.code, "").replace(
+        facts=facts(warning, assessment, record),
+        advice=_advice(warning, record).replace(
             "$subtype_advice", HORMONAL_SUBTYPE_ADVICE.get(assessment.subtype.code, "")),
-        references=references_section(cited),
-        review_citation=codes.REVIEW_CITATION,
-        review_doi=codes.REVIEW_DOI,
-        review_url=codes.REVIEW_URL,
     )
     indicator = warning.severity if warning.severity in ("info", "warning", "critical") else "warning"
     return card(
@@ -125,7 +183,18 @@ def warning_card(warning: Warning, assessment: Assessment) -> dict[str, Any]:
     )
 
 
-def warning_cards(assessment: Assessment) -> list[dict[str, Any]]:
+def _advice(warning: Warning, record: PatientRecord | None) -> str:
+    """The review's advice; re-irradiation after WBRT alone (no SRS/FSRT on record) gets the
+    cumulative-dose advice, not the repeat-SRS figures (model/safety_warnings.py)."""
+    after_wbrt_only = record is not None and not any(t.kind in FOCAL_KINDS
+                                                     for t in record.treatments)
+    if warning.code == "radionecrosis-risk" and after_wbrt_only:
+        return ADVICE_AFTER_WBRT_ONLY
+    return ADVICE.get(warning.code, "")
+
+
+def warning_cards(assessment: Assessment, record: PatientRecord | None = None
+                  ) -> list[dict[str, Any]]:
     """One card per decision-changing warning, in the model's order, each code at most once."""
     seen: set[str] = set()
     out = []
@@ -133,5 +202,5 @@ def warning_cards(assessment: Assessment) -> list[dict[str, Any]]:
         if warning.code not in codes.WARNING_CARD_CODES or warning.code in seen:
             continue
         seen.add(warning.code)
-        out.append(warning_card(warning, assessment))
+        out.append(warning_card(warning, assessment, record))
     return out

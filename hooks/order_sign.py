@@ -22,7 +22,8 @@ def handle(call: HookCall) -> dict[str, Any]:
     if not result.in_scope:  # scope unknown: the Conditions were cut
         return {"cards": [incomplete_card(result, orders_checked=True)]}
     findings = order_findings(call, result, selections=None)
-    cards = order_cards(findings, call.context.get("draftOrders"))
+    cards = order_cards(findings, call.context.get("draftOrders"), record=result.record,
+                        on=result.assessment.assessment_date)
     if result.data_gaps:  # an order that passed may conflict with what was not read
         cards.append(incomplete_card(result, orders_checked=True))
     return {"cards": cards}

@@ -33,10 +33,10 @@ def handle(call: HookCall) -> dict[str, Any]:
     cards = [
         main_card(assessment, order_context(call, result),
                   public_base_url=call.config.public_base_url,
-                  hook_instance=call.hook_instance,
+                  hook_instance=call.hook_instance, record=result.record,
                   unavailable=result.unavailable, notes=result.partial_data,
                   skipped=result.record.skipped),
-        *warning_cards(assessment),
+        *warning_cards(assessment, result.record),
     ]
     return {"cards": cards}
 

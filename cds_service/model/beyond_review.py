@@ -32,12 +32,11 @@ from cds_service.model.patient import PatientRecord, Receptor, ReceptorReading
 # (Vogelbaum MA et al., J Clin Oncol 2022;40:492): memantine and hippocampal avoidance when
 # there is no metastasis in the hippocampal region and expected survival is >= 4 months.
 HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS = 4.0
-HA_WBRT_SOURCE = ("NRG Oncology CC001 (Brown, J Clin Oncol 2020); ASCO-SNO-ASTRO guideline 2021 "
-                  "(Vogelbaum, J Clin Oncol 2022)")
+HA_WBRT_SOURCE = "NRG Oncology CC001; ASCO-SNO-ASTRO 2021"
 HA_WBRT_OPTIONS = frozenset({"wbrt", "re-wbrt"})
 HA_WBRT_FIRST_COURSE_OPTION = "wbrt"  # the guidance is for a first course (docs §11)
 HA_WBRT_EXCLUDED_SITUATIONS = frozenset({LEPTOMENINGEAL})
-EANO_ESMO_2021 = "EANO-ESMO guideline 2021 (Le Rhun, Ann Oncol 2021;32:1332)"
+EANO_ESMO_2021 = "EANO-ESMO 2021 (Ann Oncol 2021;32:1332)"
 # ESO-ESMO 5th international consensus guidelines for advanced breast cancer (ABC5; Cardoso,
 # Ann Oncol 2020;31:1623)
 RECEPTOR_DISCORDANCE_SOURCE = "ESO-ESMO ABC5 consensus (Cardoso, Ann Oncol 2020)"
@@ -47,9 +46,8 @@ MARKER_NAMES = (("her2", "HER2"), ("er", "ER"), ("pr", "PR"))
 def _repeat_wbrt_only() -> BeyondReview:
     return BeyondReview(
         "ha-wbrt-memantine",
-        "Hippocampal-avoidance WBRT with memantine (expected survival >= "
-        f"{HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months) is guidance for a first WBRT course; "
-        "for repeat WBRT these sources do not establish it.", HA_WBRT_SOURCE)
+        "Hippocampal-avoidance WBRT with memantine is guidance for a first WBRT course, not "
+        "established for repeat WBRT.", HA_WBRT_SOURCE)
 
 
 def _first_course(median: float | None) -> BeyondReview:
@@ -57,8 +55,8 @@ def _first_course(median: float | None) -> BeyondReview:
                 if median is None else f" (Breast GPA median {median:g} months)")
     return BeyondReview(
         "ha-wbrt-memantine",
-        "If whole-brain radiotherapy is chosen: hippocampal-avoidance WBRT with memantine when "
-        "no metastasis lies in the hippocampal region and expected survival is >= "
+        "If WBRT is chosen: hippocampal-avoidance WBRT with memantine when no metastasis lies "
+        "in the hippocampal region and expected survival is >= "
         f"{HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS:g} months{survival}.", HA_WBRT_SOURCE)
 
 

@@ -47,9 +47,7 @@ from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
 
 GPA_REFERENCES = cite(57)
 GPA_DERIVATION_NOTE = (
-    "derived at the first diagnosis of BCBM (2,473 patients with newly diagnosed brain "
-    "metastases [57]); at progression after local treatment its median survival is an "
-    "approximation")
+    "derived at first diagnosis of BCBM [57]: approximate at progression")
 # review §4.4: "In the case of primary leptomeningeal disease, the method of choice is WBRT.
 # However, the real benefit of such a treatment is disputable, and the prognosis remains very poor."
 GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL = (

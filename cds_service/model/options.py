@@ -330,7 +330,7 @@ def _dominant_lesion_surgery(b: _Build) -> Option:
                     "resection combined with SRS/FSRT or WBRT for the remaining lesions (review "
                     "§4.3, in multiple BCBM in general [47, 48]); data on efficacy and "
                     "tolerability are scarce.", cite(47, 48), selected=True,
-                    lesions=(dominant,) if dominant else None)
+                    lesions=(dominant,) if dominant else ())
 
 
 def _surgery_leads(b: _Build) -> bool:

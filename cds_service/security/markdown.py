@@ -7,10 +7,16 @@ or a line that turns into a heading. The helpers here are the only way such valu
 Markdown, plain-text fields (summary, labels, descriptions) and links:
 
 * `escape_markdown(text)` — for values placed inside Markdown. Control characters and line breaks
-  become spaces (a value never starts a new block), ``& < >`` become HTML entities (no raw HTML can
-  survive, whether or not the renderer allows it), and every other Markdown-active ASCII
-  punctuation character is backslash-escaped (CommonMark allows escaping *any* ASCII punctuation),
-  so no emphasis, link, image, code span, table cell or autolink can be formed from data.
+  become spaces (a value never starts a new block). Then only what could form structure is
+  escaped, so that the text also reads clean where a client shows Markdown as plain text or renders
+  a smaller subset: ``\\ ` * ~ | $ ^`` always; ``_`` unless it stands between two letters or
+  digits (an intraword underscore never forms emphasis); ``<`` before a letter, ``/``, ``!`` or
+  ``?`` (a tag, comment or autolink) and ``&`` before an entity name (``&amp;``) as HTML entities;
+  ``[`` and ``]`` (links, images, footnotes, task boxes) except around a citation such as
+  ``[37-39]`` that no ``(``, ``[`` or ``:`` follows; GFM's extended autolinks (``www.``,
+  ``scheme://``, ``mailto:``/``xmpp:``, ``user@host.tld``); and the first character when it could open a block
+  (``> # = [``, ``-``/``+`` before a space, ``1.`` / ``1)``) and a closing ``#`` run. Every other character
+  — ``. - : / ( ) ' " = <=`` … — stays as it is: it cannot form syntax inside a line.
 * `safe_text(text)` — for plain-text fields that a careless client might still render as HTML:
   control and bidi-override characters removed, whitespace collapsed, ``<`` / ``>`` replaced by
   the look-alike ``‹`` / ``›``.
@@ -32,12 +38,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 __all__ = ["escape_markdown", "markdown_link", "safe_text", "safe_url"]
 
-# Characters that can start or end Markdown/GFM syntax: emphasis, code, links/images, headings,
-# lists, block quotes, tables, strikethrough, autolinks/URLs (":" and "/" keep GFM's extended
-# autolinks from turning data into links), footnotes ("^"), math ("$") and setext underlines ("=").
-_MD_ESCAPE = frozenset("\\`*_{}[]()#+-.!|~:/@^$=\"'")
-_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
 # Characters removed from any output: C0/C1 controls (line breaks are turned into spaces first),
 # and the Unicode bidi overrides/isolates that can make text display differently from what it is.
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -46,8 +46,26 @@ _SPACES = re.compile(r"[ \u00a0]{2,}")
 # Unicode categories Cc (U+0000-001F, U+007F-009F) and Cs (surrogates), and the bidi controls:
 # one regex instead of a per-character category lookup (this runs on every value of every card).
 _REMOVED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + _BIDI + "]")
-# Backslash first: the backslashes the later replacements insert must not be escaped again.
-_MD_ESCAPE_ORDER = ("\\", *sorted(_MD_ESCAPE - {"\\"}))
+
+# Always escaped: each can form syntax anywhere in a line (backslash escapes, code spans,
+# emphasis, strikethrough, table cells, math, superscript/footnotes). All are rare in clinical text.
+_ALWAYS = frozenset("\\`*~|$^")
+# Characters that form structure only in context, each with the context (a look-around) in which
+# it is escaped: raw HTML / autolinks and entities as HTML entities, the rest with a backslash.
+_CONTEXTUAL = re.compile(
+    r"(?P<lt><(?=[A-Za-z/!?]))"                          # <tag, </tag, <!--, <?pi, <scheme:...>
+    r"|(?P<amp>&(?=#?[0-9A-Za-z]+;))"                      # &name; &#123; &#x1f;
+    r"|(?P<us>_)"                                          # emphasis (intraword kept, see below)
+    r"|(?P<cite>\[[0-9 ,\u2013-]+\](?![(\[:]))"            # a citation "[37-39]": kept
+    r"|(?P<bracket>[\[\]]|!(?=\[))"                        # links, images, footnotes, boxes
+    r"|(?P<www>(?<=[Ww]{3})\.)"                            # www.example -> GFM autolink
+    r"|(?P<scheme>(?<=[A-Za-z0-9])\:(?=//)|(?<=mailto):|(?<=xmpp):)"  # http://, mailto:, xmpp:
+    r"|(?P<at>(?<=[\w.+-])@(?=[\w-]+\.))"                 # user@host.tld -> GFM autolink
+)
+# A first character that could open a block if the value stood at the start of a line (or right
+# after a list marker): block quote, heading, list item, setext underline, task-list box.
+_BLOCK_START = re.compile(r"^( ?)([>#=\[]|[+-](?=[ +-]|$)|\d{1,9}(?=[.)](?: |$)))")
+_CLOSING_HASHES = re.compile(r"(?<= )#+ *$")  # an ATX heading's closing sequence
 
 
 def _clean(value: Any, limit: int | None) -> str:
@@ -64,19 +82,42 @@ def _clean(value: Any, limit: int | None) -> str:
     return _SPACES.sub(" ", text)
 
 
-def escape_markdown(text: Any, *, limit: int | None = None) -> str:
-    """`text` as inert Markdown: renders as the same characters, forms no syntax, no raw HTML.
+def _contextual(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    char = match.group()
+    if kind == "lt":
+        return "&lt;"
+    if kind == "amp":
+        return "&amp;"
+    if kind == "cite":
+        return char
+    if kind == "us":
+        text, at = match.string, match.start()
+        if 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum():
+            return char  # intraword: never emphasis
+    return "\\" + char
 
-    One `str.replace` per character present instead of `str.translate` with a dict (a lookup
-    per character): 0.5 -> 0.1 ms for the ~120 texts (13 kB) of a patient-view call."""
+
+def escape_markdown(text: Any, *, limit: int | None = None) -> str:
+    """`text` as inert Markdown: renders as the same characters, forms no syntax, no raw HTML,
+    and escapes only what could form syntax (so that it also reads clean as plain text)."""
     text = _clean(text, limit)
-    for char, entity in _HTML_ENTITIES.items():  # "&" first: the entities contain "&"
-        if char in text:
-            text = text.replace(char, entity)
-    for char in _MD_ESCAPE_ORDER:
-        if char in text:
-            text = text.replace(char, "\\" + char)
-    return text
+    if not text:
+        return text
+    out = []
+    for char in text:  # one pass: never escape the backslashes this inserts
+        out.append("\\" + char if char in _ALWAYS else char)
+    text = "".join(out) if any(c in _ALWAYS for c in text) else text
+    text = _CONTEXTUAL.sub(_contextual, text)
+    text = _BLOCK_START.sub(_escape_block_start, text, count=1)
+    return _CLOSING_HASHES.sub(lambda m: m.group().replace("#", "\\#"), text)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    space, opener = match.group(1), match.group(2)
+    if opener[0].isdigit():  # "1." / "1)": escape the delimiter that follows the digits
+        return space + opener + "\\"
+    return space + "\\" + opener
 
 
 def safe_text(text: Any, *, limit: int | None = None) -> str:

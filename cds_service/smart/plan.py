@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from cards.imaging_age import imaging_age_line, is_outdated
 from cds_service.config import ServiceConfig
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
@@ -181,6 +182,8 @@ class PlanPage:
     situation_code: str
     situation_label: str
     situation_progressive: bool
+    imaging_age: str  # "latest imaging 2024-02-01, 29 days old" (the main card's first line)
+    imaging_outdated: bool
     evidence: tuple[str, ...]
     progressing_lesions: tuple[str, ...]
     symptomatic: bool
@@ -259,6 +262,8 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         situation_code=assessment.situation.code,
         situation_label=assessment.situation.label,
         situation_progressive=assessment.situation.is_progressive,
+        imaging_age=imaging_age_line(assessment, record),
+        imaging_outdated=is_outdated(assessment),
         evidence=tuple(assessment.situation.evidence),
         progressing_lesions=tuple(assessment.situation.progressing_lesions),
         symptomatic=assessment.situation.symptomatic,

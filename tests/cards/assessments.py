@@ -10,6 +10,7 @@ from cds_service.model.assessment import (
     Assessment,
     Gpa,
     GpaFactor,
+    ImagingAge,
     LesionResponse,
     Option,
     PerformanceStatus,
@@ -73,6 +74,7 @@ def srs_in_field(lesion: str = "lesion-A", **changes) -> Assessment:
         ),
         missing_data=("No steroid record",),
         references=(15, 17, 23, 37, 38, 39, 40, 41, 42, 57, 70, 71, 82, 83, 84),
+        imaging=ImagingAge(latest_date=date(2024, 2, 1), age_days=29, limit_days=90),
     )
     return replace(assessment, **changes)
 

@@ -6,6 +6,8 @@ import json
 import re
 from dataclasses import replace
 
+from markdown_it import MarkdownIt
+
 from cards import codes
 from cards.main_card import main_card, summary
 from cards.suggestions import OrderContext
@@ -65,16 +67,27 @@ def rendered(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def test_detail_has_every_section() -> None:
+def test_detail_has_every_section_in_order() -> None:
     detail = rendered(build()["detail"])
-    for text in ("Progressive BCBM after SRS", "assessed on 2024-03-01", "Evidence of progression",
-                 "RANO-BM response", "**PD**", "baseline 10 mm (2023-06-01)",
-                 "current 18 mm (2024-02-01)", "HER2-positive", "KPS 80 (good)",
-                 "Breast GPA", "**3**", "23.5 months", "Salvage options (ranked)",
-                 "1. **Surgical resection**", "30 Gy in 5 × 6 Gy", "re-irradiation",
-                 "Tucatinib + trastuzumab + capecitabine", "Radionecrosis risk",
-                 "No steroid record", "References", "[40]", "doi.org/10.3390/cancers14041096"):
-        assert text in detail, text
+    expected = ("**Progressive BCBM after SRS (in-field)**",
+                "latest imaging 2024-02-01, 29 days old",
+                "assessed 2024-03-01", "lesion-A 10 mm → 18 mm", "RANO-BM **PD**",
+                "sum of diameters 10 mm (nadir) → 18 mm", "**Prior local therapy**",
+                "not available to this card", "**Options (ranked)**",
+                "1. **Surgery**: lesion-A [37–39]",
+                "2. **FSRT** (re-irradiation): lesion-A: 30 Gy in 5 × 6 Gy; also 3 × 9 Gy",
+                "3. **SRS** (re-irradiation): lesion-A: 20–24 Gy × 1",
+                "Tucatinib + trastuzumab + capecitabine [70]", "**Warnings**",
+                "**Radionecrosis risk of re-irradiation**: see its card",
+                "**Patient:** HER2-positive", "KPS 80 (good)", "**Breast GPA 3**",
+                "23.5 months", "No steroid record", "**Full salvage plan**",
+                "[doi:10.3390/cancers14041096](https://doi.org/10.3390/cancers14041096)")
+    at = 0
+    for text in expected:
+        found = detail.find(text, at)
+        assert found >= 0, text
+        at = found
+    assert "References" not in detail and detail.count("https://") == 1
 
 
 def test_unavailable_data_is_named() -> None:
@@ -93,16 +106,19 @@ def test_records_the_mapping_could_not_use_are_named() -> None:
 
 
 def test_gpa_not_computable_names_the_missing_factor() -> None:
+    # the model names a missing GPA factor in missing_data too (assess.py): said once, there
     assessment = replace(srs_in_field(), gpa=Gpa(score=None, median_survival_months=None,
-                                                 missing=("birth date",)))
+                                                 missing=("birth date",)),
+                         missing_data=("birth date",))
     detail = rendered(build(assessment)["detail"])
-    assert "Not computable" in detail and "birth date" in detail
+    assert "not computable" in detail and "birth date" in detail
 
 
 def test_fhir_text_is_escaped_in_markdown_and_summary() -> None:
     hostile = "<script>alert(1)</script>[click](javascript:alert(1))"
     card = build(srs_in_field(lesion=hostile))
-    assert "<script>" not in card["detail"]
-    assert "](javascript:" not in card["detail"]
+    html = MarkdownIt("commonmark", {"html": True}).render(card["detail"])
+    assert "<script>" not in html and "javascript:" not in re.sub(r">[^<]*<", "><", html)
+    assert re.findall(r'href="([^"]*)"', html) == [codes.REVIEW_URL]
     assert all("<script>" not in s["label"] for s in card["suggestions"])
     assert response_errors({"cards": [card]}) == []

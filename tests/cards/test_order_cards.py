@@ -36,7 +36,8 @@ def test_update_suggestion_carries_the_corrected_draft() -> None:
     # everything else is the draft's
     unchanged = {k: v for k, v in resource.items() if k != "extension"}
     assert unchanged == {k: v for k, v in DRAFT.items() if k != "extension"}
-    assert "2400 cGy in 1 fraction" in card["detail"]
+    assert "Ordered: Radiotherapy course of treatment — 24 Gy × 1" in card["detail"]
+    assert "`" not in card["detail"] and "ServiceRequest/" not in card["detail"]
 
 
 def test_reirradiation_flag_correction() -> None:
@@ -96,3 +97,33 @@ def test_correction_label_names_the_values() -> None:
 
 def test_no_finding_no_card() -> None:
     assert order_cards([], DRAFTS) == []
+
+
+def test_hormonal_order_summary_is_whole_and_names_no_resource_id() -> None:
+    finding = OrderFinding(
+        code="hormonal-therapy-not-recommended", resource_id="MedicationRequest/letrozole-draft",
+        message=("Letrozole would be the only systemic therapy for progressive BCBM: hormonal "
+                 "therapy alone is not a salvage option (only case reports [77-79]); CDK4/6 "
+                 "inhibitors showed intracranial activity in HR-positive BCBM [80, 81]."))
+    drug = b.medication_request("p1", "letrozole-draft", "letrozole", status="draft")
+    [card] = order_cards([finding], b.draft_orders([drug]))
+    assert card["summary"] == ("Letrozole would be the only systemic therapy for progressive BCBM: "
+                               "hormonal therapy alone is not a salvage option")
+    assert "Ordered: " in card["detail"] and "letrozole-draft" not in card["detail"]
+
+
+def test_flag_only_correction_is_offered_even_with_several_prescribed_volumes() -> None:
+    second = b.rt_volume("p1", "vol-2", whole_brain=False, lesions=("lesion-B",))
+    draft = copy.deepcopy(DRAFT)
+    extra = copy.deepcopy(draft["extension"][1])
+    extra["extension"][0]["valueReference"] = {"reference": f"BodyStructure/{second['id']}"}
+    draft["extension"].append(extra)
+    correction = OrderCorrection("update", total_dose_cgy=2400, fractions=1, reirradiation=True,
+                                 description="Mark the course as re-irradiation")
+    finding = OrderFinding(code="radionecrosis-risk", message="Re-irradiates lesion-A.",
+                           resource_id="ServiceRequest/srs-draft", corrections=(correction,))
+    [card] = order_cards([finding], b.draft_orders([draft, second]))
+    [suggestion] = card["suggestions"]
+    resource = suggestion["actions"][0]["resource"]
+    assert extension(resource, codes.REIRRADIATION_EXTENSION)[0]["valueBoolean"] is True
+    assert doses(resource) == [(2400, 1), (2400, 1)]

@@ -59,3 +59,19 @@ def test_every_template_compiles() -> None:
 def test_missing_placeholder_is_an_error() -> None:
     with pytest.raises(KeyError):
         render.render("warning_detail", message="m")
+
+
+def test_one_line_never_cuts_inside_a_parenthesis_or_a_word() -> None:
+    # the order card of issue 14: the aside goes, the sentence stays whole
+    text = ("Letrozole would be the only systemic therapy for progressive BCBM: hormonal therapy "
+            "alone is not a salvage option (only case reports [77-79])")
+    assert one_line(text) == ("Letrozole would be the only systemic therapy for progressive BCBM: "
+                              "hormonal therapy alone is not a salvage option")
+    long_aside = "Start " + "(" + "inside " * 30 + ") and end " + "tail " * 10
+    out = one_line(long_aside)
+    assert len(out) < 140 and out.count("(") == out.count(")")
+    words = set(long_aside.replace("(", " ").replace(")", " ").split())
+    assert all(w in words for w in out.rstrip("…").replace("(", " ").replace(")", " ").split())
+    unbalanced = "Word " * 20 + "(open aside that never closes " + "more " * 20
+    out = one_line(unbalanced)
+    assert "(" not in out and out.endswith("…") and len(out) < 140

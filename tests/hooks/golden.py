@@ -1,11 +1,12 @@
-"""Golden responses of patient-view for the synthetic patients, as structural skeletons.
+"""Golden responses of patient-view for the synthetic patients, as skeletons.
 
-A skeleton keeps what a clinician and an EHR rely on and drops what changes per call (uuids, the
-assessment date in the markdown, the imaging's age in days): summary, indicator, topic, the detail's section headings, each
+A skeleton keeps what a clinician and an EHR rely on and drops what changes per call (uuids):
+summary, indicator, topic, the detail itself line by line (what the clinician reads), each
 suggestion's label / isRecommended / actions (type, resource type, project codes, doses, the
-re-irradiation flag), link types and override-reason codes.
+re-irradiation flag), link types and override-reason codes. The calls are made on a fixed day
+(`GOLDEN_DAY`, `frozen_today`): the card says how old the imaging is.
 
-Regenerate after a deliberate change of the model or the cards, then review the diff:
+Regenerate after a deliberate change of the model or the cards, then read the diff:
 
     .venv/bin/python -m tests.hooks.golden --write
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,25 @@ from typing import Any
 from cards import codes
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN_DAY = date(2024, 3, 1)  # the vignettes' assessment date: imaging days to weeks old
+
+
+@contextmanager
+def frozen_today(day: date = GOLDEN_DAY) -> Iterator[None]:
+    """Hook calls answered as if today were `day` (the service takes `date.today()` per call)."""
+    from cds_service import cds_blueprint
+
+    class _Day(date):
+        @classmethod
+        def today(cls) -> date:  # type: ignore[override]
+            return day
+
+    original = cds_blueprint.date
+    cds_blueprint.date = _Day  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        cds_blueprint.date = original  # type: ignore[misc]
 HEADING = re.compile(r"^\*\*([^*]+)\*\*$", re.MULTILINE)
 # The imaging's age grows by one every day (the hooks assess on today's date): kept as "N".
 IMAGING_AGE = re.compile(r"\b\d+ days old\b")
@@ -54,6 +76,7 @@ def skeleton(response: dict[str, Any]) -> list[dict[str, Any]]:
             "indicator": card["indicator"],
             "topic": card["source"]["topic"]["code"],
             "sections": HEADING.findall(card.get("detail", "")),
+            "detail": card.get("detail", "").splitlines(),
             "selectionBehavior": card.get("selectionBehavior"),
             "suggestions": [
                 {"label": s["label"], "isRecommended": s.get("isRecommended"),
@@ -77,6 +100,31 @@ def load(name: str) -> list[dict[str, Any]]:
     return json.loads(golden_path(name).read_text("utf-8"))
 
 
+def without_detail(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A skeleton minus the detail text, for calls answered on the real day (a live service):
+    the detail says how old the imaging and the patient are."""
+    return [{k: v for k, v in card.items() if k != "detail"} for card in cards]
+
+
+OUTDATED_SUMMARY = re.compile(r"^Brain MRI (\d+|N) days old: repeat MRI first\. ")
+
+
+def as_answered_today(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A live service answers on the real day, when the synthetic patients' 2024 MRIs are
+    outdated (clinical-model §10): the main card's summary is led by the MRI's age, its
+    indicator is info and no local option is pre-selected (cards/imaging_age.py). This maps a
+    skeleton answered today back to the golden day's, so everything else is compared as is;
+    the test asserts the outdated form itself."""
+    out = []
+    for card in without_detail(cards):
+        if OUTDATED_SUMMARY.match(card["summary"]):
+            card = {**card, "summary": OUTDATED_SUMMARY.sub("", card["summary"]),
+                    "indicator": "warning",
+                    "suggestions": [{**s, "isRecommended": None} for s in card["suggestions"]]}
+        out.append(card)
+    return out
+
+
 def write_all() -> None:
     from cds_service.app import create_app
     from cds_service.config import ServiceConfig
@@ -89,7 +137,8 @@ def write_all() -> None:
     client = app.test_client()
     for name, build in PATIENTS.items():
         body = hook_request(patient_id(name), prefetch=full_prefetch(build()))
-        response = client.post("/cds-services/bcbm-salvage", json=body)
+        with frozen_today():
+            response = client.post("/cds-services/bcbm-salvage", json=body)
         assert response.status_code == 200, response.get_data(as_text=True)
         text = json.dumps(skeleton(response.get_json()), indent=2, ensure_ascii=False) + "\n"
         golden_path(name).write_text(text, "utf-8")

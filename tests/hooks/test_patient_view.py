@@ -39,7 +39,8 @@ def test_patients_outside_the_target_get_no_card(client, name: str) -> None:
 
 @pytest.mark.parametrize("name", PROGRESSIVE)
 def test_progressive_patient_matches_its_golden_response(client, name: str) -> None:
-    assert golden.skeleton(call(client, name)) == golden.load(name)
+    with golden.frozen_today():
+        assert golden.skeleton(call(client, name)) == golden.load(name)
 
 
 @pytest.mark.parametrize("name", PROGRESSIVE)
@@ -48,7 +49,7 @@ def test_main_card_then_warning_cards(client, name: str) -> None:
     # The synthetic patients were last scanned in 2024, more than 90 days before today (the hook's
     # assessment date): info, the imaging's age first (CM §10). Current imaging: test_data_age.py.
     assert main["indicator"] == "info"
-    assert main["detail"].startswith("**Latest brain imaging 202")
+    assert main["detail"].startswith("**OUTDATED DATA: latest imaging 202")
     assert main["source"]["topic"]["system"] == codes.SALVAGE_OPTION
     assert main["selectionBehavior"] == "any" and main["suggestions"]
     assert [link["type"] for link in main["links"]] == ["smart", "absolute"]

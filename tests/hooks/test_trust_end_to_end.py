@@ -61,9 +61,10 @@ def test_mri_19_months_old_leads_the_card_with_its_age_and_a_repeat_mri(live_ser
     assert main["indicator"] == "info"
     assert main["summary"].startswith("Brain MRI 580 days old: repeat MRI first.")
     first_line = text(main).splitlines()[0]
-    assert first_line.startswith(f"**Latest brain imaging {t.day(today, 580)}, 580 days before")
+    assert first_line.startswith(f"**OUTDATED DATA: latest imaging {t.day(today, 580)}, 19 months "
+                                 "old")
     assert "repeat brain MRI first" in first_line
-    assert "Brain imaging outdated: repeat MRI first" in text(main)  # the warning, on the card
+    assert text(main).count("repeat brain MRI first") == 1  # said once, in the first line
     # nothing local is pre-selected on 19-month-old images; the tumour board still is
     assert [s["label"] for s in main["suggestions"] if s["isRecommended"]] == [
         "Refer to the multidisciplinary tumour board"]
@@ -75,7 +76,8 @@ def test_current_mri_keeps_the_warning_indicator_and_no_age_line(live_service,
                         t.srs_in_field("trust-new-mri", date.today(), scan_age_days=20))[0]
     assert main["indicator"] == "warning"
     assert not main["summary"].startswith("Brain MRI")
-    assert "Latest brain imaging" not in main["detail"] and "outdated" not in text(main)
+    assert "OUTDATED" not in main["detail"] and "outdated" not in text(main)
+    assert f"latest imaging {t.day(date.today(), 20)}, 20 days old" in main["detail"]
     assert main["suggestions"][0]["isRecommended"] is True  # surgery, first-ranked in field
 
 

@@ -71,6 +71,13 @@ def figure_1a(kps: int = 80) -> list[b.Resource]:
     return resources
 
 
+def figure_1a_receptors(her2: str, er: str, pr: str) -> list[b.Resource]:
+    """Figure 1A with other receptor results (one subtype each)."""
+    resources = [r for r in figure_1a() if r.get("meta", {}).get("profile", [""])[0]
+                 .rsplit("/", 1)[-1] != "mcode-tumor-marker-test"]
+    return resources + b.receptors("fig-1a", her2, er, pr)
+
+
 def test_figure_1a_five_lesions_after_wbrt_10x3_gets_fsrt_5x6() -> None:
     result = run(figure_1a())
     assert result.situation.code == a.DISSEMINATED_AFTER_WBRT
@@ -145,7 +152,8 @@ def test_limited_progression_after_wbrt_on_letrozole_alone() -> None:
     assert result.gpa.ecog_stand_in
 
 
-def test_new_lesion_after_srs_is_out_of_field() -> None:
+def out_of_field() -> list[b.Resource]:
+    """A new lesion after SRS of another one (out-of-field progression)."""
     pid = "oof"
     resources, bm = base(pid)
     volume = b.rt_volume(pid, "vol-A", whole_brain=False, lesions=("lesion-A",))
@@ -153,7 +161,11 @@ def test_new_lesion_after_srs_is_out_of_field() -> None:
                   *lesion_series(pid, "lesion-A", ("2023-02-20", 15), ("2023-06-01", 10),
                                  ("2024-02-01", 9)),
                   *lesion_series(pid, "lesion-B", ("2024-02-01", 12))]
-    result = run(resources)
+    return resources
+
+
+def test_new_lesion_after_srs_is_out_of_field() -> None:
+    result = run(out_of_field())
     assert result.situation.code == a.LOCAL_AFTER_SRS_OUT_OF_FIELD
     assert result.situation.progressing_lesions == ("lesion-B",)
     assert codes(result)[:3] == ["srs", "surgery", "fsrt"]
@@ -161,7 +173,8 @@ def test_new_lesion_after_srs_is_out_of_field() -> None:
     assert "radionecrosis-risk" not in warnings(result)
 
 
-def test_recurrence_in_the_cavity_after_surgery_alone() -> None:
+def cavity_recurrence() -> list[b.Resource]:
+    """Recurrence in the cavity after surgery alone."""
     pid = "cavity"
     resources, bm = base(pid)
     tumor = b.tumor(pid, "lesion-A")
@@ -169,14 +182,19 @@ def test_recurrence_in_the_cavity_after_surgery_alone() -> None:
                   b.surgery(pid, "resection", "2023-01-20", reason=bm, focus_lesions=(tumor,)),
                   b.tumor_size(pid, tumor, "2023-05-01", 4),
                   b.tumor_size(pid, tumor, "2024-02-01", 15)]
-    result = run(resources)
+    return resources
+
+
+def test_recurrence_in_the_cavity_after_surgery_alone() -> None:
+    result = run(cavity_recurrence())
     assert result.situation.code == a.LOCAL_AFTER_SURGERY
     assert codes(result)[:2] == ["srs", "fsrt"]
     assert "wbrt" not in codes(result)
     assert not option(result, "srs").reirradiation
 
 
-def test_disseminated_progression_after_srs_gets_wbrt_first() -> None:
+def disseminated_after_srs() -> list[b.Resource]:
+    """Five new lesions after SRS of one (disseminated progression after local therapy)."""
     pid = "diss-local"
     resources, bm = base(pid, "positive", "positive", "negative")
     volume = b.rt_volume(pid, "vol-A", whole_brain=False, lesions=("lesion-A",))
@@ -184,7 +202,11 @@ def test_disseminated_progression_after_srs_gets_wbrt_first() -> None:
                   *lesion_series(pid, "lesion-A", ("2023-06-01", 10), ("2024-02-01", 10))]
     for i in range(5):
         resources += lesion_series(pid, f"new-{i}", ("2024-02-01", 7 + i))
-    result = run(resources)
+    return resources
+
+
+def test_disseminated_progression_after_srs_gets_wbrt_first() -> None:
+    result = run(disseminated_after_srs())
     assert result.situation.code == a.DISSEMINATED_AFTER_LOCAL
     assert codes(result)[0] == "wbrt"
     assert [(r.total_dose_gy, r.fractions) for r in option(result, "wbrt").regimens] == [
@@ -211,6 +233,22 @@ def test_in_field_synthetic_patient_on_trastuzumab_switches_line() -> None:
     assert result.rano_bm.baseline_sld_mm == 10.0 and result.rano_bm.current_sld_mm == 18.0
 
 
+# Every progressive vignette of this file, by name (the card tests render each of them).
+VIGNETTES = {
+    "figure-1a": figure_1a,
+    "figure-1a-kps-50": lambda: figure_1a(kps=50),
+    "figure-1a-her2": lambda: figure_1a_receptors("positive", "negative", "negative"),
+    "figure-1a-luminal-b": lambda: figure_1a_receptors("positive", "positive", "positive"),
+    "figure-1a-luminal-a": lambda: figure_1a_receptors("negative", "positive", "negative"),
+    "figure-1a-her2-equivocal": lambda: figure_1a_receptors("equivocal", "positive", "negative"),
+    "figure-1b": figure_1b,
+    "figure-1b-pathology": lambda: figure_1b(pathology=True),
+    "out-of-field": out_of_field,
+    "cavity-recurrence": cavity_recurrence,
+    "disseminated-after-srs": disseminated_after_srs,
+}
+
+
 # --- subtypes -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("receptors", "subtype", "present", "absent"), [
@@ -227,10 +265,7 @@ def test_in_field_synthetic_patient_on_trastuzumab_switches_line() -> None:
      {"trastuzumab-emtansine", "abemaciclib"}),
 ])
 def test_systemic_regimens_per_subtype_through_fhir(receptors, subtype, present, absent) -> None:
-    resources = [r for r in figure_1a() if r.get("meta", {}).get("profile", [""])[0]
-                 .rsplit("/", 1)[-1] != "mcode-tumor-marker-test"]
-    resources += b.receptors("fig-1a", *receptors)
-    result = run(resources)
+    result = run(figure_1a_receptors(*receptors))
     assert result.subtype.code == subtype
     found = {r.code for r in result.systemic_regimens}
     assert present <= found and not absent & found

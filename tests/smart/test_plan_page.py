@@ -178,3 +178,28 @@ def test_beyond_review_lines_and_a_withheld_median(app):
     gpa_html = html[html.index("h-gpa"):html.index("h-missing")]
     assert "median survival not given (see the notes)" in gpa_html, gpa_html[:600]
     assert "unknown months" not in html
+
+
+def test_the_imaging_date_and_age_lead_the_situation_as_on_the_card(app):
+    """The plan's situation opens with the main card's first line: the imaging's date and age,
+    and OUTDATED DATA when the model flags the imaging (issue 14)."""
+    from dataclasses import replace
+
+    from cards.imaging_age import imaging_age_line
+    from cds_service.model.assessment import ImagingAge
+
+    record, assessment = fx.record(), fx.assessment()
+    latest = max(m.date for lesion in record.lesions for m in lesion.measurements)
+    for outdated in (False, True):
+        age = (assessment.assessment_date - latest).days
+        assessment = replace(assessment, imaging=ImagingAge(latest, age, age - 1 if outdated
+                                                            else age + 1))
+        page = plan_page(record, assessment, fx.patient_data(), fhir_base="http://x/fhir")
+        with app.test_request_context("/smart/plan"):
+            html = render_template("smart_plan.html", page=page, csp_nonce="n")
+        line = imaging_age_line(assessment, record)
+        assert line.startswith("OUTDATED DATA: latest imaging") is outdated
+        assert re.search(r"latest imaging \d{4}-\d{2}-\d{2}, \d+ (days|months|years)", line)
+        situation = html[html.index('id="situation"'):html.index('id="warnings"')]
+        assert line in situation
+        assert ('class="imaging outdated"' in situation) is outdated
