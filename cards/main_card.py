@@ -319,7 +319,8 @@ def option_line(index: int, option: Option, assessment: Assessment) -> str:
     head = f"{index}. **{option_name(option)}**" + (f" ({', '.join(flags)})" if flags else "")
     if option.code == "systemic-therapy":
         body = systemic_text(assessment)
-        return f"{head}: {body}" if body else f"{head} {ref_numbers(option.references)}".rstrip()
+        line = f"{head}: {body}" if body else f"{head} {ref_numbers(option.references)}".rstrip()
+        return line + (f". {md(option.note)}" if option.note else "")
     body = option_regimens(option)
     refs = ref_numbers(option.references)
     return f"{head}" + (f": {body}" if body else "") + (f" {refs}" if refs else "")

@@ -191,6 +191,7 @@ def check_position_unknown(body: dict[str, Any]) -> None:
 
 
 def check_position_unknown_cards(result: dict[str, Any]) -> None:
+    assert "shares no identifier" in result["cards"][0]["detail"]  # the missing link, named
     assert "not established" in result["cards"][0]["summary"] or \
         "not established" in result["cards"][0]["detail"]
     assert {"radionecrosis-risk", "pseudoprogression-possible"} <= set(card_topics(result))
@@ -311,6 +312,9 @@ def check_work_up_first(body: dict[str, Any]) -> None:
 def check_work_up_cards(result: dict[str, Any]) -> None:
     assert card_topics(result)[0] != "surgery"
     assert "radionecrosis-risk" in card_topics(result)
+    first = next(line for line in result["cards"][0]["detail"].splitlines()
+                 if line.startswith("**First:**"))
+    assert "No lesion has grown" in first and "[23-29]" in first.replace("\\", "")
 
 
 # --- 6. new lesion under immune checkpoint therapy --------------------------------------------------
@@ -338,6 +342,8 @@ def check_immunotherapy(body: dict[str, Any]) -> None:
 
 def check_immunotherapy_cards(result: dict[str, Any]) -> None:
     assert result["cards"], "progression to be confirmed is still said"
+    assert "**First:** New lesion(s) during immune checkpoint therapy" in \
+        result["cards"][0]["detail"]
     assert "switch the systemic line" not in result["cards"][0]["detail"]
 
 
@@ -384,14 +390,15 @@ def in_field_on_trastuzumab() -> Resources:
 
 def check_switch_conditional(body: dict[str, Any]) -> None:
     systemic = next(o for o in body["options"] if o["code"] == "systemic-therapy")
-    assert "local therapy while continuing the current line, or switch the systemic line if " \
-           "local therapy is not feasible" in systemic["rationale"]
+    assert "keep the line with local therapy, or switch the systemic line if local therapy " \
+           "is not feasible" in systemic["rationale"]
     assert not any("switch" in (r.get("note") or "") for r in body["systemic_regimens"])
 
 
 def check_switch_cards(result: dict[str, Any]) -> None:
     detail = result["cards"][0]["detail"]
-    assert detail.count("switch the systemic line") <= 1
+    assert detail.count("switch the systemic line") == 1  # once, conditional (review §5)
+    assert "switch the systemic line if local therapy is not feasible" in detail.replace("\\", "")
 
 
 # --- 9. five countable lesions after WBRT in good performance status ------------------------------

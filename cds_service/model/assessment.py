@@ -210,9 +210,11 @@ class Option:
     regimens: tuple[Regimen, ...] = ()
     reirradiation: bool = False  # the option irradiates a previously irradiated volume
     lesions: tuple[str, ...] = ()  # lesions the option targets
+    note: str | None = None  # one sentence the point-of-care card says with the option
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "note": self.note,
             "code": self.code,
             "rank": self.rank,
             "title": self.title,

@@ -36,7 +36,7 @@ HA_WBRT_SOURCE = "NRG Oncology CC001; ASCO-SNO-ASTRO 2021"
 HA_WBRT_OPTIONS = frozenset({"wbrt", "re-wbrt"})
 HA_WBRT_FIRST_COURSE_OPTION = "wbrt"  # the guidance is for a first course (docs §11)
 HA_WBRT_EXCLUDED_SITUATIONS = frozenset({LEPTOMENINGEAL})
-EANO_ESMO_2021 = "EANO-ESMO 2021 (Ann Oncol 2021;32:1332)"
+EANO_ESMO_2021 = "EANO-ESMO 2021"  # Le Rhun et al., Ann Oncol 2021;32:1332
 # ESO-ESMO 5th international consensus guidelines for advanced breast cancer (ABC5; Cardoso,
 # Ann Oncol 2020;31:1623)
 RECEPTOR_DISCORDANCE_SOURCE = "ESO-ESMO ABC5 consensus (Cardoso, Ann Oncol 2020)"

@@ -418,7 +418,7 @@ def _systemic(b: _Build, regimens: tuple[SystemicRegimen, ...], local_options: b
     if advice:
         text += " " + advice
     refs = cite(59, *(n for r in regimens for n in r.references))
-    return _option(SYSTEMIC, text, refs, selected_patients_only=limited)
+    return _option(SYSTEMIC, text, refs, selected_patients_only=limited, note=advice)
 
 
 def _best_supportive_care(b: _Build) -> Option:

@@ -188,8 +188,8 @@ def switch_line_advice(record: PatientRecord, situation: Situation, local_option
     local therapy is not feasible. Said once (on the systemic option), never per regimen."""
     if not progressed_on_current_line(record, situation):
         return None
-    during = "Progression occurred during " + ", ".join(sorted(active_drugs(record)))
+    during = "Progressed on " + ", ".join(sorted(active_drugs(record)))
     if local_options:
-        return (f"{during}: local therapy while continuing the current line, or switch the "
-                "systemic line if local therapy is not feasible (review §5).")
+        return (f"{during}: keep the line with local therapy, or switch the systemic line if "
+                "local therapy is not feasible (review §5).")
     return f"{during} and no local option is offered: switch the systemic line (review §5)."

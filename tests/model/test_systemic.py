@@ -92,8 +92,8 @@ def test_progression_on_current_line_switches_it() -> None:
     assert not any("switch" in (r.note or "") for r in result.systemic_regimens)
     systemic = next(o for o in result.options if o.code == "systemic-therapy")
     # review §5: switch "if ... there are no options of local therapy"; local options exist here
-    assert ("local therapy while continuing the current line, or switch the systemic line if "
-            "local therapy is not feasible") in systemic.rationale
+    assert ("keep the line with local therapy, or switch the systemic line if local therapy is "
+            "not feasible") in systemic.rationale
 
 
 def test_no_switch_note_without_current_therapy() -> None:
