@@ -56,17 +56,47 @@ def imaging_age_line(assessment: Assessment, record: PatientRecord | None = None
     return text
 
 
+# What the summary says first when a step must come before any option (model/first_steps.py)
+FIRST_STEP_SUMMARIES = {
+    "radionecrosis-work-up": "Work up radionecrosis or oedema first.",
+    "confirm-progression-mri": "Repeat MRI first: a new lesion on immunotherapy is not PD alone.",
+}
+
+
+def no_imaging(assessment: Assessment) -> bool:
+    """No brain imaging on record at all: nothing current to act on (named as missing)."""
+    return assessment.imaging is None
+
+
 def summary_with_imaging_age(summary: str, assessment: Assessment) -> str:
-    """The summary, led by the imaging's age when it is outdated (the rest may be cut)."""
-    if not is_outdated(assessment):
-        return summary
-    return f"Brain MRI {assessment.imaging.age_days} days old: repeat MRI first. {summary}"
+    """The summary, led by what must come first: a repeat MRI when the imaging is outdated or
+    absent, else the model's first step (the rest may be cut to fit)."""
+    if is_outdated(assessment):
+        age = age_text(assessment.imaging.latest_date, assessment.assessment_date)
+        return f"Brain MRI {age} old: repeat MRI first. {summary}"
+    if no_imaging(assessment):
+        return f"No brain MRI on record: MRI first. {summary}"
+    for step in assessment.first_steps:
+        if step.code in FIRST_STEP_SUMMARIES:
+            return f"{FIRST_STEP_SUMMARIES[step.code]} {summary}"
+    return summary
+
+
+def on_hold(assessment: Assessment) -> bool:
+    """A step must come before any salvage option: a repeat/first MRI, the radionecrosis
+    work-up or a confirming MRI (no local option is pre-selected then)."""
+    return is_outdated(assessment) or no_imaging(assessment) or bool(assessment.first_steps)
 
 
 def main_indicator(assessment: Assessment) -> str:
-    return OUTDATED_INDICATOR if is_outdated(assessment) else MAIN_INDICATOR
+    """info when the data cannot carry a decision yet (old or no imaging, progression to be
+    confirmed); warning otherwise (a work-up is itself due)."""
+    unconfirmed = any(s.code == "confirm-progression-mri" for s in assessment.first_steps)
+    if is_outdated(assessment) or no_imaging(assessment) or unconfirmed:
+        return OUTDATED_INDICATOR
+    return MAIN_INDICATOR
 
 
 def recommended_when_current(recommended: set[str], assessment: Assessment) -> set[str]:
-    """The option codes to recommend: with outdated imaging, only the tumour-board referral."""
-    return recommended & ALWAYS_RECOMMENDED if is_outdated(assessment) else recommended
+    """The option codes to recommend: on hold, only the tumour-board referral."""
+    return recommended & ALWAYS_RECOMMENDED if on_hold(assessment) else recommended

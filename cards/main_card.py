@@ -21,6 +21,7 @@ and for the tumour-board referral (the review: decisions belong to a multidiscip
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -103,12 +104,14 @@ def summary(assessment: Assessment) -> str:
 
 # --- the first line ------------------------------------------------------------------------------
 def headline(assessment: Assessment, record: PatientRecord | None) -> str:
+    """The imaging's date and age (and the situation, unless the summary above says it whole)."""
     label = md(assessment.situation.label) or "Progressive breast cancer brain metastases"
+    shown = "" if plain(assessment.situation.label) in summary(assessment) else f" {label} —"
     age = imaging_age_line(assessment, record)
     when = f"assessed {assessment.assessment_date.isoformat()}"
     if is_outdated(assessment):
-        return f"**{age}.** {label} — {when}."
-    return f"**{label}** — {age}; {when}."
+        return f"**{age}.**{shown} {when}."
+    return f"**Data:** {age};{shown} {when}."
 
 
 # --- evidence: ≤ 3 bullets -----------------------------------------------------------------------
@@ -185,10 +188,16 @@ def lesion_line(assessment: Assessment, record: PatientRecord | None) -> str:
 def status_line(assessment: Assessment, record: PatientRecord | None) -> str:
     rano = assessment.rano_bm
     if rano.category is None:
-        text = "RANO-BM not assessable" + (f": {md(rano.reasons[0])}" if rano.reasons else "")
+        reason = rano.reasons[0].removeprefix("not assessable: ") if rano.reasons else ""
+        text = "RANO-BM not assessable" + (f": {md(reason)}" if reason else "")
     else:
         text = f"RANO-BM **{md(rano.category)}**"
-        if rano.new_lesions:  # new lesions decide PD whatever the sum does
+        deterioration = next((r for r in rano.reasons
+                              if r.startswith("clinical deterioration")), None)
+        if rano.category == "PD" and deterioration and not any(
+                r.startswith(("SLD ", "new lesion", "unequivocal")) for r in rano.reasons):
+            text += f": {md(deterioration)}"  # PD by the clinical criterion alone
+        elif rano.new_lesions:  # new lesions decide PD whatever the sum does
             count = len(rano.new_lesions)
             text += f": {count} new lesion{'s' if count > 1 else ''} since the last local therapy"
         elif rano.nadir_sld_mm is not None and rano.current_sld_mm is not None:
@@ -211,13 +220,18 @@ def first_steps_line(assessment: Assessment) -> str:
     return f"**First:** {' '.join(steps)}" if steps else ""
 
 
+# evidence the status line already says (RANO-BM, the latest disease status)
+SAID_ON_THE_STATUS_LINE = ("RANO-BM", "disease status")
+FHIR_REFERENCE = re.compile(r" \((?:[A-Z][A-Za-z]+/[^)\s]+(?:, )?)+\)")  # " (Observation/x)"
+
+
 def evidence_lines(assessment: Assessment, record: PatientRecord | None) -> list[str]:
     lines = [lesion_line(assessment, record), status_line(assessment, record)]
     if not lines[0]:  # no measured progressing lesion: the model's own evidence says why
-        lines[0] = next((md(e) for e in assessment.situation.evidence
-                         if not e.startswith("RANO-BM")), "")
+        lines[0] = next((md(FHIR_REFERENCE.sub("", e)) for e in assessment.situation.evidence
+                         if not e.startswith(SAID_ON_THE_STATUS_LINE)), "")
     if assessment.situation.symptomatic:
-        lines.append("Neurological symptoms on record (symptomatic disease)")
+        lines.append("Neurological symptoms on record")
     return [line for line in lines if line][:3]
 
 
@@ -340,16 +354,19 @@ def warning_lines(assessment: Assessment) -> list[str]:
     others carry the model's message. `missing-data` is the "Missing" block below."""
     seen: set[str] = set()
     lines = []
+    with_cards = []
     for warning in assessment.warnings:
         if warning.code in seen or warning.code in SAID_ELSEWHERE:
             continue
         seen.add(warning.code)
         name = codes.SALVAGE_WARNINGS.get(warning.code, md(warning.code))
         if warning.code in codes.WARNING_CARD_CODES:
-            lines.append(f"⚠ **{name}**: see its card")
+            with_cards.append(f"**{name}**")
         else:
             refs = ref_numbers(warning.references)
             lines.append(f"⚠ **{name}**: {md(warning.message)} {refs}".rstrip())
+    if with_cards:  # named once, together: each says itself on its own card
+        lines.insert(0, f"⚠ {'; '.join(with_cards)} (own cards)")
     return lines
 
 
@@ -365,8 +382,13 @@ def _performance(assessment: Assessment) -> str:
 def patient_line(assessment: Assessment) -> str:
     subtype = assessment.subtype
     name = SUBTYPE_NAMES.get(subtype.code, md(subtype.code))
-    return (f"**Patient:** {name} (HER2 {md(subtype.her2)}, ER {md(subtype.er)}, "
-            f"PR {md(subtype.pr)}), {_performance(assessment)}")
+    receptors = ", ".join(f"{marker}{RECEPTOR_SIGNS.get(value, ' ' + md(value))}"
+                          for marker, value in (("HER2", subtype.her2), ("ER", subtype.er),
+                                                ("PR", subtype.pr)))
+    return f"**Patient:** {name} ({receptors}), {_performance(assessment)}"
+
+
+RECEPTOR_SIGNS = {"positive": "+", "negative": "−"}  # equivocal / unknown are said in words
 
 
 GPA_FACTOR_LABELS = {"age": "age", "extracranial_metastases": "extracranial"}
@@ -394,7 +416,7 @@ def gpa_line(assessment: Assessment) -> str:
         return f"**Breast GPA** not computable: a factor is missing (below) {refs}"
     text = f"**Breast GPA {num(gpa.score)}**"
     if gpa.median_survival_months is not None:
-        text += f" → median survival {num(gpa.median_survival_months)} months"
+        text += f" → median {num(gpa.median_survival_months)} months"
     elif gpa.median_withheld:
         text += " → median survival not given"
     # the subtype is on the patient line just above: not said twice
@@ -425,8 +447,8 @@ def missing_block(assessment: Assessment, unavailable: Sequence[str], notes: Seq
 
 
 def footer() -> str:
-    return (f"Rationale, all regimens, references: **Full salvage plan** (SMART app). Review: "
-            f"[doi:{codes.REVIEW_DOI}]({codes.REVIEW_URL}).")
+    return (f"Rationale, every regimen, references: **Full salvage plan** (below). "
+            f"[doi:{codes.REVIEW_DOI}]({codes.REVIEW_URL})")
 
 
 def beyond_review_block(assessment: Assessment, extra_lines: Sequence[str] = ()) -> str:

@@ -37,19 +37,19 @@ def dose_text(t: LocalTreatment) -> str:
 
 
 def dates_text(t: LocalTreatment) -> str:
-    if t.start and t.end and t.start != t.end:
-        return f"{t.start.isoformat()} to {t.end.isoformat()}"
+    if t.start and t.end and t.start != t.end:  # a course: when it ended (the start in the plan)
+        return f"ended {t.end.isoformat()}"
     day = t.end or t.start
     return day.isoformat() if day else "date not on record"
 
 
 def course_text(t: LocalTreatment, until: date | None) -> str:
-    """"SRS 20 Gy × 1, 2023-03-01, 11 months before the latest imaging"."""
+    """"SRS 20 Gy × 1, 2023-03-01, 11 months before imaging"."""
     text = f"{TECHNIQUES.get(t.kind, md(t.kind.value))}{dose_text(t)}, {dates_text(t)}"
     if until is not None and t.date is not None and t.date <= until:
-        text += f", {age_text(t.date, until)} before the latest imaging"
+        text += f", {age_text(t.date, until)} before imaging"
     if t.reirradiation:
-        text += ", itself a re-irradiation"
+        text += " (a re-irradiation)"
     return text
 
 
@@ -65,29 +65,29 @@ def target_text(t: LocalTreatment, lesions: Sequence[str]) -> str:
 
 def prior_course_lines(record: PatientRecord | None, progressing: Sequence[str], on: date,
                        until: date | None) -> list[str]:
-    """One line per course that reached a progressing lesion (most recent first), then the other
-    courses (the dose history of the brain), and one line for the progressing lesions no course
-    reached. `until`: the latest imaging."""
+    """One line per course that reached — or, naming no lesion, may have reached — a progressing
+    lesion (most recent first) — the courses of other lesions are in the full plan — and one
+    line for the progressing lesions no course reached. `until`: the latest imaging."""
     if record is None:
         return ["prior local therapy not available to this card: see the full plan"]
     courses = [t for t in record.treatments if t.date is None or t.date <= on]
     lines: list[str] = []
     reached: set[str] = set()
-    others: list[str] = []
     for t in reversed(courses):
         lesions = [x for x in progressing if reaches(t, x)] if progressing else list(t.lesion_ids)
-        if progressing and not lesions:  # a course elsewhere: still part of the dose history
-            others.append(f"{target_text(t, t.lesion_ids)} (not progressing): "
-                          f"{course_text(t, until)}")
+        if progressing and not lesions and t.lesion_ids:  # another lesion's: in the full plan
             continue
         reached.update(lesions)
-        lines.append(f"{target_text(t, lesions)}: {course_text(t, until)}")
-    lines += others
+        target = target_text(t, lesions) if lesions else "targets not on record"
+        lines.append(f"{target}: {course_text(t, until)}")
     if len(lines) > SHOWN:
         lines = lines[:SHOWN] + [f"{len(lines) - SHOWN} earlier course(s) in the full plan"]
     untouched = [x for x in progressing if x not in reached]
+    unlinked = any(not t.lesion_ids and t.kind is not TreatmentKind.WBRT for t in courses)
     if untouched:
-        lines.append(f"{', '.join(md(x) for x in untouched)}: no prior local therapy on record")
+        lines.append(f"{', '.join(md(x) for x in untouched)}: "
+                     + ("named by no course (one above names no target)" if unlinked
+                        else "no prior local therapy on record"))
     if not lines:
         lines.append("no prior local therapy of the brain on record")
     return lines

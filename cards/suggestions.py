@@ -317,16 +317,32 @@ def orderable_regimen(regimens: Iterable[SystemicRegimen]) -> SystemicRegimen | 
     return None
 
 
-def listed_not_ordered(regimens: Sequence[SystemicRegimen], chosen: SystemicRegimen) -> str:
-    """The better-ranked regimens left off the order, each with its reason ("" when none)."""
+def _skipped(regimens: Sequence[SystemicRegimen], chosen: SystemicRegimen
+             ) -> list[tuple[str, str]]:
+    """(title, reason) of each better-ranked regimen left off the order."""
     skipped = []
     for regimen in regimens:
         if regimen is chosen:
             break
         reason = why_not_orderable(regimen)
         if reason is not None:
-            skipped.append(f"{plain(regimen.title)} ({reason})")
+            skipped.append((plain(regimen.title), reason))
+    return skipped
+
+
+def listed_not_ordered(regimens: Sequence[SystemicRegimen], chosen: SystemicRegimen) -> str:
+    """For the order's note: the better-ranked regimens left off it, each with its reason."""
+    skipped = [f"{title} ({reason})" for title, reason in _skipped(regimens, chosen)]
     return ("Ranked higher, listed, not ordered: " + "; ".join(skipped) + ".") if skipped else ""
+
+
+def not_ordered_label(regimens: Sequence[SystemicRegimen], chosen: SystemicRegimen) -> str:
+    """For the button: the better-ranked drugs left off only for an unconfirmed code, by name
+    (a class of drugs or an investigational regimen is no order to miss; every reason is in the
+    order's note and the plan)."""
+    names = [title for title, reason in _skipped(regimens, chosen)
+             if reason.startswith("RxNorm code")]
+    return f" ({', '.join(names)}: not orderable here)" if names else ""
 
 
 def medication_requests(regimen_code: str, ctx: OrderContext, *, suggestion_uuid: str,
@@ -449,7 +465,7 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
                                         "protocol.", skipped])),
         )
         name = codes.SYSTEMIC_REGIMENS.get(regimen.code, regimen.code)
-        label = f"{caution}Order {name}" + (f". {skipped}" if skipped else "")
+        label = f"{caution}Order {name}{not_ordered_label(regimens, regimen)}"
         actions = [
             _create(f"Draft MedicationRequest: {r['medicationCodeableConcept']['text']}", r)
             for r in resources

@@ -124,14 +124,20 @@ def _course_facts(warning: Warning, assessment: Assessment, record: PatientRecor
         return "Prior course and dose: see the full plan."
     courses = _irradiated(assessment, record)
     if not courses and _unlinked_focal(record):
-        return ("Prior SRS/FSRT, targets not on record (the progression may lie in its "
-                f"volume): {'; '.join(_unlinked_focal(record))}.")
+        unlinked = "; ".join(_unlinked_focal(record))
+        if warning.code == "radionecrosis-risk":
+            return f"Prior dose: {unlinked} (targets not on record)."
+        return f"The progression may lie in the volume of {unlinked} (targets not on record)."
     if not courses and _whole_brain(record) and warning.code == "radionecrosis-risk":
         return f"Prior dose: {'; '.join(_whole_brain(record))}."
     if not courses:
         return "Prior focal course: not identified on record."
     if warning.code == "radionecrosis-risk":
         return "Prior dose: " + "; ".join(f"{c} ({lesions})" for c, lesions in courses) + "."
+    if not assessment.situation.progressing_lesions:  # deterioration with stable imaging
+        return ("No lesion has grown since " + "; ".join(f"{c} ({lesions})"
+                                                        for c, lesions in courses)
+                + ": the deterioration may be radionecrosis or oedema.")
     return "; ".join(f"{lesions} grew after {c}" for c, lesions in courses) + "."
 
 
@@ -165,7 +171,7 @@ def facts(warning: Warning, assessment: Assessment, record: PatientRecord | None
 
 def warning_card(warning: Warning, assessment: Assessment,
                  record: PatientRecord | None = None) -> dict[str, Any]:
-    summary = SUMMARIES[warning.code].replace("$ps", _ps_text(assessment))
+    summary = _summary(warning, record).replace("$ps", _ps_text(assessment))
     detail = render(
         "warning_detail",
         facts=facts(warning, assessment, record),
@@ -183,12 +189,26 @@ def warning_card(warning: Warning, assessment: Assessment,
     )
 
 
+SUMMARY_AFTER_WBRT_ONLY = ("SRS/FSRT after WBRT re-irradiates the brain: account for the "
+                           "cumulative dose")
+
+
+def _after_wbrt_only(record: PatientRecord | None) -> bool:
+    return record is not None and not any(t.kind in FOCAL_KINDS for t in record.treatments)
+
+
+def _summary(warning: Warning, record: PatientRecord | None) -> str:
+    """After WBRT alone the radionecrosis card says what applies there — the cumulative dose —
+    not the repeat-SRS advice (SRS after WBRT is the standard salvage, review §4.1)."""
+    if warning.code == "radionecrosis-risk" and _after_wbrt_only(record):
+        return SUMMARY_AFTER_WBRT_ONLY
+    return SUMMARIES[warning.code]
+
+
 def _advice(warning: Warning, record: PatientRecord | None) -> str:
     """The review's advice; re-irradiation after WBRT alone (no SRS/FSRT on record) gets the
     cumulative-dose advice, not the repeat-SRS figures (model/safety_warnings.py)."""
-    after_wbrt_only = record is not None and not any(t.kind in FOCAL_KINDS
-                                                     for t in record.treatments)
-    if warning.code == "radionecrosis-risk" and after_wbrt_only:
+    if warning.code == "radionecrosis-risk" and _after_wbrt_only(record):
         return ADVICE_AFTER_WBRT_ONLY
     return ADVICE.get(warning.code, "")
 

@@ -242,7 +242,7 @@ def status_without_lesion() -> Resources:
 def check_never_outside_by_default(body: dict[str, Any]) -> None:
     assert body["situation"]["code"] == "local-progression-after-srs-in-field"
     assert body["situation"]["position_unknown"] is True
-    assert "which lesion progresses" in body["situation"]["missing_link"]
+    assert "no progressing lesion identified" in body["situation"]["missing_link"]
     assert {"radionecrosis-risk", "pseudoprogression-possible"} <= warning_codes(body)
 
 

@@ -78,8 +78,8 @@ def laser_interstitial_thermal_therapy(situation_code: str) -> BeyondReview | No
         return None
     return BeyondReview(
         "litt",
-        "Laser interstitial thermal therapy (LITT) is an option for in-field progression or "
-        "radionecrosis after radiosurgery in a site not accessible to surgery.", EANO_ESMO_2021)
+        "LITT (laser interstitial thermal therapy) for in-field progression or radionecrosis "
+        "out of surgical reach.", EANO_ESMO_2021)
 
 
 def radionecrosis_management(warnings: tuple[Warning, ...]) -> BeyondReview | None:
@@ -87,8 +87,8 @@ def radionecrosis_management(warnings: tuple[Warning, ...]) -> BeyondReview | No
         return None
     return BeyondReview(
         "radionecrosis-management",
-        "If it is radionecrosis: corticosteroids; bevacizumab when symptoms persist; surgery or "
-        "LITT for selected lesions.", EANO_ESMO_2021)
+        "If radionecrosis: corticosteroids, bevacizumab if symptoms persist, surgery or LITT.",
+        EANO_ESMO_2021)
 
 
 def _reading_text(reading: ReceptorReading) -> str:

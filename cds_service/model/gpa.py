@@ -47,7 +47,7 @@ from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
 
 GPA_REFERENCES = cite(57)
 GPA_DERIVATION_NOTE = (
-    "derived at first diagnosis of BCBM [57]: approximate at progression")
+    "derived at first diagnosis of BCBM: approximate at progression")
 # review §4.4: "In the case of primary leptomeningeal disease, the method of choice is WBRT.
 # However, the real benefit of such a treatment is disputable, and the prognosis remains very poor."
 GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL = (

@@ -128,7 +128,7 @@ def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Opt
 # --- one builder per option kind ---------------------------------------------------------------
 
 def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bool = False,
-         reirradiation: bool | None = None, lesion_sizes_needed: bool = True,
+         reirradiation: bool | None = None,
          lesions: tuple[str, ...] | None = None) -> Option | None:
     diameters = b.diameters if lesions is None else {lid: b.diameters.get(lid) for lid in lesions}
     plan = srs_plan(diameters)
@@ -139,9 +139,11 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
                      f"{cm_text(SRS_MAX_DIAMETER_MM)}): single-fraction SRS is not suitable "
                      "(review Table 1); consider FSRT (3 x 7-9 Gy or 5 x 5-7 Gy) or surgery."),
             references=cite(14, 15)))
-    if plan.unknown_size or (lesion_sizes_needed and not diameters):
+    # (no lesion identified at all: the situation already names "number and size of the
+    # progressing lesions" as missing; the whole table is shown)
+    if plan.unknown_size:
         b.missing.append("maximum diameter of the progressing lesion(s) "
-                         + (", ".join(plan.unknown_size) if plan.unknown_size else "(none identified)")
+                         + ", ".join(plan.unknown_size)
                          + ": SRS dose shown for every Table 1 size band, not per lesion")
     if not plan.regimens:
         return None  # every lesion is > 4 cm
@@ -386,9 +388,13 @@ def _leptomeningeal(b: _Build) -> list[Option | None]:
              "status in potential candidates for further systemic therapy (16 patients, 5 with "
              "BCBM: median overall survival 10 months [53]); leptomeningeal disease is mostly "
              "diffuse.")
+    if b.performance.good is False:
+        # review §4.4: SRT/FSRT "to carefully selected patients with limited localized
+        # leptomeningeal metastases who are in good performance status" - not with poor PS
+        return [whole_brain]
     return [
         whole_brain,
-        _srs(b, focal, cite(53), selected=True, lesion_sizes_needed=False),
+        _srs(b, focal, cite(53), selected=True),
         _fsrt(b, focal, cite(53), selected=True),
     ]
 

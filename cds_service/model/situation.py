@@ -262,13 +262,15 @@ class Position:
     outside: tuple[str, ...] = ()
     unknown: bool = False
     missing_link: str | None = None
+    # no progressing lesion identified, but every lesion on record lies in a named SRS/FSRT
+    # volume: in-field, without a lesion to target
+    every_lesion_in_field: bool = False
 
 
 def _focal_courses_text(record: PatientRecord) -> str:
     courses = [t for t in treatments_of(record, *FOCAL_RT_KINDS) if not t.lesion_ids]
     return ", ".join(dict.fromkeys(
-        f"{t.kind.value.upper()} {t.date.isoformat() if t.date else 'undated'} ({t.source})"
-        for t in courses))
+        f"{t.kind.value.upper()} {t.date.isoformat() if t.date else 'undated'}" for t in courses))
 
 
 def localise(record: PatientRecord, found: Progression) -> Position:
@@ -278,6 +280,10 @@ def localise(record: PatientRecord, found: Progression) -> Position:
     "outside" by default; the missing link is named (clinical-model §10)."""
     if not has_prior(record, *FOCAL_RT_KINDS):
         return Position(outside=tuple(sorted(found.lesions)))
+    on_record = {lesion.id for lesion in record.lesions}
+    if (not found.lesions and not found.in_field_volumes and not found.distant and on_record
+            and on_record <= focal_rt_lesions(record) and not _focal_courses_text(record)):
+        return Position(every_lesion_in_field=True)
     inside = set(found.in_field_lesions) | (found.lesions & focal_rt_lesions(record))
     outside = set(found.out_of_field_lesions) - inside
     open_ = found.lesions - inside - outside
@@ -287,16 +293,15 @@ def localise(record: PatientRecord, found: Progression) -> Position:
         open_ = set()
     links: list[str] = []
     if open_:
-        links.append(f"whether lesion(s) {', '.join(sorted(open_))} lie in the volume of "
-                     f"{courses_unlinked}: that volume shares no identifier with a lesion on "
-                     "record and no disease status names it")
+        links.append(f"lesion(s) {', '.join(sorted(open_))} vs {courses_unlinked}: its volume "
+                     "shares no identifier with a lesion and no disease status names it")
     if found.unresolved_local and not (inside or found.in_field_volumes):
-        links.append("the treated volume of the local-progression status "
-                     f"{', '.join(found.unresolved_local)}: not on record as an SRS/FSRT volume")
+        links.append("the treated volume named by the local-progression disease status (not on "
+                     "record as an SRS/FSRT volume)")
     distant_only = found.distant and not found.unresolved_local
     if not found.lesions and not found.in_field_volumes and not distant_only:
         # (a *distant* status says where the progression is: outside the treated volumes)
-        links.append("which lesion progresses, and whether it lies in a prior SRS/FSRT volume")
+        links.append("not established: no progressing lesion identified")
     unknown = bool(links) and not (inside or found.in_field_volumes) or bool(open_)
     return Position(tuple(sorted(inside | open_)), tuple(sorted(outside)), unknown,
                     "; ".join(links) or None)
@@ -309,7 +314,8 @@ def _progressive_code(record: PatientRecord, found: Progression, position: Posit
     prior_wbrt = has_prior(record, TreatmentKind.WBRT)
     if len(found.lesions) > config.limited_lesion_max:
         return DISSEMINATED_AFTER_WBRT if prior_wbrt else DISSEMINATED_AFTER_LOCAL
-    if position.inside or found.in_field_volumes or position.unknown:
+    if (position.inside or found.in_field_volumes or position.unknown
+            or position.every_lesion_in_field):
         return LOCAL_AFTER_SRS_IN_FIELD
     if has_prior(record, *FOCAL_RT_KINDS):
         return LOCAL_AFTER_SRS_OUT_OF_FIELD
@@ -318,15 +324,17 @@ def _progressive_code(record: PatientRecord, found: Progression, position: Posit
     return LOCAL_AFTER_SURGERY
 
 
-POSITION_UNKNOWN_LABEL = ("Limited progression after SRS/FSRT, position relative to the prior "
-                          "volumes not established: handled as possibly in-field")
-MIXED_LABEL = ("Local progression within a previously SRS/FSRT-irradiated volume, and new or "
-               "untreated lesion(s) outside it")
+POSITION_UNKNOWN_LABEL = ("Limited progression after SRS/FSRT, position vs the prior volumes not "
+                          "established: possibly in-field")
+MIXED_LABEL = "In-field progression after SRS/FSRT, and new or untreated lesion(s) outside"
+STABLE_IMAGING_LABEL = "Clinical deterioration after SRS/FSRT with stable imaging"
 
 
-def _label(code: str, position: Position) -> str:
+def _label(code: str, position: Position, imaging_stable: bool = False) -> str:
     if code != LOCAL_AFTER_SRS_IN_FIELD:
         return LABELS[code]
+    if imaging_stable:
+        return STABLE_IMAGING_LABEL
     if position.unknown and not position.outside:
         return POSITION_UNKNOWN_LABEL
     if position.outside:
@@ -357,10 +365,10 @@ def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_
     position = localise(record, found)
     code = _progressive_code(record, found, position, config)
     local = code in (LOCAL_AFTER_SRS_IN_FIELD, LOCAL_AFTER_SRS_OUT_OF_FIELD)
-    if not found.lesions and code != LEPTOMENINGEAL:
+    if not found.lesions and code != LEPTOMENINGEAL and not found.imaging_stable:
         found.missing.append("number and size of the progressing lesions")
-        found.notes.append("progression is documented but no progressing lesion is identified: "
-                           "classified as limited progression; confirm the lesion count")
+        found.notes.append("progression documented, no progressing lesion identified: handled "
+                           "as limited; confirm the lesion count")
     if local and position.unknown and position.missing_link:
         found.missing.append("position relative to the prior SRS/FSRT volumes: "
                              + position.missing_link)
@@ -373,7 +381,7 @@ def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_
                         f"{', '.join(sorted(found.lesions))}")
     return Situation(
         code=code,
-        label=_label(code, position),
+        label=_label(code, position, found.imaging_stable),
         evidence=tuple(evidence),
         sources=tuple(dict.fromkeys(found.sources)),
         progressing_lesions=tuple(sorted(found.lesions)),

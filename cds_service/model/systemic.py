@@ -188,6 +188,8 @@ def switch_line_advice(record: PatientRecord, situation: Situation, local_option
     local therapy is not feasible. Said once (on the systemic option), never per regimen."""
     if not progressed_on_current_line(record, situation):
         return None
+    if hormonal_only([t.therapy_class for t in record.systemic_therapies]):
+        return None  # hormonal therapy alone is no line to keep (review §5.4): its warning says
     during = "Progressed on " + ", ".join(sorted(active_drugs(record)))
     if local_options:
         return (f"{during}: keep the line with local therapy, or switch the systemic line if "

@@ -29,7 +29,7 @@ from cards.suggestions import OrderContext
 from cards.warning_cards import warning_cards
 from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
-from cds_service.model.assessment import Warning
+from cds_service.model.assessment import ImagingAge, Warning
 from cds_service.model.patient import TreatmentKind
 from tests.hook_requests import full_prefetch, hook_request
 from tests.model.test_vignettes import VIGNETTES
@@ -37,7 +37,20 @@ from tests.synthetic_patients import PATIENTS, SILENT
 
 MAIN_MAX, WARNING_MAX, RESPONSE_MAX = 2000, 600, 3500
 RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-BUILDERS = {**{n: PATIENTS[n] for n in sorted(set(PATIENTS) - SILENT)}, **VIGNETTES}
+def _trust_vignettes() -> dict:
+    from tests.test_clinical_trust_vignettes import VIGNETTES as TRUST
+    return {f"trust-{v.name}": v.build for v in TRUST}
+
+
+def _bench_patient() -> list[dict]:
+    from bench.patient import realistic_patient  # 3 lesions x 4 scans, 4 courses, steroids...
+    return realistic_patient()
+
+
+BUILDERS = {**{n: PATIENTS[n] for n in sorted(set(PATIENTS) - SILENT)}, **VIGNETTES,
+            **{n: b for n, b in _trust_vignettes().items()
+               if not n.startswith(("trust-responder",))},
+            "bench-realistic": _bench_patient}
 
 
 def patient_id(resources: list[dict]) -> str:
@@ -114,8 +127,12 @@ def test_first_line_names_the_imaging_and_the_prior_course_is_shown(client, name
     today = date.today()
     assessment = assess(record, today)
     first_line = visible(main["detail"].split("\n", 1)[0])
-    latest = max(m.date for lesion in record.lesions for m in lesion.measurements)
-    assert f"latest imaging {latest.isoformat()}, {age_text(latest, today)} old" in first_line
+    dates = [m.date for lesion in record.lesions for m in lesion.measurements]
+    if dates:
+        latest = max(dates)
+        assert f"latest imaging {latest.isoformat()}, {age_text(latest, today)} old" in first_line
+    else:  # no brain imaging on record at all: said, never left out
+        assert "no dated imaging on record" in first_line
     text = visible(main["detail"])
     for lesion in assessment.situation.progressing_lesions:
         for course in record.treatments:
@@ -149,7 +166,10 @@ def test_outdated_imaging_is_said_first_and_fits_with_extra_lines(name: str) -> 
     outdated = Warning("outdated-imaging", "The latest brain imaging is older than the model "
                        "accepts for a salvage decision: repeat MRI before deciding.",
                        severity="info")
-    assessment = replace(assessment, warnings=(*assessment.warnings, outdated))
+    stale = ImagingAge(date(2024, 2, 1), (date.today() - date(2024, 2, 1)).days, 90)
+    assessment = replace(assessment, warnings=(*assessment.warnings, outdated),
+                         imaging=assessment.imaging if assessment.imaging and
+                         assessment.imaging.outdated else stale)
     extra = () if assessment.beyond_review else (
         "Beyond the review: a line of about one hundred and twenty characters standing in for "
         "a guideline point after the warnings.",)
@@ -211,8 +231,8 @@ def test_an_order_that_adds_to_a_prior_course_shows_that_course(client) -> None:
     """The radionecrosis and re-WBRT checks ask for the composite dose: the card shows the prior
     dose it adds to (issue 14)."""
     expected = {"in-field": "Prior radiotherapy: SRS 20 Gy × 1, 2023-03-01 (lesion-A)",
-                "after-wbrt": "Prior radiotherapy: WBRT 30 Gy in 10 × 3 Gy, 2023-04-03 to "
-                              "2023-04-14 (whole brain)"}
+                "after-wbrt": "Prior radiotherapy: WBRT 30 Gy in 10 × 3 Gy, ended 2023-04-14 "
+                              "(whole brain)"}
     for case, line in expected.items():
         resources, drafts = order_sign_cases()[case]
         body = hook_request(patient_id(resources), "order-sign",

@@ -69,8 +69,9 @@ def rendered(markdown: str) -> str:
 
 def test_detail_has_every_section_in_order() -> None:
     detail = rendered(build()["detail"])
-    expected = ("**Progressive BCBM after SRS (in-field)**",
-                "latest imaging 2024-02-01, 29 days old",
+    # the situation is the summary's; the detail opens with the data's date and age
+    assert build()["summary"].startswith("Progressive BCBM after SRS (in-field)")
+    expected = ("**Data:** latest imaging 2024-02-01, 29 days old",
                 "assessed 2024-03-01", "lesion-A 10 mm → 18 mm", "RANO-BM **PD**",
                 "sum of diameters 10 mm (nadir) → 18 mm", "**Prior local therapy**",
                 "not available to this card", "**Options (ranked)**",
@@ -78,7 +79,7 @@ def test_detail_has_every_section_in_order() -> None:
                 "2. **FSRT** (re-irradiation): lesion-A: 30 Gy in 5 × 6 Gy; also 3 × 9 Gy",
                 "3. **SRS** (re-irradiation): lesion-A: 20–24 Gy × 1",
                 "Tucatinib + trastuzumab + capecitabine [70]", "**Warnings**",
-                "**Radionecrosis risk of re-irradiation**: see its card",
+                "**Radionecrosis risk of re-irradiation**", "(own cards)",
                 "**Patient:** HER2-positive", "KPS 80 (good)", "**Breast GPA 3**",
                 "23.5 months", "No steroid record", "**Full salvage plan**",
                 "[doi:10.3390/cancers14041096](https://doi.org/10.3390/cancers14041096)")

@@ -138,8 +138,9 @@ def test_systemic_therapy_orders_each_drug_of_the_first_orderable_regimen() -> N
         assert project_codings(resource) == [
             codes.regimen_coding("tucatinib-trastuzumab-capecitabine")]
         assert resource["groupIdentifier"]["value"] == f"urn:uuid:{suggestion['uuid']}"
-    assert suggestion["label"] == ("Order Tucatinib + trastuzumab + capecitabine. Ranked higher, "
-                                   "listed, not ordered: Iniparib (investigational).")
+    assert suggestion["label"] == "Order Tucatinib + trastuzumab + capecitabine"
+    note = resources[0]["note"][0]["text"]
+    assert "Iniparib (investigational)" in note  # the reason, in the order's note
 
 
 def test_t_dxd_is_orderable_with_its_confirmed_ingredient_code() -> None:
@@ -160,8 +161,7 @@ def test_an_unconfirmed_code_is_listed_not_ordered_and_the_label_says_why() -> N
     option = Option("systemic-therapy", 3, "Systemic therapy", "r", (66,))
     suggestion = option_suggestion(option, CTX, recommended=False, regimens=regimens)
     assert suggestion["label"] == (
-        "Order Temozolomide. Ranked higher, listed, not ordered: Sacituzumab govitecan (RxNorm "
-        "code of sacituzumab govitecan not confirmed).")
+        "Order Temozolomide (Sacituzumab govitecan: not orderable here)")  # reasons: the note
     note = suggestion["actions"][0]["resource"]["note"][0]["text"]
     assert "Sacituzumab govitecan (RxNorm code of sacituzumab govitecan not confirmed)" in note
 

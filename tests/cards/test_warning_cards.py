@@ -54,3 +54,20 @@ def test_every_summary_fits() -> None:
     for code in codes.WARNING_CARD_CODES:
         [card] = warning_cards(replace(srs_in_field(), warnings=(Warning(code, "m"),)))
         assert 0 < len(card["summary"]) < 140
+
+
+def test_after_wbrt_alone_the_radionecrosis_card_speaks_of_the_cumulative_dose() -> None:
+    """SRS after WBRT is the standard salvage (review §4.1): its card does not say "prefer
+    FSRT" or quote the repeat-SRS figures as if an SRS volume were re-treated."""
+    from datetime import date
+
+    from cds_service.model.patient import LocalTreatment, TreatmentKind
+    from tests.model.records import record
+    wbrt = LocalTreatment(kind=TreatmentKind.WBRT, start=date(2023, 4, 3), end=date(2023, 4, 14),
+                          source="Procedure/wbrt", total_dose_cgy=3000, fractions=10)
+    cards = warning_cards(srs_in_field(), record(treatments=(wbrt,)))
+    card = next(c for c in cards if c["source"]["topic"]["code"] == "radionecrosis-risk")
+    assert card["summary"] == "SRS/FSRT after WBRT re-irradiates the brain: account for the " \
+                              "cumulative dose"
+    assert "prefer FSRT" not in card["summary"] and "cumulative dose" in card["detail"]
+    assert "WBRT 30 Gy in 10 × 3 Gy" in card["detail"]

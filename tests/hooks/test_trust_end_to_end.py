@@ -59,7 +59,7 @@ def test_mri_19_months_old_leads_the_card_with_its_age_and_a_repeat_mri(live_ser
     main = patient_view(live_service, clean_fhir_server, "trust-old-mri",
                         t.srs_in_field("trust-old-mri", today, scan_age_days=580))[0]
     assert main["indicator"] == "info"
-    assert main["summary"].startswith("Brain MRI 580 days old: repeat MRI first.")
+    assert main["summary"].startswith("Brain MRI 19 months old: repeat MRI first.")
     first_line = text(main).splitlines()[0]
     assert first_line.startswith(f"**OUTDATED DATA: latest imaging {t.day(today, 580)}, 19 months "
                                  "old")

@@ -109,4 +109,4 @@ def test_gpa_median_is_withheld_in_leptomeningeal_disease_only() -> None:
 def test_gpa_always_says_it_was_derived_at_first_diagnosis_of_bcbm() -> None:
     # Sperduto 2020 [57] (abstract): "2473 patients with breast cancer with newly diagnosed
     # brain metastases (BCBM)".
-    assert "first diagnosis of BCBM" in GPA_DERIVATION_NOTE and "[57]" in GPA_DERIVATION_NOTE
+    assert "first diagnosis of BCBM" in GPA_DERIVATION_NOTE and "progression" in GPA_DERIVATION_NOTE

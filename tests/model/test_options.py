@@ -148,7 +148,8 @@ def test_unknown_diameter_gives_table_ranges_and_a_missing_note() -> None:
     srs = next(o for o in result.options if o.code == "srs")
     assert {r.total_dose_gy for r in srs.regimens} == {20.0, 24.0, 18.0, 15.0}
     assert all(r.lesion is None for r in srs.regimens)
-    assert any("maximum diameter" in m for m in result.missing_data)
+    # no progressing lesion identified: named once, as the lesions' number and size
+    assert "number and size of the progressing lesions" in result.missing_data
 
 
 def test_fsrt_after_wbrt_only_for_lesions_over_2_cm() -> None:
@@ -219,3 +220,29 @@ def test_assessment_json_matches_the_contract_shape() -> None:
     srs = next(o for o in body["options"] if o["code"] == "srs")
     assert srs["regimens"][0] == {"total_dose_gy": 20.0, "fractions": 1, "lesion": "A",
                                   "note": "max diameter 1.8 cm"}
+
+
+def test_leptomeningeal_with_poor_performance_gets_no_focal_radiotherapy() -> None:
+    """Review §4.4: "SRT and FSRT may be applied to carefully selected patients with limited
+    localized leptomeningeal metastases who are in good performance status" — not with poor PS
+    (found by an outside clinical review: SRS/FSRT ranked above supportive care at KPS 60)."""
+    poor = assess(record(leptomeningeal=present("2024-02-01"), treatments=(SRS,),
+                         kps=kps(50)), ON)
+    codes = [o.code for o in poor.options]
+    assert "srs" not in codes and "fsrt" not in codes and "best-supportive-care" in codes
+    good = assess(record(leptomeningeal=present("2024-02-01"), treatments=(SRS,),
+                         kps=kps(90)), ON)
+    assert {"srs", "fsrt"} <= {o.code for o in good.options}
+
+
+def test_hormonal_therapy_alone_is_no_line_to_keep() -> None:
+    """Review §5.4: hormonal therapy alone is not a salvage option — progression on letrozole
+    alone gets no "keep the line with local therapy" advice (its warning says what to do)."""
+    from tests.model.records import drug
+    rec = record(her2="negative", er="positive", pr="positive",
+                 lesions=(grown("B", 20, 26), grown("C")), treatments=(WBRT,),
+                 systemic_therapies=(drug("letrozole", "hormonal"),))
+    result = assess(rec, ON)
+    systemic = next(o for o in result.options if o.code == "systemic-therapy")
+    assert systemic.note is None and "keep the line" not in systemic.rationale
+    assert "hormonal-therapy-not-recommended" in [w.code for w in result.warnings]

@@ -162,7 +162,7 @@ def test_progression_without_identified_lesions_is_limited_and_says_so() -> None
                  disease_statuses=(status("2024-02-05"),))
     result = situation(rec)
     assert result.code == a.LOCAL_AFTER_WBRT
-    assert any("no progressing lesion is identified" in e for e in result.evidence)
+    assert any("no progressing lesion identified" in e for e in result.evidence)
 
 
 def test_undated_local_therapy_cannot_anchor_progression() -> None:
