@@ -76,7 +76,7 @@ def as_of(record: PatientRecord, on: date) -> PatientRecord:
         kps=_score_as_of(record.kps, record.kps_scores, on, higher_is_better=True),
         ecog=_score_as_of(record.ecog, record.ecog_scores, on, higher_is_better=False),
         lesions=tuple(lesions),
-        treatments=tuple(t for t in record.treatments
+        treatments=tuple(_treatment_as_of(t, on) for t in record.treatments
                          if on_or_before(t.start or t.end, on)),
         disease_statuses=tuple(s for s in record.disease_statuses if on_or_before(s.date, on)),
         steroids=steroids,
@@ -88,6 +88,15 @@ def as_of(record: PatientRecord, on: date) -> PatientRecord:
         missing=_missing_as_of(record.missing, steroids) if record.steroids.orders
         else record.missing,
     )
+
+
+def _treatment_as_of(treatment: LocalTreatment, on: date) -> LocalTreatment:
+    """A course that started on or before `on` and ended after it was running on `on`: its later
+    end does not exist yet (it counts from its start, as a course in progress, CM §10)."""
+    if treatment.start is not None and treatment.end is not None and treatment.start <= on < \
+            treatment.end:
+        return replace(treatment, end=None, in_progress=True)
+    return treatment
 
 
 def _score_as_of(latest: PerformanceScore | None, scores: tuple[PerformanceScore, ...],

@@ -96,3 +96,15 @@ def test_death_and_conditions_respect_the_date() -> None:
     onset = map_patient(v.later_brain_metastases(T))
     assert not as_of(onset, BEFORE).brain_metastases.present
     assert as_of(onset, T).brain_metastases.present
+
+
+def test_a_course_running_on_the_date_counts_from_its_start_its_later_end_does_not_exist() -> None:
+    whole = b.rt_volume("asof-course", "vol-wbrt-long", whole_brain=True)
+    long_course = b.rt_course("asof-course", "wbrt-long", whole, 3000, 10, "2024-05-25",
+                              "2024-06-07")
+    record = map_patient([*v.later_course(T), whole, long_course])
+    running = next(t for t in as_of(record, T).treatments if t.source == "Procedure/wbrt-long")
+    assert (running.end, running.in_progress, running.date) == (None, True, date(2024, 5, 25))
+    done = next(t for t in as_of(record, date(2024, 6, 7)).treatments
+                if t.source == "Procedure/wbrt-long")
+    assert (done.end, done.in_progress) == (date(2024, 6, 7), False)
