@@ -108,10 +108,9 @@ def _score_as_of(latest: PerformanceScore | None, scores: tuple[PerformanceScore
 
 def _missing_as_of(missing: tuple[str, ...], steroids: SteroidUse) -> tuple[str, ...]:
     """The steroid trend is named as missing when it is unknown on the date (and only then)."""
-    kept = tuple(m for m in missing if m != MISSING_STEROID_TREND)
-    if steroids.trend is SteroidTrend.UNKNOWN:
-        return (*kept, MISSING_STEROID_TREND)
-    return kept
+    if steroids.trend is not SteroidTrend.UNKNOWN:
+        return tuple(m for m in missing if m != MISSING_STEROID_TREND)
+    return missing if MISSING_STEROID_TREND in missing else (*missing, MISSING_STEROID_TREND)
 
 
 def in_scope(record: PatientRecord) -> bool:
