@@ -15,6 +15,7 @@ from cds_service.model.patient import SteroidTrend
 from cds_service.model.series import MISSING_STEROID_TREND
 from tests import as_of_vignettes as v
 from tests import fhir_builders as b
+from tests import synthetic_patients as syn
 
 T = date(2024, 6, 1)
 BEFORE, AFTER = T - timedelta(days=1), T + timedelta(days=1)
@@ -108,3 +109,17 @@ def test_a_course_running_on_the_date_counts_from_its_start_its_later_end_does_n
     done = next(t for t in as_of(record, date(2024, 6, 7)).treatments
                 if t.source == "Procedure/wbrt-long")
     assert (done.end, done.in_progress) == (date(2024, 6, 7), False)
+
+
+@pytest.mark.parametrize("build", [*syn.PATIENTS.values(), *(x.build for x in v.VIGNETTES)],
+                         ids=[*syn.PATIENTS, *(x.name for x in v.VIGNETTES)])
+def test_latest_on_record_and_as_of_after_everything_follow_one_rule(build) -> None:
+    resources = build(T) if build in {x.build for x in v.VIGNETTES} else build()
+    record = map_patient(resources)
+    view = as_of(record, date(2100, 1, 1))
+    assert (view.kps, view.ecog) == (record.kps, record.ecog)
+    assert (view.her2, view.er, view.pr) == (record.her2, record.er, record.pr)
+    assert (view.steroids.trend, view.steroids.active, view.steroids.sources) == (
+        record.steroids.trend, record.steroids.active, record.steroids.sources)
+    assert view.systemic_therapies == record.systemic_therapies
+    assert view.missing == record.missing
