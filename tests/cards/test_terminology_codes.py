@@ -70,6 +70,15 @@ def test_every_code_the_mapping_reads_is_in_the_table() -> None:
     assert missing == []
 
 
+def test_every_rxnorm_code_a_regimen_drug_is_read_by_is_in_the_table() -> None:
+    regimen_drugs = {d for drugs in card_codes.REGIMEN_DRUGS.values() for d in drugs}
+    read = {(d.name, c) for d in codes.DRUGS if d.name in regimen_drugs for c in d.rxnorm}
+    # iniparib (investigational, never ordered) has no RxNorm code on record
+    assert regimen_drugs - {name for name, _ in read} == {"iniparib"}
+    assert sorted(k for k in read if terminology.lookup(codes.RXNORM, k[1]) is None) == []
+    assert not terminology.confirmed(codes.RXNORM, "2361286")  # read, never ordered
+
+
 def _query_codes() -> list[str]:
     out = []
     for query in PATIENT_DATA_PREFETCH.values():
