@@ -267,13 +267,16 @@ def _rxnorm_entries() -> tuple[TermCode, ...]:
                  for c in rxnorm.INGREDIENTS)
 
 
-# RxNorm codes of regimen drugs the mapping also reads (codes.DRUGS) that are not ingredients:
-# read, never ordered (orders carry the ingredient codes of rxnorm.py only).
+# RxNorm codes of regimen drugs the mapping also reads (codes.DRUGS) outside rxnorm.py: read,
+# never ordered (orders carry the confirmed ingredient codes of rxnorm.py only).
 RXNORM_READ_ONLY: tuple[TermCode, ...] = (
     TermCode(RXNORM, "2361286", "tucatinib (code of the mCODE extraction 'tucatinib' filter)",
              (MCODE_EXTRACTION,), "UNCONFIRMED: one listing; the ingredient is 2361285"),
     TermCode(RXNORM, "1371046", "Kadcyla (ado-trastuzumab emtansine, brand)",
              (MCODE_EXTRACTION, "public FSH MedicationRequest example coding it 'KADCYLA'")),
+    TermCode(RXNORM, "51499", "irinotecan (ingredient)", (LIST_A,),
+             "UNCONFIRMED: one listing gives irinotecan IN, another test table cisplatin; only "
+             "in the investigational iniparib regimen, never ordered"),
 )
 
 TABLE: tuple[TermCode, ...] = (*SNOMED_CODES, *LOINC_CODES, *ICD10_CODES, *_rxnorm_entries(),
