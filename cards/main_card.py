@@ -49,7 +49,12 @@ from cards.render import (
     regimen_text,
     render,
 )
-from cards.suggestions import InvalidResource, OrderContext, option_suggestion
+from cards.suggestions import (
+    InvalidResource,
+    OrderContext,
+    option_not_orderable,
+    option_suggestion,
+)
 from cds_service.model.assessment import Assessment, Option, Regimen
 from cds_service.model.patient import Measurement, PatientRecord, SkippedResource
 
@@ -337,7 +342,9 @@ def option_line(index: int, option: Option, assessment: Assessment) -> str:
         return line + (f". {md(option.note)}" if option.note else "")
     body = option_regimens(option)
     refs = ref_numbers(option.references)
-    return f"{head}" + (f": {body}" if body else "") + (f" {refs}" if refs else "")
+    line = f"{head}" + (f": {body}" if body else "") + (f" {refs}" if refs else "")
+    not_orderable = option_not_orderable(option.code)  # issue 20: unconfirmed code, said here
+    return line + (f" ({md(not_orderable)})" if not_orderable else "")
 
 
 def options_block(assessment: Assessment) -> str:

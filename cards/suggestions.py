@@ -15,6 +15,9 @@
   unknown, is shown on the card but never turned into an order). The other acceptable regimens
   are named in the resource's `note` and on the card. `note.text` is FHIR `markdown`: any lesion
   id in it is escaped like on the card (identifiers and descriptions keep the data verbatim).
+- Every standard code an order carries must be confirmed in the terminology table
+  (cds_service/mapping/terminology.py, `OPTION_ORDER_CODES`); otherwise the option gets no
+  suggestion and its line on the card says "not offered as an order: code … not confirmed".
 - `surgery`, `tumor-board` and `best-supportive-care` become ServiceRequests (operation on brain,
   patient referral, palliative-care referral) carrying the salvage-option Coding.
 - `systemic-therapy` becomes one MedicationRequest per drug of the first orderable regimen the
@@ -45,6 +48,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from cards import codes
 from cards.fhir_validation import CallValue, InvalidResource, validate_built, validate_with_model
 from cards.render import md, new_uuid, num, plain, regimen_text, strip_empty
+from cds_service.mapping import terminology
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 
 log = logging.getLogger("salvage_cds.cards")
@@ -294,6 +298,36 @@ def service_request(option_code: str, ctx: OrderContext, *, suggestion_uuid: str
     return stripped_and_validated(resource)
 
 
+# --- codes every order carries (issue 20 item 2) -------------------------------------------------
+# The standard codes each option's order carries (the project's own salvage-option Coding aside);
+# tests/cards/test_terminology_codes.py checks that every standard Coding of a built suggestion is
+# listed here. An option whose codes are not all confirmed in the terminology table
+# (cds_service/mapping/terminology.py) is not offered as an order, and the card says why.
+_RT_ORDER_CODES = (codes.RT_COURSE, codes.RT_CATEGORY, codes.PALLIATIVE_INTENT, codes.BRAIN,
+                   codes.PTV, codes.ENTIRE, codes.PARTIAL)
+OPTION_ORDER_CODES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    **{code: _RT_ORDER_CODES for code in RT_OPTIONS},
+    "surgery": (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE, codes.BRAIN),
+    "tumor-board": (codes.PATIENT_REFERRAL,),
+    "best-supportive-care": (codes.PALLIATIVE_CARE_REFERRAL,),
+}
+
+
+def unconfirmed(triples: Iterable[tuple[str, str, str]]) -> list[str]:
+    """"code display" of the codes the terminology table does not confirm."""
+    return [f"{code} {display}" for system, code, display in triples
+            if not terminology.confirmed(system, code)]
+
+
+def option_not_orderable(option_code: str) -> str | None:
+    """Why the option's order is not offered (a code it would carry is not confirmed against a
+    published source); None when it can be offered."""
+    missing = unconfirmed(OPTION_ORDER_CODES.get(option_code, ()))
+    if not missing:
+        return None
+    return f"not offered as an order: code {', '.join(missing)} not confirmed"
+
+
 # --- systemic therapy ---------------------------------------------------------------------------
 def why_not_orderable(regimen: SystemicRegimen) -> str | None:
     """Why `regimen` cannot be put on an order; None when it can."""
@@ -302,9 +336,10 @@ def why_not_orderable(regimen: SystemicRegimen) -> str | None:
         return "investigational"
     if not drugs:
         return "a class of drugs, no single drug to order"
-    unconfirmed = [d for d in drugs if d not in codes.RXNORM_DRUGS]
-    if unconfirmed:
-        return f"RxNorm code of {', '.join(unconfirmed)} not confirmed"
+    not_confirmed = [d for d in drugs if d not in codes.RXNORM_DRUGS
+                     or not terminology.confirmed(codes.RXNORM, codes.RXNORM_DRUGS[d][0])]
+    if not_confirmed:
+        return f"RxNorm code of {', '.join(not_confirmed)} not confirmed"
     return None
 
 
@@ -420,6 +455,8 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
     Raises InvalidResource when a built resource fails validation (a defect: the caller logs it
     and leaves the suggestion out).
     """
+    if option_not_orderable(option.code) is not None:
+        return None  # the card's option line says why (cards/main_card.py option_line)
     suggestion_uuid = new_uuid()
     short = codes.OPTION_SHORT.get(option.code, option.code)
     caution = "Selected patients only: " if option.selected_patients_only else ""

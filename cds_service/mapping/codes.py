@@ -5,8 +5,10 @@ key by `system_key`, so "http://snomed.info/sct" and "urn:oid:2.16.840.1.113883.
 SNOMED CT. ICD-10-CM codes are compared without their dot ("C79.31" == "C7931") and by prefix
 where FIP gives a range ("C50.*").
 
-Where a code was not in FIP, the comment says where it was checked; codes that could not be
-checked are marked UNVERIFIED and the drug tables also match by name (see docs/fhir-mapping.md).
+Every SNOMED CT, LOINC and ICD-10-CM code here is in the terminology table with the published
+source it was checked against and the date (`cds_service/mapping/terminology.py`, CM §5c); codes
+that could not be confirmed are read but never ordered, and the drug tables also match by name
+(see docs/fhir-mapping.md).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 Active means: MedicationRequest status active with a prescription intent (order, plan...; a
 proposal is not one); MedicationStatement status active.
 
-Steroid trend (RANO-BM needs it): the latest active systemic steroid order is compared with the
-steroid order dated just before it (whatever its status: a dose change usually stops the old
+Steroid trend (RANO-BM needs it; the rule itself is the model's, `model/series.py`, so that the
+trend as of an assessment date follows it too): the latest active systemic steroid order is
+compared with the steroid order dated just before it (whatever its status: a dose change usually stops the old
 order). Doses are compared as dexamethasone-equivalent mg per day when both orders give a
 frequency, else per dose when neither does. INCREASED / DECREASED / STABLE follow; UNKNOWN when a
 dose (or the earlier order) is missing — one order alone cannot tell a trend; NONE when no
@@ -35,9 +36,9 @@ from cds_service.mapping.read import (
     text,
     timepoint,
 )
-from cds_service.model.patient import SteroidTrend, SteroidUse, SystemicTherapy
+from cds_service.model.patient import SteroidOrder, SteroidTrend, SteroidUse, SystemicTherapy
+from cds_service.model.series import MISSING_STEROID_TREND, current_systemic, steroid_use
 
-MISSING_STEROID_TREND = "corticosteroid dose trend"
 MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 
 # Dose units -> factor to mg.
@@ -48,13 +49,13 @@ PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0}
 # timing.code (v3 GTSAbbreviation) -> administrations per day.
 TIMING_CODES_PER_DAY = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "Q4H": 6.0, "Q6H": 4.0,
                         "Q8H": 3.0, "Q12H": 2.0, "QOD": 0.5, "AM": 1.0, "PM": 1.0}
-DOSE_TOLERANCE_MG = 1e-6  # equal doses after unit conversion compare as equal
 
 
 @dataclass(frozen=True)
 class MedicationFacts:
-    steroids: SteroidUse
-    systemic_therapies: tuple[SystemicTherapy, ...]
+    steroids: SteroidUse  # latest on record, with every order (`SteroidUse.orders`)
+    systemic_therapies: tuple[SystemicTherapy, ...]  # latest active order of each drug
+    systemic_orders: tuple[SystemicTherapy, ...]  # every active order, oldest first
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def map_medications(index: ResourceIndex, notes: Notes) -> MedicationFacts:
             order = notes.guard(resource, lambda r=resource: _order(r, index, notes))
             if order is not None:
                 orders.append(order)
-    return MedicationFacts(_steroids(orders, notes), _systemic(orders))
+    systemic_orders = _systemic_orders(orders)
+    return MedicationFacts(_steroids(orders, notes), current_systemic(systemic_orders),
+                           systemic_orders)
 
 
 def _order(resource: Json, index: ResourceIndex, notes: Notes) -> _Order | None:
@@ -115,18 +118,32 @@ def _sort_key(order: _Order) -> tuple[date, str]:
 
 # --- Steroids ------------------------------------------------------------------------------------
 def _steroids(orders: list[_Order], notes: Notes) -> SteroidUse:
-    steroid_orders = sorted((o for o in orders if _steroid(o) is not None), key=_sort_key)
-    active = [o for o in steroid_orders if o.active]
-    if not active:
-        return SteroidUse(SteroidTrend.NONE, False)
-    latest = active[-1]
-    earlier = [o for o in steroid_orders if o is not latest and _sort_key(o) <= _sort_key(latest)]
-    previous = earlier[-1] if earlier else None
-    sources = tuple(reference_of(o.resource) for o in (previous, latest) if o is not None)
-    trend = _trend(latest, previous)
-    if trend is SteroidTrend.UNKNOWN:
+    """Every systemic steroid order as the model's `SteroidOrder`; the trend is the model's one
+    rule (`series.steroid_use`), on the record's latest date here and as of the assessment date in
+    `facts.as_of`."""
+    use = steroid_use(_steroid_order(o) for o in orders if _steroid(o) is not None)
+    if use.trend is SteroidTrend.UNKNOWN:
         notes.miss(MISSING_STEROID_TREND)
-    return SteroidUse(trend, True, sources)
+    return use
+
+
+def _steroid_order(order: _Order) -> SteroidOrder:
+    dose = _dex_dose(order)
+    return SteroidOrder(when=order.when.start if order.when else None, active=order.active,
+                        dex_mg=dose[0] if dose else None, per=dose[1] if dose else None,
+                        source=reference_of(order.resource), end=order_end(order.resource))
+
+
+def order_end(resource: Json) -> date | None:
+    """The day an order ends, when it says so: MedicationStatement effectivePeriod.end, the
+    dosage's boundsPeriod.end, else MedicationRequest dispenseRequest.validityPeriod.end."""
+    ends = [parse_date(obj(resource.get("effectivePeriod")).get("end"))]
+    ends += [parse_date(obj(obj(obj(obj(d.get("timing")).get("repeat")).get("boundsPeriod"))
+                        ).get("end")) for d in dosages(resource)]
+    ends.append(parse_date(obj(obj(resource.get("dispenseRequest")).get("validityPeriod"))
+                           .get("end")))
+    days = [e.day for e in ends if e is not None and e.day is not None]
+    return max(days) if days else None
 
 
 def _steroid(order: _Order) -> codes.Drug | None:
@@ -134,17 +151,6 @@ def _steroid(order: _Order) -> codes.Drug | None:
     if steroid is None or not systemic_route(order.resource, order.info):
         return None
     return steroid
-
-
-def _trend(latest: _Order, previous: _Order | None) -> SteroidTrend:
-    if previous is None:
-        return SteroidTrend.UNKNOWN
-    now, before = _dex_dose(latest), _dex_dose(previous)
-    if now is None or before is None or now[1] != before[1]:
-        return SteroidTrend.UNKNOWN
-    if abs(now[0] - before[0]) <= DOSE_TOLERANCE_MG:
-        return SteroidTrend.STABLE
-    return SteroidTrend.INCREASED if now[0] > before[0] else SteroidTrend.DECREASED
 
 
 def _dex_dose(order: _Order) -> tuple[float, str] | None:
@@ -176,15 +182,15 @@ def _per_day(timing: Json) -> float | None:
 
 
 # --- Systemic therapy ----------------------------------------------------------------------------
-def _systemic(orders: list[_Order]) -> tuple[SystemicTherapy, ...]:
-    """One entry per active anti-cancer drug (the most recent order of it)."""
-    latest: dict[str, SystemicTherapy] = {}
+def _systemic_orders(orders: list[_Order]) -> tuple[SystemicTherapy, ...]:
+    """One entry per active anti-cancer drug per order, oldest first (the dated series)."""
+    out = []
     for order in sorted((o for o in orders if o.active), key=_sort_key):
         for hit in order.info.hits:
             if hit.drug.therapy_class is None:
                 continue
-            latest[hit.drug.name] = SystemicTherapy(
+            out.append(SystemicTherapy(
                 drug=hit.drug.name, therapy_class=hit.drug.therapy_class,
                 source=reference_of(order.resource), rxnorm=hit.rxnorm,
-                start=order.when.day if order.when else None)
-    return tuple(sorted(latest.values(), key=lambda t: (t.therapy_class.value, t.drug)))
+                start=order.when.day if order.when else None))
+    return tuple(out)

@@ -1,12 +1,14 @@
 """Receptor status (HER2, ER, PR) and performance status (Karnofsky, ECOG) from Observations
-(fhir-input-profile.md, "Observations"): the latest result by effective[x] wins; entered-in-error
-and cancelled results are ignored (and recorded as skipped)."""
+(fhir-input-profile.md, "Observations"): every result is kept with its effective[x] date and the
+model's one rule (`cds_service/model/series.py`) picks the latest — on the record's latest date
+here, on the assessment date in `facts.as_of`; entered-in-error and cancelled results are ignored
+(and recorded as skipped)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping import codes
@@ -27,6 +29,7 @@ from cds_service.mapping.read import (
     timepoint,
 )
 from cds_service.model.patient import PerformanceScore, Receptor, ReceptorReading, ReceptorStatus
+from cds_service.model.series import latest_score, receptor_from
 
 _STATUS = {
     codes.POSITIVE: ReceptorStatus.POSITIVE,
@@ -70,22 +73,17 @@ def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     for observation in index.of_type("Observation"):
         found = notes.guard(observation, lambda o=observation: list(_receptor_results(o, notes)))
         results.extend(found or ())
-    chosen = {m: _with_readings(_latest(m, [r for r in results if r.marker == m]),
-                                [r for r in results if r.marker == m])
+    chosen = {m: receptor_from([_reading(r) for r in results if r.marker == m])
               for m in (codes.HER2, codes.ER, codes.PR)}
     conflicts = tuple(m for m, (_, conflict) in chosen.items() if conflict)
     return Receptors(chosen[codes.HER2][0], chosen[codes.ER][0], chosen[codes.PR][0], conflicts)
 
 
-def _with_readings(chosen: tuple[Receptor, bool], results: list[ReceptorResult]
-                   ) -> tuple[Receptor, bool]:
-    """The chosen result with every definitive reading of the marker, oldest first."""
-    readings = tuple(
-        ReceptorReading(_STATUS[r.result], r.when.day if r.when else None, r.specimen)
-        for r in sorted(results, key=lambda r: sort_day(r.when))
-        if r.result != codes.EQUIVOCAL)
-    receptor, conflict = chosen
-    return replace(receptor, readings=readings), conflict
+def _reading(result: ReceptorResult) -> ReceptorReading:
+    """One result as the model's dated reading (`series.receptor_from` chooses the latest)."""
+    return ReceptorReading(_STATUS[result.result], result.when.day if result.when else None,
+                           result.specimen, result.source,
+                           result.when.start if result.when else None)
 
 
 def specimen_of(observation: Json) -> str:
@@ -174,23 +172,6 @@ def _text_answer(words: str | None, her2_ihc: bool) -> str | None:
     return codes.RECEPTOR_TEXT_ANSWERS.get(norm)
 
 
-def _latest(marker: str, results: list[ReceptorResult]) -> tuple[Receptor, bool]:
-    """The latest result; on the same day a definitive result beats an equivocal one, and two
-    definitive results that disagree leave the status unknown (returned as a conflict)."""
-    if not results:
-        return Receptor(ReceptorStatus.UNKNOWN), False
-    last_day = max(sort_day(r.when) for r in results)
-    same_day = [r for r in results if sort_day(r.when) == last_day]
-    definitive = [r for r in same_day if r.result != codes.EQUIVOCAL]
-    winners = definitive or same_day
-    outcomes = {r.result for r in winners}
-    when = winners[0].when
-    sources = tuple(dict.fromkeys(r.source for r in winners))
-    if len(outcomes) > 1:
-        return Receptor(ReceptorStatus.UNKNOWN, when.day if when else None, sources), True
-    return Receptor(_STATUS[outcomes.pop()], when.day if when else None, sources), False
-
-
 # --- Performance status --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Scale:
@@ -205,9 +186,10 @@ KARNOFSKY = _Scale("Karnofsky", codes.KPS_CODE, codes.KPS_ANSWERS, *codes.KPS_RA
 ECOG = _Scale("ECOG", codes.ECOG_CODE, codes.ECOG_ANSWERS, *codes.ECOG_RANGE)
 
 
-def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale) -> PerformanceScore | None:
-    """Latest score; on the same day the worse one (the cautious reading of a disagreement)."""
-    scores: list[tuple[date, int, PerformanceScore]] = []
+def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale
+                    ) -> tuple[PerformanceScore, ...]:
+    """Every usable score, oldest first (`series.latest_score` picks the one that counts)."""
+    scores: list[PerformanceScore] = []
     for observation in index.of_type("Observation"):
         if scale.loinc not in index.loinc(observation):
             continue
@@ -218,13 +200,20 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale) -> Perfor
             notes.skip(observation, f"no {scale.name} score between {scale.low} and {scale.high}")
             continue
         when = timepoint(observation, "effective")
-        worse_first = -value if scale is KARNOFSKY else value
-        scores.append((sort_day(when), worse_first,
-                       PerformanceScore(value, when.day if when else None,
-                                        reference_of(observation))))
-    if not scores:
-        return None
-    return max(scores, key=lambda s: (s[0], s[1]))[2]
+        scores.append(PerformanceScore(value, when.day if when else None,
+                                       reference_of(observation),
+                                       when.start if when else None))
+    return tuple(sorted(scores, key=lambda s: sort_day_of(s.when)))
+
+
+def latest_performance(scores: tuple[PerformanceScore, ...], scale: _Scale
+                       ) -> PerformanceScore | None:
+    """Latest score; on the same day the worse one (the model's one rule, `series.py`)."""
+    return latest_score(scores, higher_is_better=scale is KARNOFSKY)
+
+
+def sort_day_of(day: date | None) -> date:
+    return day or date.min
 
 
 def _score(observation: Json, scale: _Scale) -> int | None:

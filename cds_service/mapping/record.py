@@ -11,7 +11,13 @@ from cds_service.mapping.conditions import map_conditions
 from cds_service.mapping.context import Notes, ResourceIndex
 from cds_service.mapping.lesions import map_lesions
 from cds_service.mapping.medications import map_medications
-from cds_service.mapping.observations import ECOG, KARNOFSKY, map_performance, map_receptors
+from cds_service.mapping.observations import (
+    ECOG,
+    KARNOFSKY,
+    latest_performance,
+    map_performance,
+    map_receptors,
+)
 from cds_service.mapping.selection import select
 from cds_service.mapping.statuses import map_disease_statuses
 from cds_service.mapping.treatments import map_treatments
@@ -67,8 +73,10 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
     statuses = map_disease_statuses(index, notes, bodies)
     treatments = map_treatments(index, notes, bodies, conditions.cns_condition_refs, statuses)
     receptors = map_receptors(index, notes)
-    kps = map_performance(index, notes, KARNOFSKY)
-    ecog = map_performance(index, notes, ECOG)
+    kps_scores = map_performance(index, notes, KARNOFSKY)
+    ecog_scores = map_performance(index, notes, ECOG)
+    kps = latest_performance(kps_scores, KARNOFSKY)
+    ecog = latest_performance(ecog_scores, ECOG)
     medications = map_medications(index, notes)
 
     missing: list[str] = []
@@ -111,4 +119,7 @@ def map_patient(resources: Iterable[Any] | Any, *, patient_id: str | None = None
         missing=tuple(dict.fromkeys(missing)),
         skipped=notes.skipped,
         deceased=person.deceased,
+        kps_scores=kps_scores,
+        ecog_scores=ecog_scores,
+        systemic_orders=medications.systemic_orders,
     )

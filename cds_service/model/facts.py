@@ -17,10 +17,20 @@ from cds_service.model.patient import (
     LocalTreatment,
     Measurement,
     PatientRecord,
+    PerformanceScore,
     Presence,
-    Receptor,
+    SteroidTrend,
+    SteroidUse,
     TherapyClass,
     TreatmentKind,
+)
+from cds_service.model.series import (
+    MISSING_STEROID_TREND,
+    on_or_before,
+    receptor_as_of,
+    score_as_of,
+    steroids_as_of,
+    systemic_as_of,
 )
 
 FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
@@ -36,10 +46,6 @@ def as_float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _on_or_before(day: date | None, on: date) -> bool:
-    return day is None or day <= on
-
-
 def _condition_as_of(fact: ConditionFact, on: date) -> ConditionFact:
     if fact.present and fact.onset is not None and fact.onset > on:
         return replace(fact, presence=Presence.ABSENT)
@@ -47,40 +53,64 @@ def _condition_as_of(fact: ConditionFact, on: date) -> ConditionFact:
 
 
 def as_of(record: PatientRecord, on: date) -> PatientRecord:
-    """The record as it stood on `on`: later measurements, treatments, statuses, symptoms, drugs
-    and scores are left out; undated facts are kept (they cannot be placed, so rules that need a
-    date ignore them)."""
+    """The record as it stood on `on` — the one as-of rule (CM §10a): every input is taken as
+    recorded or effective on or before `on`; later entries do not exist for this assessment.
+    Conditions with a later onset, later measurements, treatments, statuses, symptoms are left
+    out; KPS / ECOG, HER2 / ER / PR, the steroid trend and the systemic therapies are recomputed
+    from their dated series as they were on `on` (`series.py`), so an earlier value is used, not
+    none. Undated facts are kept (they cannot be placed, so rules that need a date ignore them).
+    Deceased status is read against the date by `Deceased.on_or_before` (`data_age.py`)."""
     lesions = []
     for lesion in record.lesions:
         kept = tuple(m for m in lesion.measurements if m.date <= on)
         if not kept and lesion.first_seen is not None and lesion.first_seen > on:
             continue
         lesions.append(replace(lesion, measurements=kept))
+    steroids = steroids_as_of(record.steroids, on)
     return replace(
         record,
         breast_cancer=_condition_as_of(record.breast_cancer, on),
         brain_metastases=_condition_as_of(record.brain_metastases, on),
         leptomeningeal=_condition_as_of(record.leptomeningeal, on),
         extracranial=_condition_as_of(record.extracranial, on),
-        kps=record.kps if record.kps and _on_or_before(record.kps.date, on) else None,
-        ecog=record.ecog if record.ecog and _on_or_before(record.ecog.date, on) else None,
+        kps=_score_as_of(record.kps, record.kps_scores, on, higher_is_better=True),
+        ecog=_score_as_of(record.ecog, record.ecog_scores, on, higher_is_better=False),
         lesions=tuple(lesions),
-        treatments=tuple(t for t in record.treatments
-                         if _on_or_before(t.start or t.end, on)),
-        disease_statuses=tuple(s for s in record.disease_statuses if _on_or_before(s.date, on)),
-        systemic_therapies=tuple(s for s in record.systemic_therapies
-                                 if _on_or_before(s.start, on)),
-        symptoms=tuple(s for s in record.symptoms if _on_or_before(s.date, on)),
-        her2=_readings_as_of(record.her2, on),
-        er=_readings_as_of(record.er, on),
-        pr=_readings_as_of(record.pr, on),
+        treatments=tuple(_treatment_as_of(t, on) for t in record.treatments
+                         if on_or_before(t.start or t.end, on)),
+        disease_statuses=tuple(s for s in record.disease_statuses if on_or_before(s.date, on)),
+        steroids=steroids,
+        systemic_therapies=systemic_as_of(record.systemic_therapies, record.systemic_orders, on),
+        symptoms=tuple(s for s in record.symptoms if on_or_before(s.date, on)),
+        her2=receptor_as_of(record.her2, on),
+        er=receptor_as_of(record.er, on),
+        pr=receptor_as_of(record.pr, on),
+        missing=_missing_as_of(record.missing, steroids) if record.steroids.orders
+        else record.missing,
     )
 
 
-def _readings_as_of(receptor: Receptor, on: date) -> Receptor:
-    """The receptor's readings up to `on` (for receptor discordance); its status is unchanged."""
-    return replace(receptor, readings=tuple(r for r in receptor.readings
-                                            if _on_or_before(r.date, on)))
+def _treatment_as_of(treatment: LocalTreatment, on: date) -> LocalTreatment:
+    """A course that started on or before `on` and ended after it was running on `on`: its later
+    end does not exist yet (it counts from its start, as a course in progress, CM §10)."""
+    if treatment.start is not None and treatment.end is not None and treatment.start <= on < \
+            treatment.end:
+        return replace(treatment, end=None, in_progress=True)
+    return treatment
+
+
+def _score_as_of(latest: PerformanceScore | None, scores: tuple[PerformanceScore, ...],
+                 on: date, higher_is_better: bool) -> PerformanceScore | None:
+    if not scores:  # hand-made records: only the latest is known
+        return latest if latest and on_or_before(latest.when, on) else None
+    return score_as_of(scores, on, higher_is_better)
+
+
+def _missing_as_of(missing: tuple[str, ...], steroids: SteroidUse) -> tuple[str, ...]:
+    """The steroid trend is named as missing when it is unknown on the date (and only then)."""
+    if steroids.trend is not SteroidTrend.UNKNOWN:
+        return tuple(m for m in missing if m != MISSING_STEROID_TREND)
+    return missing if MISSING_STEROID_TREND in missing else (*missing, MISSING_STEROID_TREND)
 
 
 def in_scope(record: PatientRecord) -> bool:

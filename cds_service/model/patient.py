@@ -88,11 +88,18 @@ class ConditionFact:
 
 @dataclass(frozen=True)
 class ReceptorReading:
-    """One definitive (positive / negative) result of a receptor, with its specimen and date."""
+    """One result of a receptor, with its specimen and date (`Receptor.readings` holds the
+    definitive ones, positive / negative; `Receptor.results` every one, equivocal too)."""
 
     status: ReceptorStatus
-    date: date | None
+    date: date | None  # the day, when the result names one
     specimen: str  # the specimen's display, the body site, else the Observation reference
+    source: str = ""  # "Observation/x"
+    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+
+    @property
+    def when(self) -> date | None:
+        return self.start or self.date
 
 
 @dataclass(frozen=True)
@@ -103,15 +110,22 @@ class Receptor:
     date: date | None = None
     sources: tuple[str, ...] = ()
     readings: tuple[ReceptorReading, ...] = ()  # for receptor discordance (beyond the review)
+    # every result of the marker, oldest first: `series.receptor_as_of` recomputes the status
+    results: tuple[ReceptorReading, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class PerformanceScore:
-    """Latest Karnofsky (0-100) or ECOG (0-5) score."""
+    """One Karnofsky (0-100) or ECOG (0-5) score."""
 
     value: int
     date: date | None
     source: str
+    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+
+    @property
+    def when(self) -> date | None:
+        return self.start or self.date
 
 
 @dataclass(frozen=True)
@@ -186,10 +200,25 @@ class DiseaseStatus:
 
 
 @dataclass(frozen=True)
+class SteroidOrder:
+    """One systemic corticosteroid order (MedicationRequest / MedicationStatement), its dose in
+    dexamethasone-equivalent mg per day (per="day") or per dose (per="dose"), None if unreadable."""
+
+    when: date | None  # authoredOn / effective start (first day a partial date can mean)
+    active: bool  # status today (active, with a prescription intent)
+    dex_mg: float | None
+    per: str | None
+    source: str
+    end: date | None = None  # end of effectivePeriod / boundsPeriod / validityPeriod, if given
+
+
+@dataclass(frozen=True)
 class SteroidUse:
     trend: SteroidTrend
     active: bool
     sources: tuple[str, ...] = ()
+    # every systemic steroid order, oldest first: `series.steroids_as_of` recomputes the trend
+    orders: tuple[SteroidOrder, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -252,7 +281,7 @@ class PatientRecord:
     her2: Receptor
     er: Receptor
     pr: Receptor
-    kps: PerformanceScore | None = None
+    kps: PerformanceScore | None = None  # latest on record (facts.as_of: latest on the date)
     ecog: PerformanceScore | None = None
     lesions: tuple[Lesion, ...] = ()
     treatments: tuple[LocalTreatment, ...] = ()  # date order, oldest first
@@ -263,6 +292,12 @@ class PatientRecord:
     missing: tuple[str, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
     deceased: Deceased | None = None  # None: not recorded as deceased
+    # Dated series behind the "latest on record" fields above (CM §10a, `model/series.py`):
+    # every KPS / ECOG score and every active systemic-therapy order. Empty in hand-made records,
+    # where `facts.as_of` then filters the latest values instead.
+    kps_scores: tuple[PerformanceScore, ...] = ()
+    ecog_scores: tuple[PerformanceScore, ...] = ()
+    systemic_orders: tuple[SystemicTherapy, ...] = ()
 
     def age_on(self, day: date) -> int | None:
         """Age in whole years on `day`; None when the birth date is unknown."""
