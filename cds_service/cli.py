@@ -1,9 +1,10 @@
-"""The `salvage-cds` command: serve the service with gunicorn, report feedback."""
+"""The `salvage-cds` command: serve the service with gunicorn, report feedback, load demo data."""
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import multiprocessing
 import sys
 from collections.abc import Sequence
@@ -44,7 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("feedback-report", help="acceptance/override rates per card topic")
     report.add_argument("--database-url", default=None)
+    add_demo_parser(sub)
     return parser
+
+
+def add_demo_parser(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="synthetic demo patients for any FHIR R4 server")
+    actions = demo.add_subparsers(dest="demo_command", required=True)
+    load = actions.add_parser(
+        "load", help="write the synthetic patients into a FHIR server (idempotent: PUT by id)")
+    load.add_argument("--fhir", required=True, help="FHIR R4 base URL")
+    load.add_argument("--token", default=None, help="bearer token for the FHIR server")
+    load.add_argument("--service", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+                      help="this service's base URL, for the printed curl commands")
+    request = actions.add_parser(
+        "request", help="print a patient-view request with prefetch read from a FHIR server")
+    request.add_argument("patient", help="patient id or demo patient name")
+    request.add_argument("--fhir", required=True, help="FHIR R4 base URL")
+    request.add_argument("--token", default=None, help="bearer token for the FHIR server")
 
 
 def close_worker_app(_arbiter: Any, worker: Any) -> None:
@@ -109,11 +127,52 @@ def feedback_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_load(args: argparse.Namespace) -> int:
+    from cds_service.demo import sandbox
+
+    base = sandbox.check_base_url(args.fhir)
+    for patient, count in sandbox.load_all(base, args.token):
+        scope = "in scope" if patient.in_scope else "silent"
+        print(f"{patient.patient_id:24} {patient.situation:42} {scope:8} {count:3} resources  "
+              f"# {patient.summary}")
+        request = sandbox.hook_request_without_prefetch(patient.patient_id, base,
+                                                        with_token=bool(args.token))
+        print("  " + sandbox.curl_command(args.service, "bcbm-salvage", request))
+    if args.token:
+        print("# the curl commands read the FHIR token from $FHIR_TOKEN", file=sys.stderr)
+    print("# the service must allow this FHIR server: SALVAGE_CDS_FHIR_ALLOWLIST", file=sys.stderr)
+    return 0
+
+
+def demo_request(args: argparse.Namespace) -> int:
+    from cds_service.demo import find, sandbox
+    from hooks import patient_view
+
+    base = sandbox.check_base_url(args.fhir)
+    known = find(args.patient)
+    patient_id = known.patient_id if known else args.patient
+    request = sandbox.hook_request_with_prefetch(base, patient_id, patient_view.SERVICE.prefetch,
+                                                 args.token)
+    print(json.dumps(request, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from cds_service.demo.sandbox import SandboxError
+
+    try:
+        return demo_load(args) if args.demo_command == "load" else demo_request(args)
+    except SandboxError as exc:
+        print(f"salvage-cds demo {args.demo_command}: {exc}", file=sys.stderr)
+        return 1
+
+
+COMMANDS = {"serve": serve, "feedback-report": feedback_report, "demo": run_demo}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    return feedback_report(args)
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":
