@@ -68,6 +68,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 
     from cds_service.assessment_api import bp as assessment_bp
     from cds_service.cds_blueprint import bp as cds_bp
+    from cds_service.meta_routes import bp as meta_bp
     from cds_service.security.logging import install_request_logging
     from cds_service.smart import bp as smart_bp
 
@@ -78,6 +79,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app.register_blueprint(cds_bp)
     app.register_blueprint(assessment_bp)
     app.register_blueprint(smart_bp)
+    app.register_blueprint(meta_bp)
     _register_health(app)
     _register_cors(app, config)
     _register_no_store(app)
