@@ -10,10 +10,22 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from cds_service import __version__
 from cds_service.config import ServiceConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_THREADS = 4
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
+class HELP_FORMAT(argparse.ArgumentDefaultsHelpFormatter):  # noqa: N801 - used as a constant
+    """`--help` shows each option's default, except where there is none (None, a flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def default_workers() -> int:
@@ -31,35 +43,44 @@ def freeze_startup_objects() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="salvage-cds", description=__doc__)
+    parser = argparse.ArgumentParser(prog="salvage-cds", description=__doc__,
+                                     formatter_class=HELP_FORMAT)
+    parser.add_argument("--version", action="version", version=f"salvage-cds {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="start the CDS service with gunicorn")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve = sub.add_parser("serve", help="start the CDS service with gunicorn",
+                           formatter_class=HELP_FORMAT)
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     serve.add_argument("--workers", type=int, default=None,
-                       help="gunicorn workers (default: 2 x cores + 1)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+                       help=f"gunicorn workers; unset: 2 x cores + 1 = {default_workers()} here")
+    serve.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per worker")
     serve.add_argument("--dev", action="store_true",
                        help="local demos only: turn CDS client authentication OFF")
 
-    report = sub.add_parser("feedback-report", help="acceptance/override rates per card topic")
-    report.add_argument("--database-url", default=None)
+    report = sub.add_parser("feedback-report", help="acceptance/override rates per card topic",
+                            formatter_class=HELP_FORMAT)
+    report.add_argument("--database-url", default=None,
+                        help="SQLAlchemy URL; unset: SALVAGE_CDS_DATABASE_URL or "
+                             f"{ServiceConfig().database_url}")
     add_demo_parser(sub)
     return parser
 
 
 def add_demo_parser(sub: Any) -> None:
-    demo = sub.add_parser("demo", help="synthetic demo patients for any FHIR R4 server")
+    demo = sub.add_parser("demo", help="synthetic demo patients for any FHIR R4 server",
+                          formatter_class=HELP_FORMAT)
     actions = demo.add_subparsers(dest="demo_command", required=True)
     load = actions.add_parser(
-        "load", help="write the synthetic patients into a FHIR server (idempotent: PUT by id)")
+        "load", help="write the synthetic patients into a FHIR server (idempotent: PUT by id)",
+        formatter_class=HELP_FORMAT)
     load.add_argument("--fhir", required=True, help="FHIR R4 base URL")
     load.add_argument("--token", default=None, help="bearer token for the FHIR server")
     load.add_argument("--service", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
                       help="this service's base URL, for the printed curl commands")
     request = actions.add_parser(
-        "request", help="print a patient-view request with prefetch read from a FHIR server")
+        "request", help="print a patient-view request with prefetch read from a FHIR server",
+        formatter_class=HELP_FORMAT)
     request.add_argument("patient", help="patient id or demo patient name")
     request.add_argument("--fhir", required=True, help="FHIR R4 base URL")
     request.add_argument("--token", default=None, help="bearer token for the FHIR server")
@@ -72,6 +93,22 @@ def close_worker_app(_arbiter: Any, worker: Any) -> None:
     services = getattr(app, "extensions", {}).get("salvage_cds") if app is not None else None
     if services is not None:
         services.close()
+
+
+def derived_base_url(host: str, port: int) -> str:
+    """The public base URL when SALVAGE_CDS_PUBLIC_BASE_URL is unset; a wildcard address is no
+    URL a client can reach (JWT `aud` and SMART links would be wrong): say so."""
+    if host in WILDCARD_HOSTS:
+        shown = host or "''"
+        print(f"WARNING: --host {shown} listens on every address, but the public base URL "
+              f"is then derived as http://{host_in_url(host)}:{port}, which clients cannot use "
+              "(JWT aud, SMART links). Set SALVAGE_CDS_PUBLIC_BASE_URL to the URL clients call.",
+              file=sys.stderr)
+    return f"http://{host_in_url(host)}:{port}"
+
+
+def host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -87,7 +124,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.dev:
         overrides["auth_required"] = False
     if ENV_PREFIX + "PUBLIC_BASE_URL" not in os.environ:
-        overrides["public_base_url"] = f"http://{args.host}:{args.port}"
+        overrides["public_base_url"] = derived_base_url(args.host, args.port)
     config = ServiceConfig.from_env(**overrides)
     if args.dev:
         print("WARNING: --dev: CDS client authentication is OFF. Never use this with real data.",
@@ -112,18 +149,50 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def missing_database(url: str) -> str | None:
+    """Why the report cannot be made from `url` (a SQLite file that does not exist), or None.
+    Opening it would create an empty database and report nothing, silently."""
+    from pathlib import Path
+
+    from sqlalchemy.engine.url import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    if path.exists():
+        return None
+    return (f"no database at {path}: nothing has been recorded there. Run the report where the "
+            "service runs, or name its database with --database-url or SALVAGE_CDS_DATABASE_URL.")
+
+
 def feedback_report(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from cds_service.feedback_store import FeedbackStore
 
-    config = ServiceConfig.from_env()
-    store = FeedbackStore.open(args.database_url or config.database_url)
-    rows = store.topic_report()
+    url = args.database_url or ServiceConfig.from_env().database_url
+    problem = missing_database(url)
+    if problem:
+        print(f"salvage-cds feedback-report: {problem}", file=sys.stderr)
+        return 1
+    try:
+        store = FeedbackStore.open(url)
+        try:
+            rows = store.topic_report()
+        finally:
+            store.close()
+    except SQLAlchemyError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        print(f"salvage-cds feedback-report: cannot read {shown}: {type(exc).__name__}",
+              file=sys.stderr)
+        return 1
     print(f"{'card topic':40} {'issued':>7} {'accepted':>9} {'overridden':>11} {'accept %':>9}")
     for row in rows:
         rate = "-" if row.acceptance_rate is None else f"{100 * row.acceptance_rate:.0f}"
         print(f"{row.topic_code:40} {row.issued:>7} {row.accepted:>9} {row.overridden:>11} "
               f"{rate:>9}")
-    store.close()
     return 0
 
 
