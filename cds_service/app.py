@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cds_service import metrics
 from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
 from cds_service.feedback_store import FeedbackStore
@@ -76,6 +77,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 
     preload_models()  # validators built once per worker at start-up, not on the first call
     install_request_logging(app)  # first: request ids exist before any other hook logs
+    metrics.install(app)
     app.register_blueprint(cds_bp)
     app.register_blueprint(assessment_bp)
     app.register_blueprint(smart_bp)

@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per worker")
     serve.add_argument("--dev", action="store_true",
                        help="local demos only: turn CDS client authentication OFF")
+    serve.add_argument("--metrics-port", type=int, default=None,
+                       help="serve Prometheus metrics on this port (off when unset; never on "
+                            "the service's port)")
+    serve.add_argument("--metrics-host", default=DEFAULT_HOST,
+                       help="address of the metrics port")
+    serve.add_argument("--metrics-dir", default=None,
+                       help="directory for the workers' metric files; unset: a new temporary one")
 
     report = sub.add_parser("feedback-report", help="acceptance/override rates per card topic",
                             formatter_class=HELP_FORMAT)
@@ -111,7 +118,39 @@ def host_in_url(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def prepare_metrics(args: argparse.Namespace) -> None:
+    """Before anything imports prometheus_client: the multi-process directory (see
+    cds_service/metrics.py)."""
+    if args.metrics_port is None:
+        return
+    import os
+    import tempfile
+
+    directory = args.metrics_dir or tempfile.mkdtemp(prefix="salvage-cds-metrics-")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    for name in os.listdir(directory):  # samples of an earlier run are not this run's
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
+    """gunicorn server hooks: the master serves the metrics; a dead worker's gauges go."""
+    if args.metrics_port is None:
+        return {}
+    from cds_service.metrics import start_exporter, worker_gone
+
+    def when_ready(_arbiter: Any) -> None:
+        start_exporter(args.metrics_host, args.metrics_port)
+
+    def child_exit(_arbiter: Any, worker: Any) -> None:
+        worker_gone(worker.pid)
+
+    return {"when_ready": when_ready, "child_exit": child_exit}
+
+
 def serve(args: argparse.Namespace) -> int:
+    prepare_metrics(args)
     from gunicorn.app.base import BaseApplication
 
     from cds_service.app import create_app
@@ -139,6 +178,8 @@ def serve(args: argparse.Namespace) -> int:
             self.cfg.set("timeout", int(config.request_budget_s) + 10)
             self.cfg.set("accesslog", None)  # our own PHI-safe request log replaces it
             self.cfg.set("worker_exit", close_worker_app)
+            for hook, function in metrics_hooks(args).items():
+                self.cfg.set(hook, function)
 
         def load(self) -> Any:
             app = create_app(config)
