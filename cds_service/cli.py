@@ -71,7 +71,31 @@ def build_parser() -> argparse.ArgumentParser:
                         help="SQLAlchemy URL; unset: SALVAGE_CDS_DATABASE_URL or "
                              f"{ServiceConfig().database_url}")
     add_demo_parser(sub)
+    add_client_parsers(sub)
     return parser
+
+
+def add_client_parsers(sub: Any) -> None:
+    client = sub.add_parser("client", help="trusted CDS clients", formatter_class=HELP_FORMAT)
+    actions = client.add_subparsers(dest="client_command", required=True)
+    new = actions.add_parser("new", help="a key pair, its JWK Set and the clients-file entry",
+                             formatter_class=HELP_FORMAT)
+    new.add_argument("--iss", required=True, help="the client's issuer URL (JWT iss)")
+    new.add_argument("--out", default=".", help="directory for the key files")
+    new.add_argument("--name", default=None, help="the client's name; unset: from --iss")
+    new.add_argument("--alg", default="ES384", choices=("ES384", "RS384"),
+                     help="signing algorithm")
+    token = sub.add_parser("token", help="sign a test CDS client JWT for one endpoint",
+                           formatter_class=HELP_FORMAT)
+    token.add_argument("--key", required=True, help="private key PEM (from `client new`)")
+    token.add_argument("--aud", required=True,
+                       help="the endpoint URL, e.g. https://cds.example.org/cds-services")
+    token.add_argument("--iss", default=None,
+                       help="issuer; unset: from the .client.json beside the key")
+    token.add_argument("--lifetime", type=int, default=300, help="seconds until exp")
+    token.add_argument("--tenant", default=None, help="tenant claim")
+    sub.add_parser("check-config", help="check the SALVAGE_CDS_* settings and the clients file; "
+                   "one line per problem", formatter_class=HELP_FORMAT)
 
 
 def add_demo_parser(sub: Any) -> None:
@@ -151,6 +175,7 @@ def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
 
 def serve(args: argparse.Namespace) -> int:
     prepare_metrics(args)
+    warn_unknown_variables()
     from gunicorn.app.base import BaseApplication
 
     from cds_service.app import create_app
@@ -277,7 +302,73 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
 
 
-COMMANDS = {"serve": serve, "feedback-report": feedback_report, "demo": run_demo}
+def client_new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cds_service.client_keys import ClientKeyError, new_client
+
+    try:
+        made = new_client(args.iss, Path(args.out), name=args.name, alg=args.alg)
+    except ClientKeyError as exc:
+        print(f"salvage-cds client new: {exc}", file=sys.stderr)
+        return 1
+    print(f"# private key (keep it with the EHR, never on the service): {made.private_key}",
+          file=sys.stderr)
+    print(f"# JWK Set (public, for the service): {made.jwks}", file=sys.stderr)
+    print("# add this entry to the \"clients\" list of SALVAGE_CDS_JWT_CLIENTS_FILE:",
+          file=sys.stderr)
+    print(json.dumps(made.entry, indent=2))
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cds_service.client_keys import ClientKeyError, sign_token
+
+    try:
+        print(sign_token(Path(args.key), args.aud, iss=args.iss, lifetime_s=args.lifetime,
+                         tenant=args.tenant))
+    except ClientKeyError as exc:
+        print(f"salvage-cds token: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_config(_args: argparse.Namespace) -> int:
+    import os
+
+    from cds_service.config_check import config_problems, unknown_variables
+
+    warnings = unknown_variables(os.environ)
+    problems = config_problems(os.environ)
+    for line in warnings:
+        print(f"warning: {line}")
+    for line in problems:
+        print(f"problem: {line}")
+    if not problems:
+        print("configuration OK" + (f" ({len(warnings)} warnings)" if warnings else ""))
+    return 1 if problems else 0
+
+
+def warn_unknown_variables() -> None:
+    import os
+
+    from cds_service.config_check import unknown_variables
+
+    for line in unknown_variables(os.environ):
+        print(f"WARNING: {line}", file=sys.stderr)
+
+
+COMMANDS = {"serve": serve, "feedback-report": feedback_report, "demo": run_demo,
+            "token": token, "check-config": check_config}
+
+
+def run_client(args: argparse.Namespace) -> int:
+    return client_new(args)
+
+
+COMMANDS["client"] = run_client
 
 
 def main(argv: Sequence[str] | None = None) -> int:
