@@ -133,3 +133,28 @@ def test_demo_request_for_an_unknown_patient_names_the_http_error(clean_fhir_ser
     done = cli("demo", "request", "no-such-patient", "--fhir", clean_fhir_server.base_url)
     assert done.returncode == 1
     assert "Patient/no-such-patient: HTTP 404" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_demo_load_sends_the_token_and_never_prints_it(clean_fhir_server) -> None:
+    clean_fhir_server.reset_stats()
+    token = "sandbox-token-0123456789"
+    done = cli("demo", "load", "--fhir", clean_fhir_server.base_url, "--token", token)
+    assert done.returncode == 0, done.stderr
+    stats = clean_fhir_server.stats()
+    assert stats["requests_with_bearer"] == stats["requests"] == len(demo.CATALOG)
+    assert token not in done.stdout + done.stderr
+    assert "$FHIR_TOKEN" in done.stdout and '"fhirAuthorization"' in done.stdout
+
+
+@pytest.mark.integration
+def test_printed_curl_with_a_token_passes_it_from_the_shell(clean_fhir_server, live_service,
+                                                           monkeypatch) -> None:
+    loaded = cli("demo", "load", "--fhir", clean_fhir_server.base_url, "--token", "t0ken",
+                 "--service", live_service.base_url)
+    assert loaded.returncode == 0, loaded.stderr
+    monkeypatch.setenv("FHIR_TOKEN", "t0ken")
+    clean_fhir_server.reset_stats()
+    answer = run_printed_curl(loaded.stdout, patient_id("progressive-after-srs-in-field"))
+    assert answer["cards"]
+    assert clean_fhir_server.stats()["last_bearer_length"] == len("t0ken")
