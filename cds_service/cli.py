@@ -19,7 +19,7 @@ DEFAULT_THREADS = 4
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
 
 
-class HELP_FORMAT(argparse.ArgumentDefaultsHelpFormatter):  # noqa: N801 - used as a constant
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """`--help` shows each option's default, except where there is none (None, a flag)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
@@ -44,12 +44,12 @@ def freeze_startup_objects() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="salvage-cds", description=__doc__,
-                                     formatter_class=HELP_FORMAT)
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"salvage-cds {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the CDS service with gunicorn",
-                           formatter_class=HELP_FORMAT)
+                           formatter_class=DefaultsHelpFormatter)
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     serve.add_argument("--workers", type=int, default=None,
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="directory for the workers' metric files; unset: a new temporary one")
 
     report = sub.add_parser("feedback-report", help="acceptance/override rates per card topic",
-                            formatter_class=HELP_FORMAT)
+                            formatter_class=DefaultsHelpFormatter)
     report.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL; unset: SALVAGE_CDS_DATABASE_URL or "
                              f"{ServiceConfig().database_url}")
@@ -76,17 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_client_parsers(sub: Any) -> None:
-    client = sub.add_parser("client", help="trusted CDS clients", formatter_class=HELP_FORMAT)
+    client = sub.add_parser("client", help="trusted CDS clients", formatter_class=DefaultsHelpFormatter)
     actions = client.add_subparsers(dest="client_command", required=True)
     new = actions.add_parser("new", help="a key pair, its JWK Set and the clients-file entry",
-                             formatter_class=HELP_FORMAT)
+                             formatter_class=DefaultsHelpFormatter)
     new.add_argument("--iss", required=True, help="the client's issuer URL (JWT iss)")
     new.add_argument("--out", default=".", help="directory for the key files")
     new.add_argument("--name", default=None, help="the client's name; unset: from --iss")
     new.add_argument("--alg", default="ES384", choices=("ES384", "RS384"),
                      help="signing algorithm")
     token = sub.add_parser("token", help="sign a test CDS client JWT for one endpoint",
-                           formatter_class=HELP_FORMAT)
+                           formatter_class=DefaultsHelpFormatter)
     token.add_argument("--key", required=True, help="private key PEM (from `client new`)")
     token.add_argument("--aud", required=True,
                        help="the endpoint URL, e.g. https://cds.example.org/cds-services")
@@ -95,23 +95,23 @@ def add_client_parsers(sub: Any) -> None:
     token.add_argument("--lifetime", type=int, default=300, help="seconds until exp")
     token.add_argument("--tenant", default=None, help="tenant claim")
     sub.add_parser("check-config", help="check the SALVAGE_CDS_* settings and the clients file; "
-                   "one line per problem", formatter_class=HELP_FORMAT)
+                   "one line per problem", formatter_class=DefaultsHelpFormatter)
 
 
 def add_demo_parser(sub: Any) -> None:
     demo = sub.add_parser("demo", help="synthetic demo patients for any FHIR R4 server",
-                          formatter_class=HELP_FORMAT)
+                          formatter_class=DefaultsHelpFormatter)
     actions = demo.add_subparsers(dest="demo_command", required=True)
     load = actions.add_parser(
         "load", help="write the synthetic patients into a FHIR server (idempotent: PUT by id)",
-        formatter_class=HELP_FORMAT)
+        formatter_class=DefaultsHelpFormatter)
     load.add_argument("--fhir", required=True, help="FHIR R4 base URL")
     load.add_argument("--token", default=None, help="bearer token for the FHIR server")
     load.add_argument("--service", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
                       help="this service's base URL, for the printed curl commands")
     request = actions.add_parser(
         "request", help="print a patient-view request with prefetch read from a FHIR server",
-        formatter_class=HELP_FORMAT)
+        formatter_class=DefaultsHelpFormatter)
     request.add_argument("patient", help="patient id or demo patient name")
     request.add_argument("--fhir", required=True, help="FHIR R4 base URL")
     request.add_argument("--token", default=None, help="bearer token for the FHIR server")
@@ -361,14 +361,7 @@ def warn_unknown_variables() -> None:
 
 
 COMMANDS = {"serve": serve, "feedback-report": feedback_report, "demo": run_demo,
-            "token": token, "check-config": check_config}
-
-
-def run_client(args: argparse.Namespace) -> int:
-    return client_new(args)
-
-
-COMMANDS["client"] = run_client
+            "client": client_new, "token": token, "check-config": check_config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
