@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cds_service import metrics
 from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
 from cds_service.feedback_store import FeedbackStore
@@ -68,6 +69,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 
     from cds_service.assessment_api import bp as assessment_bp
     from cds_service.cds_blueprint import bp as cds_bp
+    from cds_service.meta_routes import bp as meta_bp
     from cds_service.security.logging import install_request_logging
     from cds_service.smart import bp as smart_bp
 
@@ -75,9 +77,11 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 
     preload_models()  # validators built once per worker at start-up, not on the first call
     install_request_logging(app)  # first: request ids exist before any other hook logs
+    metrics.install(app)
     app.register_blueprint(cds_bp)
     app.register_blueprint(assessment_bp)
     app.register_blueprint(smart_bp)
+    app.register_blueprint(meta_bp)
     _register_health(app)
     _register_cors(app, config)
     _register_no_store(app)

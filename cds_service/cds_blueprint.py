@@ -16,7 +16,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.errors import NotFound, StorageUnavailable
+from cds_service import metrics
+from cds_service.errors import NotFound, ServiceError, StorageUnavailable
 from cds_service.fhir.gather import gather
 from cds_service.http_json import read_json_body
 from cds_service.registry import HookCall
@@ -56,6 +57,7 @@ def call_service(service_id: str) -> Any:
                   services.fhir_threads, services.fhir_connections)
     call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
     response = service.handler(call)
+    metrics.count_hook_call(service.id, response.get("cards", []))
     # Off the request path; a failure costs only the link for later feedback, never the cards.
     services.feedback.queue_issued_cards(service.id, call.hook_instance,
                                          response.get("cards", []))
@@ -79,15 +81,22 @@ def feedback(service_id: str) -> Any:
     services = _services()
     if services.registry.get(service_id) is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
-    body = read_json_body(request, max_bytes=services.config.max_request_bytes,
-                          max_depth=services.config.max_json_depth)
-    services.validator.validate_feedback(body)
+    try:
+        body = read_json_body(request, max_bytes=services.config.max_request_bytes,
+                              max_depth=services.config.max_json_depth)
+        services.validator.validate_feedback(body)
+    except ServiceError:
+        metrics.count_feedback("invalid")
+        raise
     try:
         stored = services.feedback.add_feedback(service_id, body["feedback"])
     except SQLAlchemyError:
         # Not acknowledged, so not lost: the client keeps the feedback and may send it again.
         log.error("feedback not stored: database error", extra={"service_id": service_id})
+        metrics.count_feedback("not-stored", len(body["feedback"]))
         raise StorageUnavailable("feedback was not stored (database unavailable); retry later") \
             from None
+    for entry in body["feedback"]:
+        metrics.count_feedback(str(entry["outcome"]))
     log.info("feedback stored", extra={"service_id": service_id, "entries": stored})
     return jsonify({"stored": stored})

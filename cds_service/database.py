@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
 CREATE_ATTEMPTS = 5
@@ -95,12 +95,14 @@ def relaxed_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:
-    """CREATE TABLE IF NOT EXISTS, retried: a worker that lost the race sees the tables next time."""
+    """CREATE TABLE IF NOT EXISTS, retried: a worker that lost the race sees the tables next time.
+    (PostgreSQL reports a lost race as a unique violation on its catalogue, `pg_type`: the
+    IntegrityError of two instances' workers creating the tables of a new database at once.)"""
     for attempt in range(CREATE_ATTEMPTS):
         try:
             metadata.create_all(engine)
             return
-        except (OperationalError, ProgrammingError):
+        except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == CREATE_ATTEMPTS - 1:
                 raise
             time.sleep(CREATE_RETRY_S * (attempt + 1))

@@ -2,7 +2,8 @@
 # Front door 2: set up and run the whole test suite.
 # Installs: the Python test extras (.venv), the real test FHIR server's npm packages
 # (tests/fhir_server), Debian's chromium for the SMART app's browser test and Debian's postgresql
-# for the PostgreSQL store tests (the tests start their own throw-away server).
+# for the PostgreSQL store tests (the tests start their own throw-away server) and Debian's nginx
+# for the production-profile tests (started by the tests, on loopback, never as a system service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
@@ -21,4 +22,6 @@ apt_install() {
 command -v chromium >/dev/null 2>&1 || apt_install chromium "the SMART app's browser test"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || apt_install postgresql "the PostgreSQL store tests"
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 \
+  || apt_install nginx "the production-profile tests (deploy/: TLS and buffering in front of two instances)"
 exec .venv/bin/python -m pytest "$@"

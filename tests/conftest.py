@@ -63,7 +63,7 @@ class LiveService:
 
 
 def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] | None = None,
-                       dev: bool = True) -> LiveService:
+                       dev: bool = True, extra_args: tuple[str, ...] = ()) -> LiveService:
     port = free_port()
     database_url = f"sqlite:///{tmp_dir / 'live.sqlite3'}"
     environ = dict(os.environ)
@@ -76,6 +76,7 @@ def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] |
                "--port", str(port), "--workers", str(workers)]
     if dev:
         command.append("--dev")
+    command.extend(extra_args)
     log_file = open(tmp_dir / "service.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log_file,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,10 +1,13 @@
 """Synthetic patients, each a clinical situation of the review, as FHIR resources.
 
 Each function returns the resources of one patient in the mCODE / CodeX shapes of
-shared/spec/fhir-input-profile.md. `python -m tests.synthetic_patients` writes them as transaction
-Bundles to tests/data/patients/ (the integration tests load those files into the real FHIR server;
-`test_synthetic_patients.py` checks the files still equal what these functions build). Names and
-birth dates are invented; the PHI-safe logging test searches the logs for them.
+the FHIR input profile (docs/fhir-mapping.md). `python -m tests.synthetic_patients` writes them as
+transaction Bundles to the package's demo data, cds_service/demo/patients/ — their one home: the
+integration tests load those files into the real FHIR server, `salvage-cds demo load` into any FHIR
+server, and `test_synthetic_patients.py` checks the files still equal what these functions build.
+`PATIENTS` are the patients of the test suite; `DEMO_ONLY` adds the review's remaining situations
+for demos (tested by tests/test_demo.py). Names and birth dates are invented; the PHI-safe logging
+test searches the logs for them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from tests import fhir_builders as b
 
 Resources = list[b.Resource]
-PATIENT_DIR = Path(__file__).parent / "data" / "patients"
+PATIENT_DIR = Path(__file__).resolve().parent.parent / "cds_service" / "demo" / "patients"
 
 
 def progressive_after_srs_in_field() -> Resources:
@@ -182,6 +185,67 @@ def stable_bcbm_after_srs() -> Resources:
     ]
 
 
+def progressive_after_srs_out_of_field() -> Resources:
+    """Luminal A patient: lesion A controlled after SRS 1 x 20 Gy, a new lesion B outside it."""
+    pid = "syn-srs-out-of-field"
+    bc = b.breast_cancer(pid, onset="2019-04-01")
+    bm = b.brain_metastases(pid, onset="2023-02-01", primary=bc)
+    lesion_a = b.tumor(pid, "lesion-A")
+    lesion_b = b.tumor(pid, "lesion-B")
+    volume = b.rt_volume(pid, "vol-srs-A", whole_brain=False, lesions=("lesion-A",))
+    return [
+        b.patient(pid, birth_date="1964-06-11", family="Dabrowska", given="Anna"),
+        bc, bm, lesion_a, lesion_b, volume,
+        *b.receptors(pid, her2="negative", er="positive", pr="positive", effective="2019-04-15"),
+        b.karnofsky(pid, 80, effective="2024-02-20"),
+        b.tumor_size(pid, lesion_a, "2023-02-20", 15),
+        b.rt_course(pid, "srs-2023-a", volume, 2000, 1, "2023-03-01", reason=bm),
+        b.tumor_size(pid, lesion_a, "2023-06-01", 10),
+        b.tumor_size(pid, lesion_a, "2024-02-01", 9),
+        b.tumor_size(pid, lesion_b, "2024-02-01", 12),
+    ]
+
+
+def cavity_recurrence_after_surgery() -> Resources:
+    """Luminal A patient: recurrence in the resection cavity after surgery alone."""
+    pid = "syn-cavity"
+    bc = b.breast_cancer(pid, onset="2020-03-01")
+    bm = b.brain_metastases(pid, onset="2022-12-20", primary=bc)
+    lesion = b.tumor(pid, "lesion-A")
+    return [
+        b.patient(pid, birth_date="1977-09-23", family="Grabowska", given="Ewa"),
+        bc, bm, lesion,
+        *b.receptors(pid, her2="negative", er="positive", pr="positive", effective="2020-03-10"),
+        b.karnofsky(pid, 80, effective="2024-02-20"),
+        b.tumor_size(pid, lesion, "2023-01-10", 28),
+        b.surgery(pid, "resection", "2023-01-20", reason=bm, focus_lesions=(lesion,)),
+        b.tumor_size(pid, lesion, "2023-05-01", 4),
+        b.tumor_size(pid, lesion, "2024-02-01", 15),
+    ]
+
+
+def disseminated_after_srs() -> Resources:
+    """Luminal B patient: five new lesions after SRS of one (disseminated after local therapy)."""
+    pid = "syn-disseminated-srs"
+    bc = b.breast_cancer(pid, onset="2019-08-01")
+    bm = b.brain_metastases(pid, onset="2023-02-01", primary=bc)
+    volume = b.rt_volume(pid, "vol-srs-A", whole_brain=False, lesions=("lesion-A",))
+    lesion_a = b.tumor(pid, "lesion-A")
+    resources: Resources = [
+        b.patient(pid, birth_date="1971-01-05", family="Pawlowska", given="Maria"),
+        bc, bm, volume, lesion_a,
+        *b.receptors(pid, her2="positive", er="positive", pr="negative", effective="2019-08-10"),
+        b.karnofsky(pid, 80, effective="2024-02-20"),
+        b.rt_course(pid, "srs-2023-a", volume, 2000, 1, "2023-03-01", reason=bm),
+        b.tumor_size(pid, lesion_a, "2023-06-01", 10),
+        b.tumor_size(pid, lesion_a, "2024-02-01", 10),
+    ]
+    for i in range(5):
+        lesion = b.tumor(pid, f"lesion-N{i + 1}")
+        resources += [lesion, b.tumor_size(pid, lesion, "2024-02-01", 7 + i)]
+    return resources
+
+
 def _rewrite_references(value: object, renamed: dict[str, str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -228,6 +292,18 @@ PATIENTS: dict[str, Callable[[], Resources]] = {
     }.items()
 }
 
+# The review's remaining situations, for demos only (the suite's goldens cover PATIENTS).
+DEMO_ONLY: dict[str, Callable[[], Resources]] = {
+    name: namespaced(build) for name, build in {
+        "progressive-after-srs-out-of-field": progressive_after_srs_out_of_field,
+        "cavity-recurrence-after-surgery": cavity_recurrence_after_surgery,
+        "disseminated-after-srs": disseminated_after_srs,
+    }.items()
+}
+
+# Every bundle of the package's demo data.
+ALL_PATIENTS: dict[str, Callable[[], Resources]] = {**PATIENTS, **DEMO_ONLY}
+
 # Patients for whom the service must stay silent on patient-view.
 SILENT = frozenset({
     "lung-cancer-with-brain-metastases",
@@ -238,7 +314,7 @@ SILENT = frozenset({
 
 
 def patient_id(name: str) -> str:
-    return next(r["id"] for r in PATIENTS[name]() if r["resourceType"] == "Patient")
+    return next(r["id"] for r in ALL_PATIENTS[name]() if r["resourceType"] == "Patient")
 
 
 def resource(name: str, short_id: str) -> b.Resource:
@@ -257,11 +333,11 @@ def load_bundle(name: str) -> b.Resource:
 
 def write_all() -> None:
     PATIENT_DIR.mkdir(parents=True, exist_ok=True)
-    for name, build in PATIENTS.items():
+    for name, build in ALL_PATIENTS.items():
         text = json.dumps(b.transaction(build()), indent=2, ensure_ascii=False) + "\n"
         bundle_path(name).write_text(text, "utf-8")
 
 
 if __name__ == "__main__":
     write_all()
-    print(f"wrote {len(PATIENTS)} bundles to {PATIENT_DIR}", file=sys.stderr)
+    print(f"wrote {len(ALL_PATIENTS)} bundles to {PATIENT_DIR}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The committed patient bundles are exactly what tests/synthetic_patients.py builds."""
+"""The demo bundles of the package (cds_service/demo/patients/) are exactly what
+tests/synthetic_patients.py builds."""
 
 import json
 
@@ -6,18 +7,18 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from tests import fhir_builders as b
-from tests.synthetic_patients import PATIENTS, bundle_path
+from tests.synthetic_patients import ALL_PATIENTS, bundle_path
 
 
-@pytest.mark.parametrize("name", sorted(PATIENTS))
+@pytest.mark.parametrize("name", sorted(ALL_PATIENTS))
 def test_bundle_file_matches_builder(name: str) -> None:
     on_disk = json.loads(bundle_path(name).read_text("utf-8"))
-    assert on_disk == b.transaction(PATIENTS[name]()), (
+    assert on_disk == b.transaction(ALL_PATIENTS[name]()), (
         f"{bundle_path(name)} is stale: run `python -m tests.synthetic_patients`"
     )
 
 
-@pytest.mark.parametrize("name", sorted(PATIENTS))
+@pytest.mark.parametrize("name", sorted(ALL_PATIENTS))
 def test_bundle_is_valid_fhir_r4(name: str) -> None:
     bundle = Bundle.model_validate(json.loads(bundle_path(name).read_text("utf-8")))
     assert bundle.type == "transaction"
@@ -27,7 +28,7 @@ def test_bundle_is_valid_fhir_r4(name: str) -> None:
 def test_resource_ids_are_unique_across_patients() -> None:
     """All the synthetic patients can be loaded into one FHIR server without overwriting."""
     seen: dict[str, str] = {}
-    for name, build in PATIENTS.items():
+    for name, build in ALL_PATIENTS.items():
         for resource in build():
             key = f"{resource['resourceType']}/{resource['id']}"
             assert key not in seen, f"{key} in both {seen.get(key)} and {name}"

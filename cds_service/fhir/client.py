@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -181,7 +182,9 @@ class FhirClient:
             )
         except requests.Timeout:
             raise FhirUnavailable("the FHIR server timed out") from None
-        except requests.ConnectionError:
+        except requests.ConnectionError as exc:
+            if _read_timed_out(exc):  # retries used up on read timeouts: requests says "connection"
+                raise FhirUnavailable("the FHIR server timed out") from None
             raise FhirUnavailable("the FHIR server could not be reached") from None
         except requests.RequestException as exc:
             raise FhirUnavailable(f"the FHIR request failed ({type(exc).__name__})") from None
@@ -336,6 +339,11 @@ class FhirClient:
         finally:
             if own is not None:
                 own.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_timed_out(exc: requests.ConnectionError) -> bool:
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.ReadTimeoutError)
 
 
 def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation | None) -> Paged:

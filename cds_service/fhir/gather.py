@@ -16,10 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cds_service import metrics
 from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
-from cds_service.fhir.client import FhirClient, FhirSettings, QueryResult, short_of_total
+from cds_service.fhir.client import (
+    FhirAuthError,
+    FhirClient,
+    FhirSettings,
+    QueryResult,
+    short_of_total,
+)
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.foreign import about_another_patient, foreign_prefetch_note
 from cds_service.fhir.threads import FhirThreads
@@ -124,6 +131,8 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             base = allowlist.check(server)
         except ServerNotAllowed as exc:
             refusal = f"fhirServer refused: {exc}"
+            for _key in (*to_fetch, *pages_to_follow):
+                metrics.count_fhir_query("refused", 0.0)
 
     if refusal is not None:
         absent_required = sorted(required & set(to_fetch))
@@ -148,6 +157,8 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
         # fresh queries and the further pages of paginated prefetch, all at once
         results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads)
     elapsed = time.perf_counter() - started
+    for result in results.values():
+        metrics.count_fhir_query(query_outcome(result), result.elapsed_s)
 
     truncated: list[Truncation] = list(prefetch_cuts)
     for key, first_page in pages_to_follow.items():
@@ -178,6 +189,17 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
     return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
                         truncated=tuple(truncated), fetched=tuple(sorted(to_fetch)),
                         fetch_seconds=elapsed)
+
+
+def query_outcome(result: QueryResult) -> str:
+    """One word for the metrics: ok, cut (read in part), timeout, refused (401/403), error."""
+    if result.error is None:
+        return "ok" if result.truncation is None else "cut"
+    if isinstance(result.error, FhirAuthError):
+        return "refused"
+    if "time" in str(result.error):  # "timed out", "within the time budget"
+        return "timeout"
+    return "cut" if result.truncation is not None else "error"
 
 
 def _discard_foreign(key: str, value: Any, request: Mapping[str, Any], notes: list[str]) -> bool:
