@@ -50,6 +50,11 @@ class ServiceConfig:
     fhir_pool_threads: int = 32
     fhir_max_response_bytes: int = 20 * 1024 * 1024
     fhir_max_entries: int = 5000  # resources kept per query; the rest is reported as truncated
+    # Totals across all queries and pages of one hook call (or SMART page load): what is cut is
+    # named on the cards (cds_service/fhir/truncation.py). A hostile server once drove one worker
+    # to 1.57 GB with per-response caps alone.
+    fhir_max_call_bytes: int = 64 * 1024 * 1024
+    fhir_max_call_entries: int = 20000
 
     # HTTP -------------------------------------------------------------------------------------
     cors_origins: tuple[str, ...] = ("*",)

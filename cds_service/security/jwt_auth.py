@@ -38,6 +38,7 @@ from jwt.utils import base64url_decode
 
 from cds_service.config import ServiceConfig
 from cds_service.errors import Unauthorized
+from cds_service.fhir.deadline import DeadlineExceeded, ResponseTooLarge, bounded_get
 from cds_service.security.clients import ASYMMETRIC_ALGORITHMS, ClientRegistry, TrustedClient
 from cds_service.security.replay import ReplayCache
 
@@ -134,27 +135,23 @@ class JwksFetcher:
         return entry
 
     def fetch(self, url: str) -> Any:
-        started = time.monotonic()
-        response = requests.get(
-            url,
-            timeout=(self.connect_timeout_s, self.read_timeout_s),
-            allow_redirects=False,
-            stream=True,
-            headers={"Accept": "application/jwk-set+json, application/json"},
-        )
-        with response:
-            if response.status_code != 200:
-                raise AuthFailure(f"jku answered HTTP {response.status_code}")
-            size = 0
-            chunks: list[bytes] = []
-            for chunk in response.iter_content(chunk_size=16384):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise AuthFailure("jku key set too large")
-                if time.monotonic() - started > self.total_timeout_s:
-                    raise AuthFailure("jku key set took too long")
-                chunks.append(chunk)
-        data = json.loads(b"".join(chunks))
+        """The JWK Set at `url`, ended — socket shut — by `total_timeout_s` (issue 16, item 3)."""
+        try:
+            response = bounded_get(
+                url,
+                deadline=time.monotonic() + self.total_timeout_s,
+                max_bytes=self.max_bytes,
+                connect_timeout_s=self.connect_timeout_s,
+                read_timeout_s=self.read_timeout_s,
+                headers={"Accept": "application/jwk-set+json, application/json"},
+            )
+        except ResponseTooLarge:
+            raise AuthFailure("jku key set too large") from None
+        except DeadlineExceeded:
+            raise AuthFailure("jku key set took too long") from None
+        if response.status_code != 200:
+            raise AuthFailure(f"jku answered HTTP {response.status_code}")
+        data = json.loads(response.body)
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise AuthFailure("jku did not return a JWK Set")
         return data
