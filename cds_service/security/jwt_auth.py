@@ -6,8 +6,9 @@ Every discovery, service and feedback call must carry ``Authorization: Bearer <j
   never HMAC — and the list is ours, never taken from the token), ``kid`` required, ``jku``
   optional and, when present, on the issuing client's allowlist (exact URL match);
 * signature: checked by PyJWT (with `cryptography`) against the JWK named by ``kid`` — from the
-  client's configured JWK Set, or fetched from the allowlisted ``jku`` (timeouts, size cap, no
-  redirects, cached, re-fetched when an unknown ``kid`` appears, at most every 30 s per URL);
+  client's configured JWK Set (also when the token names an allowlisted ``jku``: no fetch), or
+  fetched from the allowlisted ``jku`` (a total deadline, size cap, no redirects, cached,
+  re-fetched when an unknown ``kid`` appears, at most every 30 s per URL);
 * claims: ``iss`` (a configured client), ``aud`` (this endpoint's URL: ``public_base_url`` +
   request path; a string or an array), ``exp``, ``iat``, ``jti`` required, ``nbf`` honoured when
   present, ``tenant`` checked when the client has tenants configured, extra claims (``sub``…)
@@ -269,12 +270,16 @@ class JwtAuthenticator:
         return client, verified
 
     def _find_key(self, client: TrustedClient, kid: str, jku: Any) -> dict[str, Any]:
+        configured = self._static_keys.get(client.iss, {}).get(kid)
         if jku is not None:
             if not isinstance(jku, str) or jku not in client.jku_allowlist:
                 raise AuthFailure("jku is not on the client's allowlist")
-            jwk_data = self.fetcher.get_key(jku, kid)
+            # a kid of the client's configured key set is verified with that key, without
+            # reaching the (allowlisted) jku: the CDS Hooks sandbox always sends one, and a
+            # service with its key set on file must work offline (issue 16, item 15)
+            jwk_data = configured or self.fetcher.get_key(jku, kid)
         else:
-            jwk_data = self._static_keys.get(client.iss, {}).get(kid)
+            jwk_data = configured
             for url in client.jku_allowlist:
                 if jwk_data is not None:
                     break
