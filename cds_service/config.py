@@ -60,6 +60,10 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ("*",)
     max_request_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64
+    # Refused by gunicorn before the app, answered as JSON (cds_service/security/gunicorn_errors.py):
+    max_request_line: int = 4094  # bytes of the request line (method, URL, version): else 414
+    max_request_field_bytes: int = 8190  # bytes of one header field (the JWT goes in one): 431
+    max_request_fields: int = 100  # header fields: else 431
     request_budget_s: float = 20.0  # whole hook call, FHIR fallback included
 
     # Security ---------------------------------------------------------------------------------
