@@ -121,3 +121,15 @@ def test_unstorable_names_the_member_and_the_limit() -> None:
                        "acceptedSuggestions": [{"id": "a\x00"}]}) == (
         "acceptedSuggestions.0.id", "contains a NUL character")
     assert unstorable(overridden("c")) is None
+
+
+def test_lengths_are_capped(secure_app, secure_client, keys) -> None:
+    card = cards_for(secure_client, keys)[0]
+    many = {**accepted(card), "acceptedSuggestions": [{"id": f"s{i}"} for i in range(51)]}
+    long_comment = overridden(card["uuid"])
+    long_comment["overrideReason"]["userComment"] = "c" * 4001
+    response = post_feedback(secure_client, keys, [many, long_comment, accepted(card)])
+    assert response.status_code == 400
+    assert response.get_json()["invalid"] == ["feedback.0.acceptedSuggestions",
+                                              "feedback.1.overrideReason.userComment"]
+    assert response.get_json()["stored"] == 1
