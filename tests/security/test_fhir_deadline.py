@@ -153,3 +153,25 @@ def test_the_reusable_bounded_get_raises_deadline_exceeded(drip) -> None:
                     read_timeout_s=10.0)
     assert time.monotonic() - started < 0.6 + SLACK_S
     assert wait_until(lambda: drip.open == 0, SLACK_S)
+
+
+def test_a_tls_handshake_that_never_ends_is_cut_at_the_deadline() -> None:
+    """The socket is shut through a duplicate descriptor: the TLS wrapping does not hide it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeadlineExceeded):
+            bounded_get(f"https://127.0.0.1:{listener.getsockname()[1]}/jwks.json",
+                        deadline=started + 0.6, max_bytes=1024, read_timeout_s=10.0,
+                        connect_timeout_s=10.0)
+        assert time.monotonic() - started < 0.6 + SLACK_S
+        assert wait_until(lambda: bool(accepted), SLACK_S)
+        accepted[0].settimeout(SLACK_S)
+        while accepted[0].recv(4096):  # the ClientHello, then the end: the client shut its side
+            pass
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
