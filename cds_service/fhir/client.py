@@ -1,8 +1,10 @@
 """FHIR REST access: one HTTP path, typed failures, bounded everything.
 
-Every call goes through `FhirClient._get_json` (one `requests.Session` per hook call): connect and
-read timeouts, bounded retries of idempotent GETs (connection errors, 502/503/504), no redirects
-(a redirect could carry the bearer token to another host), a response size cap, and JSON checks.
+Every call goes through `FhirClient._get_json` (one `FhirClient` per hook call): connect and
+read timeouts, the call's deadline (the socket is shut when it passes, `deadline.py`: no request
+outlives its call), bounded retries of idempotent GETs (connection errors, 502/503/504), no
+redirects (a redirect could carry the bearer token to another host), a response size cap, the
+call's totals of bytes and entries (`CallBudget`), and JSON checks.
 Failures become `FhirError` subclasses whose messages are safe to return to the caller and to log
 (never a token, never resource content). `fetch_many` runs independent queries concurrently so a
 slow server costs one round trip, not one per query.
