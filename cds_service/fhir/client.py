@@ -222,17 +222,17 @@ class FhirClient:
             raise FhirBadResponse("refused a URL outside the FHIR server's base")
         deadline = self.deadline if self.deadline is not None else math.inf
         if time.monotonic() >= deadline:
-            raise FhirTimedOut("the FHIR server did not answer within the time budget")
+            raise FhirTimedOut("the FHIR query did not finish within the time budget")
         with bounded(deadline) as guard:
             try:
                 body = self._get_body(url, guard)
             except FhirError:
                 if guard.expired:
-                    raise FhirTimedOut("the FHIR server did not answer within the time "
+                    raise FhirTimedOut("the FHIR query did not finish within the time "
                                        "budget") from None
                 raise
             if guard.expired:  # a body read to the end of a shut socket is cut
-                raise FhirTimedOut("the FHIR server did not answer within the time budget")
+                raise FhirTimedOut("the FHIR query did not finish within the time budget")
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
@@ -447,8 +447,10 @@ def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation |
     notes: list[str] = []
     if cut is None:
         cut = short_of_total(merged)
-    elif total is not None and _matches(entries) >= total:
-        # the server's own count says every match was read: nothing was cut
+    elif total is not None and _matches(entries) >= total and cut.cause is not CutCause.TIME_BUDGET:
+        # the server's own count says every match was read: nothing was cut (but a page the time
+        # budget ended is said, as when the query is still running at the deadline: one answer,
+        # whichever comes first)
         notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
                      "entries had been read")
         cut = None

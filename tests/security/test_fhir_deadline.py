@@ -175,3 +175,18 @@ def test_a_tls_handshake_that_never_ends_is_cut_at_the_deadline() -> None:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+def test_paging_ended_by_the_deadline_is_a_cut_even_when_the_total_says_all(drip) -> None:
+    """The same answer whether the query or the call's wait ends first: cut by the time budget
+    (the server's `total` cannot vouch for pages that were never asked for)."""
+    from cds_service.fhir.truncation import CutCause
+
+    first = {"resourceType": "Bundle", "type": "searchset", "total": 1,
+             "entry": [{"resource": {"resourceType": "Observation", "id": "o1"}}],
+             "link": [{"relation": "next", "url": drip.base_url + "/Observation?_offset=1"}]}
+    with client_for(drip) as client:
+        client.deadline = time.monotonic() + 0.5
+        result = client.continue_pages(first)
+    assert result.truncation is not None and result.truncation.cause is CutCause.TIME_BUDGET
+    assert len(result.value["entry"]) == 1
