@@ -41,6 +41,7 @@ from cards.prior_courses import prior_course_lines
 from cards.render import (
     bullets,
     card,
+    lesion_md,
     md,
     num,
     one_line,
@@ -174,7 +175,7 @@ def lesion_line(assessment: Assessment, record: PatientRecord | None) -> str:
     same_dates = len(shown) > 1 and len(spans) == 1
     parts = []
     for lesion, a, da, b, db in shown:
-        name = md(lesion) + (" (new)" if lesion in new else "")
+        name = lesion_md(lesion) + (" (new)" if lesion in new else "")
         if a is None:
             parts.append(f"{name} {num(b)} mm" + ("" if same_dates else _day(db)))
         elif same_dates:
@@ -290,7 +291,7 @@ def lesion_names(lesions: Sequence[str]) -> str:
     """"lesion-A, lesion-B", or "each of the 5 lesions" beyond three (named above)."""
     if len(lesions) > 3:
         return f"each of the {len(lesions)} lesions"
-    return ", ".join(md(x) for x in lesions)
+    return ", ".join(lesion_md(x) for x in lesions)
 
 
 def _split_notes(notes: Sequence[str | None]) -> tuple[list[str], list[list[str]]]:

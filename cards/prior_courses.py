@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from cards.imaging_age import age_text
-from cards.render import md, regimen_text
+from cards.render import lesion_md, md, regimen_text
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
 
 TECHNIQUES = {
@@ -60,7 +60,7 @@ def reaches(t: LocalTreatment, lesion: str) -> bool:
 def target_text(t: LocalTreatment, lesions: Sequence[str]) -> str:
     if t.kind is TreatmentKind.WBRT:
         return "whole brain"
-    return ", ".join(md(x) for x in lesions) or "treated volume"
+    return ", ".join(lesion_md(x) for x in lesions) or "treated volume"
 
 
 def prior_course_lines(record: PatientRecord | None, progressing: Sequence[str], on: date,

@@ -20,6 +20,14 @@ from typing import Any
 from cds_service.security.markdown import escape_markdown, safe_text
 
 SUMMARY_MAX = 139  # CDS Hooks 2.0: "<140-character summary"
+# A suggestion's label is one line an EHR shows on a button: data could make it any length (a
+# 100,061-character label, issue 16 item 11).
+LABEL_MAX = 400  # the longest label the model makes today is ~245 characters
+LESION_NAME_MAX = 40  # characters of a lesion's name on a label or in a note (cut with "…")
+# A lesion name that could be read as a dose or as another part of a label ("24 Gy × 1",
+# "L1: 30 Gy in 5 × 6 Gy; L2") is shown quoted after the word "lesion".
+_DOSE_LIKE = re.compile(r"\d\s*(?:c?gy|fx|fractions?)\b|×|\bx\s*\d|[:;]|\bin\s+\d", re.I)
+_QUOTES = str.maketrans({'"': "'", "\u201c": "'", "\u201d": "'"})
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -51,6 +59,25 @@ def md(value: Any) -> str:
 def plain(value: Any) -> str:
     """A value from data, safe as plain text (summary, suggestion label, action description)."""
     return safe_text("" if value is None else str(value))
+
+
+def lesion_name(value: Any) -> str:
+    """A lesion's name from data, for a label or note: plain, at most `LESION_NAME_MAX`
+    characters, and quoted after "lesion" when it could be read as a dose or label syntax."""
+    name = safe_text("" if value is None else str(value), limit=LESION_NAME_MAX)
+    if _DOSE_LIKE.search(name):
+        return f"lesion \u201c{name.translate(_QUOTES)}\u201d"
+    return name
+
+
+def lesion_md(value: Any) -> str:
+    """`lesion_name` inside markdown (card detail)."""
+    return md(lesion_name(value))
+
+
+def label_text(label: str) -> str:
+    """A suggestion label cut to `LABEL_MAX` characters."""
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1].rstrip() + "…"
 
 
 # --- numbers and references -------------------------------------------------------------------
@@ -244,6 +271,8 @@ def _clean_suggestion(suggestion: Mapping[str, Any]) -> dict[str, Any]:
     `validate_resource`), and walking each resource again cost ~0.1 ms per call."""
     out: dict[str, Any] = {}
     for key, value in suggestion.items():
+        if key == "label" and isinstance(value, str):
+            value = label_text(value)
         if key != "actions":
             cleaned = strip_empty(value)
             if not _dropped(cleaned):

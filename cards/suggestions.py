@@ -47,7 +47,16 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from cards import codes
 from cards.fhir_validation import CallValue, InvalidResource, validate_built, validate_with_model
-from cards.render import md, new_uuid, num, plain, regimen_text, strip_empty
+from cards.render import (
+    lesion_md,
+    lesion_name,
+    md,
+    new_uuid,
+    num,
+    plain,
+    regimen_text,
+    strip_empty,
+)
 from cds_service.mapping import terminology
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
 
@@ -209,7 +218,8 @@ def _volume(volume_id: str, target: RtTarget, ctx: OrderContext) -> dict[str, An
     elif target.lesion:
         volume["identifier"] = [{"system": codes.LESION_IDENTIFIER_SYSTEM,
                                  "value": CallValue(target.lesion)}]
-        volume["description"] = CallValue(f"Planning target volume of brain lesion {target.lesion}")
+        volume["description"] = CallValue(
+            f"Planning target volume of brain lesion {lesion_name(target.lesion)}")
     else:
         volume["description"] = "Focal planning target volume (to be delineated)"
     return volume
@@ -422,7 +432,7 @@ def _target_label(targets: Sequence[RtTarget]) -> str:
         if target.whole_brain:
             parts.append(f"whole brain, {target.text()}")
         elif target.lesion:
-            parts.append(f"{plain(target.lesion)}: {target.text()}")
+            parts.append(f"{lesion_name(target.lesion)}: {target.text()}")
         else:
             parts.append(target.text())
     return "; ".join(parts)
@@ -434,7 +444,8 @@ def _alternatives_note(targets: Sequence[RtTarget]) -> str | None:
         if not target.alternatives:
             continue
         text = ", ".join(regimen_text(r.total_dose_gy, r.fractions) for r in target.alternatives)
-        by_text.setdefault(text, []).append(md(target.lesion) if target.lesion else "this volume")
+        by_text.setdefault(text, []).append(lesion_md(target.lesion) if target.lesion
+                                           else "this volume")
     if not by_text:
         return None
     if len(by_text) == 1:
@@ -469,7 +480,7 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         reirradiation = bool(option.reirradiation)
         left_out = _unprescribed(option, targets)
         missing = (f"Not prescribed (no diameter on record to set the dose): "
-                   f"{', '.join(md(x) for x in left_out)}." if left_out else None)
+                   f"{', '.join(lesion_md(x) for x in left_out)}." if left_out else None)
         note = " ".join(filter(None, [rationale, _alternatives_note(targets), missing]))
         resource = radiotherapy_prescription(option.code, targets, ctx,
                                              reirradiation=reirradiation,
@@ -477,7 +488,7 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         flag = " (re-irradiation)" if reirradiation else ""
         label = f"{caution}Prescribe {short}{flag}: {_target_label(targets)}"
         if left_out:
-            label += f" (not included, no diameter: {plain(', '.join(left_out))})"
+            label += f" (not included, no diameter: {', '.join(map(lesion_name, left_out))})"
         total = ", ".join(f"{num(t.total_dose_cgy)} cGy / {t.fractions} fx" for t in targets)
         actions = [_create(f"Draft CodeX radiotherapy course prescription, {short} "
                            f"({total})", resource)]

@@ -17,7 +17,7 @@ from typing import Any
 from cards import codes
 from cards.common import patient_override_reasons, review_link, source
 from cards.prior_courses import course_text, reaches
-from cards.render import card, md, render
+from cards.render import card, lesion_md, md, render
 from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 
@@ -102,7 +102,7 @@ def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tu
         lesions = [x for x in progressing if reaches(t, x)] or (
             list(t.lesion_ids) if not progressing else [])
         if lesions:
-            out.append((course_text(t, None), ", ".join(md(x) for x in lesions)))
+            out.append((course_text(t, None), ", ".join(lesion_md(x) for x in lesions)))
     return out
 
 

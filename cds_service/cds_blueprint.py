@@ -12,12 +12,19 @@ import time
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import metrics
-from cds_service.errors import NotFound, ServiceError, StorageUnavailable
+from cds_service.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    StorageUnavailable,
+)
+from cds_service.feedback_store import FeedbackOutcome
 from cds_service.fhir.gather import gather
 from cds_service.http_json import read_json_body
 from cds_service.registry import HookCall
@@ -30,6 +37,12 @@ log = logging.getLogger("salvage_cds.hooks")
 
 def _services() -> AppServices:
     return current_app.extensions["salvage_cds"]
+
+
+def _client_iss() -> str | None:
+    """The authenticated client's `iss` (None under `serve --dev`)."""
+    client = g.get("cds_client")
+    return client.iss if client is not None else None
 
 
 @bp.before_request
@@ -60,7 +73,7 @@ def call_service(service_id: str) -> Any:
     metrics.count_hook_call(service.id, response.get("cards", []))
     # Off the request path; a failure costs only the link for later feedback, never the cards.
     services.feedback.queue_issued_cards(service.id, call.hook_instance,
-                                         response.get("cards", []))
+                                         response.get("cards", []), _client_iss())
     log.info(
         "hook call answered",
         extra={
@@ -81,22 +94,56 @@ def feedback(service_id: str) -> Any:
     services = _services()
     if services.registry.get(service_id) is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
+    body = read_json_body(request, max_bytes=services.config.max_request_bytes,
+                          max_depth=services.config.max_json_depth)
     try:
-        body = read_json_body(request, max_bytes=services.config.max_request_bytes,
-                              max_depth=services.config.max_json_depth)
-        services.validator.validate_feedback(body)
-    except ServiceError:
+        invalid = services.validator.feedback_entry_errors(body)
+    except ServiceError:  # the body itself is not a feedback request
         metrics.count_feedback("invalid")
         raise
     try:
-        stored = services.feedback.add_feedback(service_id, body["feedback"])
+        outcome = services.feedback.add_feedback(service_id, body["feedback"],
+                                                 client_iss=_client_iss(), skip=invalid)
     except SQLAlchemyError:
         # Not acknowledged, so not lost: the client keeps the feedback and may send it again.
         log.error("feedback not stored: database error", extra={"service_id": service_id})
         metrics.count_feedback("not-stored", len(body["feedback"]))
         raise StorageUnavailable("feedback was not stored (database unavailable); retry later") \
             from None
-    for entry in body["feedback"]:
-        metrics.count_feedback(str(entry["outcome"]))
-    log.info("feedback stored", extra={"service_id": service_id, "entries": stored})
-    return jsonify({"stored": stored})
+    for index, entry in enumerate(body["feedback"]):
+        if index in invalid or index in outcome.invalid:
+            metrics.count_feedback("invalid")
+        elif index in outcome.refused:
+            metrics.count_feedback("refused")
+        else:
+            metrics.count_feedback(str(entry.get("outcome")))
+    log.info("feedback stored", extra={"service_id": service_id, "entries": outcome.stored,
+                                       "duplicates": outcome.duplicates,
+                                       "unmatched": outcome.unmatched,
+                                       "invalid": len(invalid) + len(outcome.invalid),
+                                       "refused": len(outcome.refused)})
+    return jsonify(_feedback_answer(invalid, outcome))
+
+
+def _feedback_answer(invalid: dict[int, list[str]], outcome: FeedbackOutcome) -> dict[str, Any]:
+    """200 with what was stored; or the refusal of the entries that were not (400: invalid or
+    not storable, 403: another client's card), saying how many of the others were stored."""
+    answer: dict[str, Any] = {"stored": outcome.acknowledged}
+    if outcome.unmatched:
+        answer["notCounted"] = outcome.unmatched  # no card of ours by that uuid: kept apart
+    paths = [p for i in sorted(invalid) for p in invalid[i]]
+    unstorable = [outcome.invalid[i] for i in sorted(outcome.invalid)]
+    refused = [outcome.refused[i] for i in sorted(outcome.refused)]
+    if paths or unstorable:
+        raise BadRequest(
+            "invalid feedback: " + "; ".join([*paths, *unstorable, *refused])
+            + f"; the other entries were stored ({outcome.acknowledged})",
+            field=(paths or unstorable)[0].split(" ")[0],
+            invalid=paths + [u.split(" ")[0] for u in unstorable],
+            refused=[r.split(" ")[0] for r in refused], **answer)
+    if refused:
+        raise Forbidden(
+            "feedback refused: " + "; ".join(refused)
+            + f"; the other entries were stored ({outcome.acknowledged})",
+            field=refused[0].split(" ")[0], refused=[r.split(" ")[0] for r in refused], **answer)
+    return answer

@@ -203,6 +203,10 @@ def serve(args: argparse.Namespace) -> int:
             self.cfg.set("timeout", int(config.request_budget_s) + 10)
             self.cfg.set("accesslog", None)  # our own PHI-safe request log replaces it
             self.cfg.set("worker_exit", close_worker_app)
+            # request line and header limits (one home: config.py); gunicorn's refusals are JSON
+            self.cfg.set("limit_request_line", config.max_request_line)
+            self.cfg.set("limit_request_field_size", config.max_request_field_bytes)
+            self.cfg.set("limit_request_fields", config.max_request_fields)
             for hook, function in metrics_hooks(args).items():
                 self.cfg.set(hook, function)
 
@@ -211,6 +215,9 @@ def serve(args: argparse.Namespace) -> int:
             freeze_startup_objects()
             return app
 
+    from cds_service.security import gunicorn_errors
+
+    gunicorn_errors.install()  # before the workers fork
     Server().run()
     return 0
 

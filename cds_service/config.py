@@ -50,11 +50,20 @@ class ServiceConfig:
     fhir_pool_threads: int = 32
     fhir_max_response_bytes: int = 20 * 1024 * 1024
     fhir_max_entries: int = 5000  # resources kept per query; the rest is reported as truncated
+    # Totals across all queries and pages of one hook call (or SMART page load): what is cut is
+    # named on the cards (cds_service/fhir/truncation.py). A hostile server once drove one worker
+    # to 1.57 GB with per-response caps alone.
+    fhir_max_call_bytes: int = 64 * 1024 * 1024
+    fhir_max_call_entries: int = 20000
 
     # HTTP -------------------------------------------------------------------------------------
     cors_origins: tuple[str, ...] = ("*",)
     max_request_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64
+    # Refused by gunicorn before the app, answered as JSON (cds_service/security/gunicorn_errors.py):
+    max_request_line: int = 4094  # bytes of the request line (method, URL, version): else 414
+    max_request_field_bytes: int = 8190  # bytes of one header field (the JWT goes in one): 431
+    max_request_fields: int = 100  # header fields: else 431
     request_budget_s: float = 20.0  # whole hook call, FHIR fallback included
 
     # Security ---------------------------------------------------------------------------------

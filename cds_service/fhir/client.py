@@ -1,8 +1,10 @@
 """FHIR REST access: one HTTP path, typed failures, bounded everything.
 
-Every call goes through `FhirClient._get_json` (one `requests.Session` per hook call): connect and
-read timeouts, bounded retries of idempotent GETs (connection errors, 502/503/504), no redirects
-(a redirect could carry the bearer token to another host), a response size cap, and JSON checks.
+Every call goes through `FhirClient._get_json` (one `FhirClient` per hook call): connect and
+read timeouts, the call's deadline (the socket is shut when it passes, `deadline.py`: no request
+outlives its call), bounded retries of idempotent GETs (connection errors, 502/503/504), no
+redirects (a redirect could carry the bearer token to another host), a response size cap, the
+call's totals of bytes and entries (`CallBudget`), and JSON checks.
 Failures become `FhirError` subclasses whose messages are safe to return to the caller and to log
 (never a token, never resource content). `fetch_many` runs independent queries concurrently so a
 slow server costs one round trip, not one per query.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -26,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cds_service.fhir.allowlist import FhirAllowlist, Origin
+from cds_service.fhir.deadline import DeadlineAdapter, Guard, bounded, mount_deadline_adapter
 from cds_service.fhir.threads import FhirThreads
 from cds_service.fhir.truncation import CutCause, Truncation
 
@@ -58,6 +63,14 @@ class FhirTooLarge(FhirBadResponse):
     """The response exceeded the size cap (`fhir_max_response_bytes`)."""
 
 
+class FhirCallTooLarge(FhirTooLarge):
+    """The responses of one call together exceeded `fhir_max_call_bytes`."""
+
+
+class FhirTimedOut(FhirUnavailable):
+    """The call's deadline passed before the response was read whole (its socket was shut)."""
+
+
 @dataclass(frozen=True)
 class FhirSettings:
     connect_timeout_s: float
@@ -67,6 +80,37 @@ class FhirSettings:
     max_workers: int
     max_response_bytes: int
     max_entries: int
+    max_call_bytes: int = 64 * 1024 * 1024
+    max_call_entries: int = 20000
+
+
+class CallBudget:
+    """What one call (one `FhirClient`) may read in total, across its queries and pages —
+    shared by the call's threads (issue 16, item 4: each response was capped, their sum not)."""
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self._bytes = 0
+        self._entries = 0
+        self._lock = threading.Lock()
+
+    def take_bytes(self, count: int) -> bool:
+        """Count `count` more bytes read; False once the call's total is past its cap."""
+        with self._lock:
+            self._bytes += count
+            return self._bytes <= self.max_bytes
+
+    def take_entries(self, count: int) -> int:
+        """How many of `count` more entries the call may keep (all, some, or none)."""
+        with self._lock:
+            granted = max(0, min(count, self.max_entries - self._entries))
+            self._entries += granted
+            return granted
+
+    def entries_left(self) -> int:
+        with self._lock:
+            return self.max_entries - self._entries
 
 
 @dataclass
@@ -95,6 +139,9 @@ _STOP_WORDS = {
     CutCause.PAGE_FAILED: "failed on a further page",
     CutCause.BYTE_CAP: "sent a further page over the size limit",
     CutCause.ENTRY_CAP: "went past the entry limit",
+    CutCause.CALL_BYTE_CAP: "went past the call's total size limit",
+    CutCause.CALL_ENTRY_CAP: "went past the call's total entry limit",
+    CutCause.TIME_BUDGET: "went past the time budget",
 }
 
 
@@ -118,10 +165,9 @@ def new_session(base_url: str, settings: FhirSettings, *, pool_size: int | None 
         # held a thread for a day): our own short backoff applies instead
         respect_retry_after_header=False,
     )
-    adapter = HTTPAdapter(max_retries=retry,
-                          pool_maxsize=max(pool_size or settings.max_workers, 1))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    # connections the call's deadline can shut (`deadline.bounded`, in `_get_json`)
+    mount_deadline_adapter(session, DeadlineAdapter(
+        max_retries=retry, pool_maxsize=max(pool_size or settings.max_workers, 1)))
     session.headers["Accept"] = FHIR_JSON + ", application/json;q=0.9"
     # A FHIR server's Set-Cookie is never stored, so never sent with another call's requests.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -147,8 +193,10 @@ def _settle_environment(session: requests.Session, base_url: str) -> None:
 class FhirClient:
     def __init__(self, base: Origin, base_url: str, access_token: str | None,
                  settings: FhirSettings, allowlist: FhirAllowlist,
-                 session: requests.Session | None = None) -> None:
-        """`session`: a shared one (kept open, `FhirConnections`); else the client's own."""
+                 session: requests.Session | None = None, deadline: float | None = None) -> None:
+        """`session`: a shared one (kept open, `FhirConnections`, made by `new_session`); else
+        the client's own. `deadline` (monotonic): every request ends by it, socket shut
+        (`fetch_many` sets it to its own)."""
         self.base = base
         self.base_url = base_url.rstrip("/") + "/"
         self.settings = settings
@@ -157,6 +205,8 @@ class FhirClient:
         self.session = new_session(self.base_url, settings) if session is None else session
         # per request, never on the session: a shared session serves other calls' tokens too
         self._headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+        self.deadline = deadline
+        self.budget = CallBudget(settings.max_call_bytes, settings.max_call_entries)
 
     def close(self) -> None:
         if self._own_session:
@@ -172,11 +222,36 @@ class FhirClient:
     def _get_json(self, url: str) -> dict[str, Any]:
         if not self.allowlist.same_server(self.base, url):
             raise FhirBadResponse("refused a URL outside the FHIR server's base")
+        deadline = self.deadline if self.deadline is not None else math.inf
+        if time.monotonic() >= deadline:
+            raise FhirTimedOut("the FHIR query did not finish within the time budget")
+        with bounded(deadline) as guard:
+            try:
+                body = self._get_body(url, guard)
+            except FhirError:
+                if guard.expired:
+                    raise FhirTimedOut("the FHIR query did not finish within the time "
+                                       "budget") from None
+                raise
+            if guard.expired:  # a body read to the end of a shut socket is cut
+                raise FhirTimedOut("the FHIR query did not finish within the time budget")
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            raise FhirBadResponse("the FHIR server sent invalid JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise FhirBadResponse("the FHIR server sent JSON that is not a FHIR resource")
+        return data
+
+    def _get_body(self, url: str, guard: Guard) -> bytes:
+        """One GET's body: status checked, size capped; ended by the guard's deadline."""
+        remaining = guard.remaining()
         try:
             response = self.session.get(
                 url,
                 headers=self._headers,
-                timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),
+                timeout=(min(self.settings.connect_timeout_s, remaining),
+                         min(self.settings.read_timeout_s, remaining)),
                 allow_redirects=False,
                 stream=True,
             )
@@ -200,14 +275,7 @@ class FhirClient:
                 raise FhirUnavailable(f"the FHIR server failed ({status})")
             if status >= 400:
                 raise FhirBadResponse(f"the FHIR server answered {status}")
-            body = self._read_capped(response)
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            raise FhirBadResponse("the FHIR server sent invalid JSON") from None
-        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-            raise FhirBadResponse("the FHIR server sent JSON that is not a FHIR resource")
-        return data
+            return self._read_capped(response)
 
     def _read_capped(self, response: requests.Response) -> bytes:
         cap = self.settings.max_response_bytes
@@ -218,6 +286,10 @@ class FhirClient:
                 size += len(chunk)
                 if size > cap:
                     raise FhirTooLarge(f"the FHIR response exceeded {cap} bytes")
+                if not self.budget.take_bytes(len(chunk)):
+                    raise FhirCallTooLarge(
+                        f"the FHIR responses of this call exceeded {self.budget.max_bytes} "
+                        "bytes in total")
                 chunks.append(chunk)
         except requests.RequestException:
             raise FhirUnavailable("the FHIR server connection broke mid-response") from None
@@ -259,12 +331,12 @@ class FhirClient:
         pages 1–10 into "all there is")."""
         from cds_service.protocol.prefetch import next_link
 
-        entries = _entries(bundle)
+        entries: list[Any] = []
+        cut = self._keep(entries, _entries(bundle))
         seen: set[str] = {u for u in (_self_link(bundle),) if u}  # a `next` back to here is a loop
         page = bundle
         pages = 1
-        cut: Truncation | None = None
-        while (url := next_link(page)) is not None:
+        while cut is None and (url := next_link(page)) is not None:
             cut = self._reason_to_stop(url, seen, pages, len(entries))
             if cut is not None:
                 break
@@ -274,18 +346,26 @@ class FhirClient:
                 if page.get("resourceType") != "Bundle":
                     raise FhirBadResponse("a paging link did not return a Bundle")
             except FhirError as exc:
-                cause = CutCause.BYTE_CAP if isinstance(exc, FhirTooLarge) else CutCause.PAGE_FAILED
-                cut = Truncation(cause, len(entries), reason=str(exc))
+                cut = _page_cut(exc, len(entries), self.budget)
                 break
             if self_url := _self_link(page):
                 seen.add(self_url)
-            entries.extend(_entries(page))
+            cut = self._keep(entries, _entries(page))
             pages += 1
-        cap = self.settings.max_entries
-        if len(entries) > cap:
-            entries = entries[:cap]
-            cut = Truncation(CutCause.ENTRY_CAP, cap, limit=cap)
         return _merged(bundle, entries, cut)
+
+    def _keep(self, entries: list[Any], page: list[Any]) -> Truncation | None:
+        """Add a page's entries within the query's cap (`fhir_max_entries`) and the call's
+        (`fhir_max_call_entries`); the cut, if either was reached."""
+        cap = self.settings.max_entries
+        room = max(0, cap - len(entries))
+        granted = self.budget.take_entries(min(len(page), room))
+        entries.extend(page[:granted])
+        if granted < min(len(page), room):
+            return Truncation(CutCause.CALL_ENTRY_CAP, len(entries), limit=self.budget.max_entries)
+        if len(page) > room:
+            return Truncation(CutCause.ENTRY_CAP, cap, limit=cap)
+        return None
 
     def _reason_to_stop(self, url: str, seen: set[str], pages: int,
                         entries: int) -> Truncation | None:
@@ -296,6 +376,10 @@ class FhirClient:
             return Truncation(CutCause.PAGE_CAP, entries, limit=self.settings.max_pages)
         if entries >= self.settings.max_entries:
             return Truncation(CutCause.ENTRY_CAP, entries, limit=self.settings.max_entries)
+        if self.budget.entries_left() <= 0:
+            return Truncation(CutCause.CALL_ENTRY_CAP, entries, limit=self.budget.max_entries)
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return Truncation(CutCause.TIME_BUDGET, entries)
         return None
 
     def fetch_many(self, queries: Mapping[str, str | dict[str, Any]], deadline: float,
@@ -307,6 +391,8 @@ class FhirClient:
         the pages of one query follow each other, those of different queries run at once."""
         if not queries:
             return {}
+        # every request of the queries ends by the deadline, socket shut and thread free
+        self.deadline = deadline if self.deadline is None else min(self.deadline, deadline)
         workers = min(self.settings.max_workers, len(queries))
         own: ThreadPoolExecutor | None = None
         # the shared threads run all of a call's queries at once, so only up to max_workers
@@ -346,6 +432,17 @@ def _read_timed_out(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, urllib3.exceptions.ReadTimeoutError)
 
 
+def _page_cut(exc: FhirError, entries: int, budget: CallBudget) -> Truncation:
+    """Why reading stopped at a further page that could not be read."""
+    if isinstance(exc, FhirCallTooLarge):
+        return Truncation(CutCause.CALL_BYTE_CAP, entries, limit=budget.max_bytes)
+    if isinstance(exc, FhirTooLarge):
+        return Truncation(CutCause.BYTE_CAP, entries, reason=str(exc))
+    if isinstance(exc, FhirTimedOut):
+        return Truncation(CutCause.TIME_BUDGET, entries)
+    return Truncation(CutCause.PAGE_FAILED, entries, reason=str(exc))
+
+
 def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation | None) -> Paged:
     """One searchset of every entry read. `total` stays the server's count of matches (not how
     many were kept), or — when the server gave none — the count read if that is all there is."""
@@ -359,8 +456,10 @@ def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation |
     notes: list[str] = []
     if cut is None:
         cut = short_of_total(merged)
-    elif total is not None and _matches(entries) >= total:
-        # the server's own count says every match was read: nothing was cut
+    elif total is not None and _matches(entries) >= total and cut.cause is not CutCause.TIME_BUDGET:
+        # the server's own count says every match was read: nothing was cut (but a page the time
+        # budget ended is said, as when the query is still running at the deadline: one answer,
+        # whichever comes first)
         notes.append(f"the FHIR server's paging {_STOP_WORDS[cut.cause]}; all {total} "
                      "entries had been read")
         cut = None

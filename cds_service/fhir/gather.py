@@ -65,6 +65,8 @@ def fhir_settings(config: ServiceConfig) -> FhirSettings:
         max_workers=config.fhir_max_workers,
         max_response_bytes=config.fhir_max_response_bytes,
         max_entries=config.fhir_max_entries,
+        max_call_bytes=config.fhir_max_call_bytes,
+        max_call_entries=config.fhir_max_call_entries,
     )
 
 

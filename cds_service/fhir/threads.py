@@ -2,8 +2,8 @@
 
 Starting a thread per query per call cost ~1.5 ms of CPU per no-prefetch call (bench/run.py), so a
 process keeps one pool. A call takes threads from it only when enough are free for all its
-queries at once; otherwise — the pool held, e.g., by queries to a hanging FHIR server that outlived
-their calls (a running HTTP request cannot be cancelled, only its timeouts end it) — the call
+queries at once; otherwise — the pool held, e.g., by another call's queries to a hanging FHIR
+server (they end at that call's deadline, when `deadline.py` shuts their sockets) — the call
 starts threads of its own, as every call did before. So no call ever waits behind another call's
 FHIR server, and the pool never grows past its size.
 """

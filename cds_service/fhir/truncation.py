@@ -1,7 +1,8 @@
 """The fact that a FHIR query or prefetch key was cut short, and how to say so.
 
 Reading stops before the end of a search for several reasons — the page cap (`fhir_max_pages`),
-the entry cap (`fhir_max_entries`), a further page over the response size cap, a further page
+the entry cap (`fhir_max_entries`), the call's totals (`fhir_max_call_bytes`,
+`fhir_max_call_entries`), a further page over the response size cap, a further page
 that fails, paging that loops, no usable fhirServer to complete a paginated prefetch, the time
 budget. Every one of them leaves the assessment on part of the record, so each becomes a
 `Truncation` that travels with the call's data (`GatheredData.truncated`) to the cards and the log
@@ -24,6 +25,8 @@ class CutCause(str, Enum):
     NOT_FETCHABLE = "not-fetchable"
     TIME_BUDGET = "time-budget"
     NO_NEXT_PAGE = "no-next-page"  # the searchset's `total` says more than was sent, no `next`
+    CALL_BYTE_CAP = "call-byte-cap"  # the call's responses together reached fhir_max_call_bytes
+    CALL_ENTRY_CAP = "call-entry-cap"  # the call's queries together reached fhir_max_call_entries
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,12 @@ class Truncation:
                 return f"further pages of the prefetched data could not be fetched: {self.reason}"
             case CutCause.TIME_BUDGET:
                 return "further pages did not arrive within the time budget"
+            case CutCause.CALL_BYTE_CAP:
+                return (f"the hook call reached its total size limit, {self.limit} bytes across "
+                        "all queries")
+            case CutCause.CALL_ENTRY_CAP:
+                return (f"the hook call reached its total entry limit, {self.limit} entries "
+                        "across all queries")
             case CutCause.NO_NEXT_PAGE:
                 return "the FHIR server counted more matches but offered no next page"
         return self.cause.value

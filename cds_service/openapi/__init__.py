@@ -88,8 +88,14 @@ FIXED_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["stored"],
-        "properties": {"stored": {"type": "integer", "minimum": 0,
-                                  "description": "feedback entries stored durably"}},
+        "properties": {
+            "stored": {"type": "integer", "minimum": 0,
+                       "description": "feedback entries stored durably (duplicates acknowledged)"},
+            "notCounted": {"type": "integer", "minimum": 1,
+                           "description": "of those, entries on no card this service issued when "
+                                          "they arrived: kept apart until a matching card link "
+                                          "exists (never counted otherwise)"},
+        },
     },
     "Health": {
         "type": "object",

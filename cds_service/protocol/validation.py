@@ -107,6 +107,20 @@ class RequestValidator:
                 message = _describe(error).replace(path, field, 1)
                 raise BadRequest(message, field=field)
 
+    def feedback_entry_errors(self, body: Any) -> dict[int, list[str]]:
+        """Per entry, the paths of what is wrong with it (its index -> paths); an error in the
+        envelope (no `feedback` list, too many entries) is a `BadRequest` for the whole body.
+        Entries are judged one by one: a bad one is named, the others can be stored."""
+        errors = sorted(self.feedback.iter_errors(body), key=lambda e: list(e.absolute_path))
+        per_entry: dict[int, list[str]] = {}
+        for error in errors:
+            path = list(error.absolute_path)
+            if len(path) >= 2 and path[0] == "feedback" and isinstance(path[1], int):
+                per_entry.setdefault(path[1], []).append(error_path(error))
+            else:
+                self.validate_feedback(body)  # raises, naming every error
+        return per_entry
+
     def validate_feedback(self, body: Any) -> None:
         errors = sorted(self.feedback.iter_errors(body), key=lambda e: list(e.absolute_path))
         if errors:

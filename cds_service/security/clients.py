@@ -23,9 +23,10 @@ File format (every key other than ``clients`` / ``iss`` is optional)::
 * Keys: ``jwks_file`` (a JWK Set file; a relative path is read from the clients file's
   directory), inline ``jwks``, and/or ``jku_allowlist`` — the exact ``jku`` URLs this client may
   name (https, or http on a loopback host). A client needs at least one of the three. A JWT with a
-  ``jku`` header is verified only with the key set fetched from that (allowlisted) URL; a JWT
-  without one is verified with the configured key set, then with the client's allowlisted ``jku``
-  URLs (keys "communicated out of band", CDS Hooks 2.0).
+  ``jku`` header (which must be on this list) is verified with the configured key set when its
+  ``kid`` is there — no fetch, so a configured client works offline — else with the key set
+  fetched from that URL; a JWT without one is verified with the configured key set, then with the
+  client's allowlisted ``jku`` URLs (keys "communicated out of band", CDS Hooks 2.0).
 * ``tenant`` — a string or a list of strings: when set, the JWT's ``tenant`` claim must be one of
   them.
 * ``algorithms`` — restricts the accepted ``alg`` values for this client (default: every

@@ -6,8 +6,8 @@ a resource id: any of them can carry ``<script>``, ``<img onerror=…>``, ``[cli
 or a line that turns into a heading. The helpers here are the only way such values enter
 Markdown, plain-text fields (summary, labels, descriptions) and links:
 
-* `escape_markdown(text)` — for values placed inside Markdown. Control characters and line breaks
-  become spaces (a value never starts a new block). Then only what could form structure is
+* `escape_markdown(text)` — for values placed inside Markdown. Line breaks become spaces (a value
+  never starts a new block); control and format characters (Unicode Cc, Cf) are removed. Then only what could form structure is
   escaped, so that the text also reads clean where a client shows Markdown as plain text or renders
   a smaller subset: ``\\ ` * ~ | $ ^`` always; ``_`` unless it stands between two letters or
   digits (an intraword underscore never forms emphasis); ``<`` before a letter, ``/``, ``!`` or
@@ -18,7 +18,7 @@ Markdown, plain-text fields (summary, labels, descriptions) and links:
   (``> # = [``, ``-``/``+`` before a space, ``1.`` / ``1)``) and a closing ``#`` run. Every other character
   — ``. - : / ( ) ' " = <=`` … — stays as it is: it cannot form syntax inside a line.
 * `safe_text(text)` — for plain-text fields that a careless client might still render as HTML:
-  control and bidi-override characters removed, whitespace collapsed, ``<`` / ``>`` replaced by
+  control and format characters (bidi overrides, zero-width characters: Unicode Cf) removed, whitespace collapsed, ``<`` / ``>`` replaced by
   the look-alike ``‹`` / ``›``.
 * `safe_url(url)` — ``http``/``https`` absolute URLs only (``javascript:``, ``data:``, ``vbscript:``,
   relative and protocol-relative URLs, URLs with credentials or control characters → ``None``);
@@ -43,9 +43,16 @@ __all__ = ["escape_markdown", "markdown_link", "safe_text", "safe_url"]
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"[ \u00a0]{2,}")
-# Unicode categories Cc (U+0000-001F, U+007F-009F) and Cs (surrogates), and the bidi controls:
-# one regex instead of a per-character category lookup (this runs on every value of every card).
-_REMOVED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + _BIDI + "]")
+# Every format control (Unicode category Cf: zero-width space/joiners, word joiner, BOM, soft
+# hyphen, invisible operators, tag characters, and the bidi controls above): invisible, they make
+# two texts that read the same differ, or text display otherwise than it is (issue 16, item 11).
+# (planes 0-1 and the tag block hold every Cf character; scanning only them keeps import fast)
+_FORMAT_CONTROLS = "".join(
+    chr(c) for c in (*range(0x20000), *range(0xE0000, 0xE0100))
+    if unicodedata.category(chr(c)) == "Cf")
+# Unicode categories Cc (U+0000-001F, U+007F-009F), Cs (surrogates) and Cf: one regex instead of
+# a per-character category lookup (this runs on every value of every card).
+_REMOVED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + re.escape(_FORMAT_CONTROLS) + "]")
 
 # Always escaped: each can form syntax anywhere in a line (backslash escapes, code spans,
 # emphasis, strikethrough, table cells, math, superscript/footnotes). All are rare in clinical text.

@@ -54,3 +54,29 @@ def test_gunicorn_service_serves_discovery_and_health(live_service) -> None:
     assert health.status_code == 200 and health.json()["database"] == "ok"
     services = requests.get(live_service.url("/cds-services"), timeout=5).json()["services"]
     assert {s["id"] for s in services} == {"bcbm-salvage", "bcbm-order-select", "bcbm-order-sign"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kw", "status", "code"), [
+    ({"path": "/cds-services?" + "x" * 6000}, 414, "uri-too-long"),
+    ({"headers": {"X-Big": "y" * 9000}}, 431, "request-header-fields-too-large"),
+    ({"headers": {f"X-H{i}": "1" for i in range(120)}}, 431, "request-header-fields-too-large"),
+], ids=["long-url", "long-header", "many-headers"])
+def test_gunicorn_refusals_are_json(live_service, kw, status, code) -> None:
+    """Issue 16, item 14 (part): gunicorn's own 414/431 pages were HTML."""
+    response = requests.get(live_service.url(kw.get("path", "/cds-services")),
+                            headers=kw.get("headers"), timeout=5)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"] == code
+
+
+def test_json_error_response_is_valid_http_and_json() -> None:
+    from cds_service.security.gunicorn_errors import json_error_response
+
+    raw = json_error_response(400, "Bad Request", "Invalid Request Line '<script>'" + "z" * 500)
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert f"Content-Length: {len(body)}".encode() in head
+    parsed = __import__("json").loads(body)
+    assert parsed["error"] == "bad-request" and len(parsed["message"]) == 200

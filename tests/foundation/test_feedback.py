@@ -22,7 +22,7 @@ def overridden(card: str = "card-2") -> dict:
 def test_feedback_is_stored(app, client) -> None:
     response = client.post(URL, json={"feedback": [accepted(), overridden()]})
     assert response.status_code == 200
-    assert response.get_json() == {"stored": 2}
+    assert response.get_json() == {"stored": 2, "notCounted": 2}  # never issued: kept apart
     store = app.extensions["salvage_cds"].feedback
     [row] = store.feedback_for_card("card-2")
     assert row["outcome"] == "overridden"
@@ -41,13 +41,15 @@ def test_feedback_survives_an_app_restart(app_config) -> None:
     assert len(rows) == 1 and rows[0]["outcome"] == "accepted"
 
 
-def test_one_invalid_entry_stores_nothing_and_names_it(app, client) -> None:
+def test_one_invalid_entry_is_named_and_the_others_are_stored(app, client) -> None:
+    """Issue 16, item 9: the valid entries sent with a bad one are not lost (before: none
+    stored, and an EHR resending the batch never got the others through)."""
     bad = {"card": "card-3", "outcome": "ignored", "outcomeTimestamp": "2026-11-28T10:00:00Z"}
     response = client.post(URL, json={"feedback": [accepted("card-ok"), bad]})
     assert response.status_code == 400
     body = response.get_json()
-    assert "feedback.1.outcome" in body["invalid"]
-    assert app.extensions["salvage_cds"].feedback.count_feedback() == 0
+    assert body["invalid"] == ["feedback.1.outcome"] and body["stored"] == 1
+    assert app.extensions["salvage_cds"].feedback.count_feedback() == 1
 
 
 def test_accepted_needs_accepted_suggestions(client) -> None:
@@ -122,3 +124,30 @@ def test_cards_are_still_returned_when_they_cannot_be_recorded(app, client, monk
     response = client.post("/cds-services/bcbm-salvage", json=body)
     assert store.flush_issued_cards()
     assert sum(t.issued for t in store.topic_report()) == len(response.get_json()["cards"])
+
+
+def test_a_database_from_before_issue_16_gains_the_new_columns(tmp_path) -> None:
+    """Feedback and issued cards now carry the client; an existing database is extended."""
+    from sqlalchemy import create_engine, inspect
+
+    from cds_service.feedback_store import FeedbackStore
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = create_engine(url)
+    with old.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE issued_cards (id INTEGER PRIMARY KEY, card_uuid VARCHAR(128) NOT NULL, "
+            "service_id VARCHAR(128) NOT NULL, hook_instance VARCHAR(256) NOT NULL, "
+            "topic_system VARCHAR(512), topic_code VARCHAR(128), indicator VARCHAR(16) NOT NULL, "
+            "suggestion_uuids TEXT NOT NULL, issued_at DATETIME NOT NULL)")
+    old.dispose()
+    store = FeedbackStore.open(url)
+    try:
+        columns = {c["name"] for c in inspect(store.engine).get_columns("issued_cards")}
+        assert "client_iss" in columns
+        store.record_issued_cards("bcbm-salvage", "h", [{"uuid": "u", "indicator": "info"}],
+                                  client_iss="https://ehr")
+        outcome = store.add_feedback("bcbm-salvage", [accepted("u")], client_iss="https://ehr")
+        assert (outcome.stored, outcome.unmatched) == (1, 0)
+    finally:
+        store.close()

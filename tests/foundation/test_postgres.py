@@ -97,3 +97,29 @@ def test_replay_cache_refuses_a_second_use_on_postgres(postgres_url) -> None:
     assert cache.first_use("https://ehr.example.org", "jti-1", expires) is True
     assert cache.first_use("https://ehr.example.org", "jti-1", expires) is False
     cache.close()
+
+
+@pytest.mark.parametrize("reason", [
+    {"display": "d" * 513}, {"code": "c" * 129}, {"display": "nul\x00"},
+], ids=["display>512", "code>128", "nul"])
+def test_feedback_the_database_cannot_store_is_a_400_and_the_rest_is_kept(
+        postgres_url, app_config, reason) -> None:
+    """Issue 16, item 9: these passed the schema and got 503 "retry later" on PostgreSQL, taking
+    the valid entries sent with them down too; an EHR retried forever."""
+    app = create_app(app_config.replace(database_url=postgres_url))
+    good = {"card": f"pg-good-{sorted(reason)[0]}-{len(next(iter(reason.values())))}",
+            "outcome": "accepted", "acceptedSuggestions": [{"id": "s"}],
+            "outcomeTimestamp": "2026-11-28T10:00:00Z"}
+    bad = {"card": "pg-bad", "outcome": "overridden", "outcomeTimestamp": "2026-11-28T10:00:00Z",
+           "overrideReason": {"reason": {"system": "https://example.org", "code": "x", **reason}}}
+    try:
+        response = app.test_client().post("/cds-services/bcbm-salvage/feedback",
+                                          json={"feedback": [good, bad]})
+        assert response.status_code == 400, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["stored"] == 1 and body["invalid"][0].startswith("feedback.1.overrideReason")
+        store = app.extensions["salvage_cds"].feedback
+        assert len(store.feedback_for_card(good["card"])) == 1
+        assert store.feedback_for_card("pg-bad") == []
+    finally:
+        app.extensions["salvage_cds"].close()

@@ -290,3 +290,42 @@ def test_a_prefetch_short_of_its_own_total_without_a_next_link_is_cut(app_with, 
     assert card["source"]["topic"]["code"] == MISSING_DATA
     assert "counted more matches but offered no next page" in text(card)
     assert answered.truncated_keys == 1
+
+
+# -- the call's totals (issue 16, item 4) ----------------------------------------------------------
+def kept_entries(data: GatheredData) -> int:
+    return sum(len(v.get("entry") or []) for v in data.values.values()
+               if isinstance(v, dict) and v.get("resourceType") == "Bundle")
+
+
+def test_the_calls_total_entry_cap_holds_across_queries_and_is_named(
+        clean_fhir_server, app_with, caplog) -> None:
+    """Each query under its own cap, the call's queries together past theirs."""
+    pid = patient_id(STABLE)
+    clean_fhir_server.load_resources(older_kps(pid, 250))
+    clean_fhir_server.load_bundle(load_bundle(STABLE))
+    app = app_with(fhir_max_call_entries=150)
+    data = gather_with(app.extensions["salvage_cds"].config,
+                       no_prefetch(STABLE, clean_fhir_server))
+    assert kept_entries(data) <= 150
+    assert CutCause.CALL_ENTRY_CAP in {cut.cause for cut in data.truncated}
+    card = only_card(post(app, no_prefetch(STABLE, clean_fhir_server), caplog)[0])
+    assert card["source"]["topic"]["code"] == MISSING_DATA
+    assert "total entry limit, 150 entries across all queries" in text(card)
+
+
+def test_the_calls_total_byte_cap_holds_across_queries_and_is_named(
+        clean_fhir_server, app_with, caplog) -> None:
+    """The issue's hostile server: every response under its cap, their sum 1.57 GB."""
+    pid = patient_id(STABLE)
+    clean_fhir_server.load_resources(older_kps(pid, 250))
+    clean_fhir_server.load_bundle(load_bundle(STABLE))
+    cap = 96 * 1024
+    app = app_with(fhir_max_call_bytes=cap)
+    data = gather_with(app.extensions["salvage_cds"].config,
+                       no_prefetch(STABLE, clean_fhir_server))
+    causes = {cut.cause for cut in data.truncated}
+    assert CutCause.CALL_BYTE_CAP in causes or any("in total" in m for m in data.missing)
+    card = only_card(post(app, no_prefetch(STABLE, clean_fhir_server), caplog)[0])
+    assert card["source"]["topic"]["code"] == MISSING_DATA
+    assert f"total size limit, {cap} bytes" in text(card) or f"{cap} bytes in total" in text(card)

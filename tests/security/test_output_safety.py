@@ -91,11 +91,11 @@ LINE_BREAKS = "\r\n\t\v\f\x85\u2028\u2029"
 
 
 def shown_as(text: str) -> str:
-    """What a reader must see: the same characters, minus controls and bidi overrides, with
-    line breaks as spaces (whitespace runs compared as one space)."""
+    """What a reader must see: the same characters, minus controls and format characters (bidi
+    overrides, zero-width characters: Unicode Cf, issue 16 item 11), with line breaks as spaces
+    (whitespace runs compared as one space)."""
     text = "".join(" " if c in LINE_BREAKS else c for c in text)
-    text = "".join(c for c in text
-                   if unicodedata.category(c) not in ("Cc", "Cs") and c not in BIDI_CONTROLS)
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cs", "Cf"))
     return " ".join(text.split())
 
 
