@@ -22,6 +22,8 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from markupsafe import Markup
 
+from cds_service.model import constants
+
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7F6000")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -79,13 +81,9 @@ class GpaBand:
     median_months: float
 
 
-# Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians.
-GPA_BANDS = (
-    GpaBand(0.0, 1.0, 6.0),
-    GpaBand(1.5, 2.0, 12.9),
-    GpaBand(2.5, 3.0, 23.5),
-    GpaBand(3.5, 4.0, 36.3),
-)
+# Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians,
+# from the model's constants (their one home).
+GPA_BANDS = tuple(GpaBand(low, high, median) for low, high, median in constants.GPA_BANDS)
 
 
 # -- scales ---------------------------------------------------------------------------------------
@@ -232,7 +230,8 @@ class TimelineInput:
     treatments: tuple[TreatmentMark, ...] = ()
     sums: tuple[SumPoint, ...] = ()
     nadir_mm: float | None = None
-    progression_mm: float | None = None  # nadir + 20 %
+    progression_mm: float | None = None  # nadir + the model's PD increase (20 % by default)
+    progression_label: str = "+20 %"  # that increase as text, from the same setting
     assessment_date: date | None = None
     title: str = "Lesion timeline"
     extra_desc: tuple[str, ...] = field(default_factory=tuple)
@@ -285,7 +284,7 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
     ]
     if data.nadir_mm is not None:
         desc.append(f"Sum of diameters nadir {mm(data.nadir_mm)}; progression threshold "
-                    f"(+20 %) {mm(data.progression_mm)}.")
+                    f"({data.progression_label}) {mm(data.progression_mm)}.")
     desc.extend(data.extra_desc)
 
     out: list[str] = [
@@ -417,7 +416,8 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
                          fill="#666666"))
     lines = [(value, css, colour, dash, label) for value, css, colour, dash, label in (
         (data.nadir_mm, "nadir-line", "#007A5A", "5 3", "nadir"),
-        (data.progression_mm, "progression-line", "#C00000", "9 4", "+20 % (PD)"),
+        (data.progression_mm, "progression-line", "#C00000", "9 4",
+         f"{data.progression_label} (PD)"),
     ) if value is not None]
     label_ys = _spread([y2.y(line[0]) + 4 for line in lines], 14.0, p2_top + 10, p2_bottom + 4)
     for (value, css, colour, dash, label), label_y in zip(lines, label_ys, strict=True):
