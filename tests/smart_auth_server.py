@@ -163,12 +163,14 @@ class SmartAuthServer:
         self.omit_patient = False  # token response without `patient`
         self.granted_scope: str | None = None  # override the scope granted
         self.fhir_status: int | None = None  # every FHIR call answers this status
+        self.failing_types: set[str] = set()  # searches of these resource types answer 500
         self.discovery_overrides: dict[str, Any] = {}
         self.id_token_claims: dict[str, Any] = {}  # merged into the id_token (forgeries)
         self.id_token_key: Any = None  # sign with this key instead (a forger's key)
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_audiences: set[str] = set()  # `aud` values accepted besides fhir_base
-        self.request_headers: list[dict[str, str]] = []  # of discovery, token and JWKS requests
+        # path and headers of every request but the FHIR API's (discovery, authorize, token, JWKS)
+        self.request_headers: list[dict[str, str]] = []
         self.app = self._build_app()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -231,6 +233,7 @@ class SmartAuthServer:
         self.omit_patient = False
         self.granted_scope = None
         self.fhir_status = None
+        self.failing_types = set()
         self.discovery_overrides = {}
 
     def smart_configuration(self) -> dict[str, Any]:
@@ -312,7 +315,7 @@ class SmartAuthServer:
         def record_headers() -> None:
             if not request.path.startswith("/fhir/") or request.path.endswith("configuration"):
                 with self.lock:
-                    self.request_headers.append(dict(request.headers))
+                    self.request_headers.append({"path": request.path, **request.headers})
 
         @app.get("/jwks")
         def jwks() -> Any:
@@ -396,6 +399,9 @@ class SmartAuthServer:
         if self.fhir_status is not None:
             record["status"] = self.fhir_status
             return _outcome(self.fhir_status, "transient", "injected fault")
+        if rest.strip("/") in self.failing_types:
+            record["status"] = 500
+            return _outcome(500, "exception", "injected fault")
         if not _in_compartment(rest, request.args, issued.patient):
             record["status"] = 403
             return _outcome(403, "forbidden", "outside the patient in context")
