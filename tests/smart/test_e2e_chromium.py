@@ -1,7 +1,8 @@
 """End to end in headless Chromium: the real service, the real FHIR server, a SMART auth server.
 
     Chromium ──► service (gunicorn, 2 workers)  /smart/launch?iss=…&launch=…
-             ──► auth fixture /authorize (auto-approve) ──► service /smart/callback ──► /smart/plan
+             ──► auth fixture /authorize (auto-approve) ──► service /smart/callback
+             ──► /smart/plan/<handle> (one URL per launch)
     service ──► auth fixture: /fhir/.well-known/smart-configuration, /token, /fhir/* (bearer
                 checked, then proxied to the Medplum FHIR server holding the synthetic patients)
 
@@ -13,6 +14,7 @@ Chromium is Debian's (`apt-get install -y chromium`), driven by Python playwrigh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOT = ROOT / "docs" / "smart-plan.png"
 SCREENSHOT_PATIENT = "progressive-after-wbrt-limited"
+PLAN_URL = re.compile(r"/smart/plan/[0-9a-f]{32}")
 APP_CONTEXT = '{"view":"salvage-plan","assessmentDate":"%s","hookInstance":"e2e-%s"}'
 
 
@@ -75,8 +78,10 @@ def chromium_executable() -> str:
 def stack(fhir_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("smart-e2e")
     precreate_database(tmp / "live.sqlite3")
-    service = start_live_service(tmp, workers=2)
     auth = SmartAuthServer(fhir_upstream=fhir_server.base_url).start()
+    # The SMART issuer allowlist is empty by default: the service may launch with this one only.
+    service = start_live_service(tmp, workers=2,
+                                 env={"SALVAGE_CDS_SMART_ISSUER_ALLOWLIST": auth.base_url})
     try:
         yield Stack(service, auth, fhir_server)
     finally:
@@ -118,7 +123,7 @@ def open_plan(page: Any, stack: Stack, name: str, day: str) -> Any:
     response = page.goto(launch_url(service.base_url, auth.fhir_base, launch),
                          wait_until="load", timeout=60_000)
     assert response is not None
-    assert page.url == service.url("/smart/plan"), page.content()[:2000]
+    assert PLAN_URL.fullmatch(page.url.removeprefix(service.base_url)), page.content()[:2000]
     assert response.status == 200, page.content()[:2000]
     return response
 
@@ -203,3 +208,39 @@ def test_plan_prints_without_navigation(page, stack):
     assert page.locator("svg.lesion-timeline").is_visible()
     pdf = page.pdf(format="A4")
     assert pdf[:4] == b"%PDF"
+
+
+def test_standalone_launch_from_the_start_form(page, stack):
+    """The start form, filled and submitted in Chromium: the CSP's form-action lets the redirect
+    to the (allowlisted) authorization server through, and the plan opens."""
+    service, auth = stack
+    stack.fhir_server.load_bundle(load_bundle("progressive-after-srs-in-field"))
+    auth.standalone_patient = patient_id("progressive-after-srs-in-field")
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    page.goto(service.url("/smart/"), wait_until="load")
+    page.fill("#iss", auth.fhir_base)
+    with page.expect_navigation(url=re.compile(r".*/smart/plan/[0-9a-f]{32}$"), timeout=60_000):
+        page.click("button[type=submit]")
+    assert blocked == []
+    assert page.locator("h1").inner_text().startswith("Salvage plan")
+    assert page.locator("[data-situation]").get_attribute("data-situation") == \
+        "local-progression-after-srs-in-field"
+
+
+def test_two_tabs_keep_their_own_patient_after_reload(chromium, stack):
+    chromium.clear_cookies()
+    first, second = chromium.new_page(), chromium.new_page()
+    try:
+        open_plan(first, stack, "progressive-after-srs-in-field", "2024-02-10")
+        open_plan(second, stack, "disseminated-after-wbrt", "2024-03-05")
+        assert first.url != second.url
+        first.reload(wait_until="load")
+        second.reload(wait_until="load")
+        assert timeline_facts(first) == (["lesion-A"], ["srs"])
+        assert timeline_facts(second)[0] == [f"lesion-L{i}" for i in range(1, 6)]
+        assert "Halina ZIELINSKA" in first.locator("header.banner").inner_text()
+        assert "Halina" not in second.locator("header.banner").inner_text()
+    finally:
+        first.close()
+        second.close()
