@@ -110,6 +110,7 @@ class GpaView:
     ecog_stand_in: bool
     references: tuple[int, ...]
     chart: Markup
+    chart_phone: Markup  # the narrow layout, shown below 640 px
     bands: tuple[tuple[str, str, bool], ...]  # (score range, median, is this patient's band)
 
 
@@ -216,6 +217,7 @@ class PlanPage:
     gpa: GpaView
     rano: RanoView
     timeline: Markup
+    timeline_phone: Markup  # the narrow layout, shown below 640 px
     lesion_count: int
     treatment_count: int
     measurements: tuple[MeasurementRow, ...]
@@ -284,7 +286,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         for lesion in record.lesions if lesion.measurements
     )
     marks = tuple(_mark(t) for t in record.treatments if t.start or t.end)
-    timeline = svg.lesion_timeline_svg(svg.TimelineInput(
+    timeline_input = svg.TimelineInput(
         lesions=lesion_series,
         treatments=marks,
         sums=sums,
@@ -293,7 +295,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         progression_label=sld.threshold_label,
         assessment_date=assessment.assessment_date,
         title="Lesion timeline: longest diameter per lesion, sum of diameters, local treatments",
-    ))
+    )
     patient = data.patient or {}
     return PlanPage(
         banner=_banner(patient, record, assessment.assessment_date),
@@ -321,7 +323,8 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         beyond_review=tuple((b.text, b.source) for b in assessment.beyond_review),
         gpa=_gpa(assessment.gpa),
         rano=_rano(rano, sld, progressing),
-        timeline=timeline,
+        timeline=svg.lesion_timeline_svg(timeline_input),
+        timeline_phone=svg.lesion_timeline_svg(timeline_input, phone=True),
         lesion_count=len(lesion_series),
         treatment_count=len(marks),
         measurements=tuple(
@@ -499,6 +502,8 @@ def _gpa(gpa: Gpa) -> GpaView:
         ecog_stand_in=gpa.ecog_stand_in,
         references=tuple(gpa.references),
         chart=svg.gpa_bar_svg(gpa.score, gpa.median_survival_months, missing=gpa.missing),
+        chart_phone=svg.gpa_bar_svg(gpa.score, gpa.median_survival_months, missing=gpa.missing,
+                                    phone=True),
         bands=tuple((f"{b.low:.1f}–{b.high:.1f}", f"{b.median_months:.1f}",
                      b is current) for b in svg.GPA_BANDS),
     )

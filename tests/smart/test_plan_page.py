@@ -81,16 +81,21 @@ def test_text_from_the_record_is_escaped(app):
 
 
 def test_charts_are_accessible_and_have_tables(html):
-    timeline, gpa = svgs(html)
-    for chart in (timeline, gpa):
+    timeline, timeline_phone, gpa, gpa_phone = svgs(html)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the phone layouts have ids of their own
+    for chart in (timeline, timeline_phone, gpa, gpa_phone):
         assert chart.get("role") == "img"
         assert chart.find(SVG_NS + "title").text
         assert chart.find(SVG_NS + "desc").text
-    lesions = [g for g in timeline.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
-    assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
-    markers = [g.get("data-kind") for g in timeline.iter(SVG_NS + "g")
-               if g.get("class") == "treatment-marker"]
-    assert markers == ["surgery", "srs", "wbrt"]
+    assert timeline_phone.get("class") == "chart lesion-timeline-phone"
+    assert timeline_phone.get("viewBox").split()[2] == "360"  # re-laid out, not scaled down
+    for chart in (timeline, timeline_phone):
+        lesions = [g for g in chart.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
+        assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
+        markers = [g.get("data-kind") for g in chart.iter(SVG_NS + "g")
+                   if g.get("class") == "treatment-marker"]
+        assert markers == ["surgery", "srs", "wbrt"]
     assert '<table class="measurements">' in html and '<table class="treatments">' in html
     assert '<table class="gpa-factors">' in html and '<table class="sums">' in html
     assert html.count("<caption>") >= 6
