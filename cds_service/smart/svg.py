@@ -237,7 +237,7 @@ class TimelineInput:
     extra_desc: tuple[str, ...] = field(default_factory=tuple)
 
 
-PHONE_WIDTH = 360  # the phone layouts: drawn at about their real size, text 10-13 px on screen
+PHONE_WIDTH = 300  # the phone layouts: drawn at about their real size (text 10-13 px at 320-400 px)
 
 
 def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = False) -> Markup:
@@ -394,7 +394,9 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
             series = data.lesions[i]
             colour = PALETTE[i % len(PALETTE)]
             last_value = series.points[-1][1]
-            text = f"{series.lesion_id} {mm(last_value)}" + (" ▲" if series.progressing else "")
+            # On a phone, the id only (the values are in the table next to the chart).
+            value = "" if phone else f" {mm(last_value)}"
+            text = f"{series.lesion_id}{value}" + (" ▲" if series.progressing else "")
             out.append(_marker(MARKERS[i % len(MARKERS)], width - right + 12, y - 4, colour,
                                size=3.5))
             # Dark text (contrast ≥ 4.5:1); the coloured marker before it names the series.
@@ -427,7 +429,7 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
     lines = [(value, css, colour, dash, label) for value, css, colour, dash, label in (
         (data.nadir_mm, "nadir-line", "#007A5A", "5 3", "nadir"),
         (data.progression_mm, "progression-line", "#C00000", "9 4",
-         f"{data.progression_label} (PD)"),
+         data.progression_label if phone else f"{data.progression_label} (PD)"),
     ) if value is not None]
     label_ys = _spread([y2.y(line[0]) + 4 for line in lines], 14.0, p2_top + 10, p2_bottom + 4)
     for (value, css, colour, dash, label), label_y in zip(lines, label_ys, strict=True):

@@ -35,6 +35,9 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = ROOT / "docs" / "smart-plan.png"
+PHONE_SCREENSHOT = ROOT / "docs" / "smart-plan-phone.png"
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = {"desktop": 1280, "phone": 390, "small phone": 320}
 SCREENSHOT_PATIENT = "progressive-after-wbrt-limited"
 PLAN_URL = re.compile(r"/smart/plan/[0-9a-f]{32}")
 APP_CONTEXT = '{"view":"salvage-plan","assessmentDate":"%s","hookInstance":"e2e-%s"}'
@@ -244,3 +247,67 @@ def test_two_tabs_keep_their_own_patient_after_reload(chromium, stack):
     finally:
         first.close()
         second.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.x A/AA rules on the page as rendered (evaluated through the DevTools
+    protocol, which the page's script-free CSP does not govern)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run (cd tests/axe && npm ci)", pytrace=False)
+    page.evaluate(f"() => {{ {AXE.read_text()}\n }}")
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}))")
+    return result
+
+
+def page_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the viewport (0: no horizontal scroll)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+def smallest_chart_text_px(page: Any) -> float:
+    """The smallest rendered font size (CSS px) of the visible charts' text."""
+    return page.evaluate("""() => {
+        const sizes = [];
+        for (const svg of document.querySelectorAll('svg.chart')) {
+            if (!svg.getClientRects().length) continue;  // the other layout, not displayed
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            for (const t of svg.querySelectorAll('text'))
+                sizes.push(parseFloat(t.getAttribute('font-size')) * scale);
+        }
+        return Math.min(...sizes);
+    }""")
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_plan_is_accessible_and_reflows(page, stack, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    open_plan(page, stack, SCREENSHOT_PATIENT, "2024-01-25")
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0
+    assert smallest_chart_text_px(page) >= 9.5
+    phone = width < 640
+    assert page.locator("svg.lesion-timeline-phone").is_visible() is phone
+    assert page.locator("svg.lesion-timeline").is_visible() is not phone
+    if width == WIDTHS["phone"] and os.environ.get("SALVAGE_CDS_UPDATE_SCREENSHOT") == "1":
+        bottom = page.evaluate(
+            "(() => { const r = document.querySelector('#timeline').getBoundingClientRect();"
+            " return r.bottom + window.scrollY; })()")
+        page.screenshot(path=str(PHONE_SCREENSHOT), full_page=True,
+                        clip={"x": 0, "y": 0, "width": width, "height": bottom + 16})
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_start_and_error_pages_are_accessible(page, stack, width):
+    service, auth = stack
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(service.url("/smart/"), wait_until="load")
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0
+    page.goto(service.url("/smart/plan/" + "0" * 32), wait_until="load")
+    assert page.locator("h1").inner_text() == "Your session has expired"
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0

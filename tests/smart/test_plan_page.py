@@ -89,7 +89,7 @@ def test_charts_are_accessible_and_have_tables(html):
         assert chart.find(SVG_NS + "title").text
         assert chart.find(SVG_NS + "desc").text
     assert timeline_phone.get("class") == "chart lesion-timeline-phone"
-    assert timeline_phone.get("viewBox").split()[2] == "360"  # re-laid out, not scaled down
+    assert timeline_phone.get("viewBox").split()[2] == "300"  # re-laid out, not scaled down
     for chart in (timeline, timeline_phone):
         lesions = [g for g in chart.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
         assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
