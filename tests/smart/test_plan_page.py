@@ -96,8 +96,8 @@ def test_charts_are_accessible_and_have_tables(html):
         markers = [g.get("data-kind") for g in chart.iter(SVG_NS + "g")
                    if g.get("class") == "treatment-marker"]
         assert markers == ["surgery", "srs", "wbrt"]
-    assert '<table class="measurements">' in html and '<table class="treatments">' in html
-    assert '<table class="gpa-factors">' in html and '<table class="sums">' in html
+    assert '<table class="measurements" tabindex="0">' in html and '<table class="treatments" tabindex="0">' in html
+    assert '<table class="gpa-factors" tabindex="0">' in html and '<table class="sums" tabindex="0">' in html
     assert html.count("<caption>") >= 6
 
 
@@ -217,7 +217,7 @@ def render(app, page_view) -> str:
 
 
 def rano_cells(html: str) -> list[str]:
-    table = re.search(r'<table class="rano-summary">.*?</table>', html, re.S).group(0)
+    table = re.search(r'<table class="rano-summary" tabindex="0">.*?</table>', html, re.S).group(0)
     return re.findall(r'<td class="num">(.*?)</td>', table)
 
 
