@@ -30,8 +30,6 @@ Every request of the app (discovery, token, JWKS) ignores the environment (`trus
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -40,10 +38,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import Blueprint, current_app, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -193,11 +193,19 @@ def redirect_uri(config: ServiceConfig) -> str:
 
 
 def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) per RFC 7636."""
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
+    """(code_verifier, S256 code_challenge) per RFC 7636, made by Authlib."""
+    verifier = generate_token(86)  # 86 characters of [A-Za-z0-9]
+    return verifier, create_s256_code_challenge(verifier)
+
+
+def oauth_client(config: ServiceConfig) -> OAuth2Session:
+    """Authlib's OAuth 2.0 client for the authorization-code flow with PKCE (S256): a public
+    client (`token_endpoint_auth_method=none`), and — like every request of the app — no
+    credentials or proxies from the environment."""
+    client = OAuth2Session(client_id=config.smart_client_id, token_endpoint_auth_method="none",
+                           redirect_uri=redirect_uri(config), code_challenge_method="S256")
+    client.trust_env = False
+    return client
 
 
 def _param(name: str, *, required: bool = False) -> str | None:
@@ -402,28 +410,21 @@ def launch() -> Any:
     scope = requested_scope(config.smart_scopes, mode, smart.capabilities)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(24) if "openid" in scope.split() else None
-    verifier, challenge = pkce_pair()
+    verifier = generate_token(86)
     callback = redirect_uri(config)
     _store().save_launch(state, PendingLaunch(
         fhir_base=iss, token_endpoint=smart.token_endpoint, code_verifier=verifier,
         redirect_uri=callback, scope=scope, mode=mode, nonce=nonce, issuer=smart.issuer,
         jwks_uri=smart.jwks_uri))
-    params = {
-        "response_type": "code",
-        "client_id": config.smart_client_id,
-        "redirect_uri": callback,
-        "scope": scope,
-        "state": state,
-        "aud": iss,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    extra = {"aud": iss}
     if nonce is not None:
-        params["nonce"] = nonce
+        extra["nonce"] = nonce
     if launch_token is not None:
-        params["launch"] = launch_token
-    endpoint = smart.authorization_endpoint
-    target = endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+        extra["launch"] = launch_token
+    with oauth_client(config) as client:
+        target, _ = client.create_authorization_url(
+            smart.authorization_endpoint, state=state, code_verifier=verifier, scope=scope,
+            **extra)
     log.info("smart launch: redirecting to the authorization server", extra={"mode": mode})
     response = redirect(target, 302)
     response.set_cookie(LAUNCH_COOKIE, _store().sign_state(state), max_age=LAUNCH_TTL_S,
@@ -524,13 +525,8 @@ def token_ttl(token: dict[str, Any]) -> int:
 
 
 def exchange_code(pending: PendingLaunch, code: str, config: ServiceConfig) -> dict[str, Any]:
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": pending.redirect_uri,
-        "client_id": config.smart_client_id,
-        "code_verifier": pending.code_verifier,
-    }
+    """The code and the PKCE verifier for a token, through Authlib's client. The response is read
+    here first (size cap, JSON object, status), as before Authlib parses it."""
     unreachable = SmartError(502, "The authorization server cannot be reached",
                              "The sign-in could not be completed: the token endpoint did not "
                              "answer.", code="token-unreachable")
@@ -542,23 +538,33 @@ def exchange_code(pending: PendingLaunch, code: str, config: ServiceConfig) -> d
         raise SmartError(502, "Sign-in failed", "The authorization server's token endpoint is not "
                          "on this app's allowlist.", code="token-endpoint-refused") from None
     try:
-        with http_session() as session:
-            response = session.post(
-                pending.token_endpoint, data=form, headers={"Accept": "application/json"},
+        with oauth_client(config) as client:
+            client.register_compliance_hook("access_token_response", _checked_token_response)
+            token = client.fetch_token(
+                pending.token_endpoint, grant_type="authorization_code", code=code,
+                code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri,
                 timeout=(config.fhir_connect_timeout_s, config.fhir_read_timeout_s),
                 allow_redirects=False, stream=True)
-            with response:
-                body = _read_json(response, "token response")
-                status = response.status_code
     except requests.RequestException:
         raise unreachable from None
+    except OAuthError as exc:  # not reached: _checked_token_response refuses errors first
+        raise SmartError(400, "Sign-in failed", "The authorization server refused to issue an "
+                         "access token.", code="token-refused") from exc
+    return dict(token)
+
+
+def _checked_token_response(response: requests.Response) -> requests.Response:
+    with response:
+        body = _read_json(response, "token response")
+        status = response.status_code
     if status != 200 or not isinstance(body, dict):
         reason = body.get("error") if isinstance(body, dict) else None
         reason = reason if isinstance(reason, str) and ERROR_CODE.match(reason) else str(status)
         raise SmartError(400 if 400 <= status < 500 else 502, "Sign-in failed",
                          f"The authorization server refused to issue an access token ({reason}).",
                          code="token-refused")
-    return body
+    response._content = json.dumps(body).encode()  # what Authlib parses: the checked body
+    return response
 
 
 def verify_id_token(id_token: Any, pending: PendingLaunch, config: ServiceConfig) -> dict[str, Any]:

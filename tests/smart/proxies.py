@@ -3,7 +3,7 @@
 * `CollapsingProxy` — a reverse proxy that, like a common launcher proxy, collapses every `//` of
   the request target into `/`, query string included (issue 18): `code=http://loinc.org|…` reaches
   the FHIR server as `code=http:/loinc.org|…`.
-* `CannedServer` — answers every GET with one fixed status and body (a port that is "open" but is
+* `CannedServer` — answers every GET and POST with one fixed status and body (a port that is "open" but is
   no SMART server), to show that the app's error pages do not tell such ports apart.
 """
 
@@ -69,12 +69,16 @@ class _CannedHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         owner: CannedServer = self.server.owner  # type: ignore[attr-defined]
         owner.hits += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # a POST's form
         body = owner.body.encode()
         self.send_response(owner.status)
         self.send_header("Content-Type", owner.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+_CannedHandler.do_POST = _CannedHandler.do_GET  # type: ignore[method-assign]
 
 
 class CannedServer(_Server):

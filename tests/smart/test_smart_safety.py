@@ -233,3 +233,26 @@ def test_error_text_with_a_valid_state_is_shown(browser, auth_server):
     hop = browser.get(f"/smart/callback?error=access_denied&error_description=Clinician+declined"
                       f"&state={state}")
     assert_page(hop, 403, "Access was not granted", "(Clinician declined)")
+
+
+# -- 9: the token exchange through Authlib keeps the app's checks -----------------------------------
+@pytest.mark.parametrize(("status", "body", "phrase"), [
+    (200, "x" * (300 * 1024), "too large"),
+    (500, "<html>oops</html>", "not valid JSON"),
+    (400, '{"error":"invalid_grant","error_description":"<b>no</b>"}', "(invalid_grant)"),
+    (200, '{"token_type":"Bearer"}', "no access token"),
+    (200, '["not", "an", "object"]', "refused to issue an access token (200)"),
+])
+def test_token_responses_are_checked(browser, auth_server, app, monkeypatch, status, body,
+                                     phrase):
+    token_server = CannedServer(status, body, "application/json").start()
+    try:
+        set_issuers(app, monkeypatch, auth_server.base_url, token_server.base_url)
+        auth_server.discovery_overrides = {"token_endpoint": token_server.base_url + "/token"}
+        page = browser.get(browser.get(start(browser, auth_server).location).location)
+    finally:
+        token_server.stop()
+    assert page.status in (400, 502)
+    assert_page(page, page.status, phrase)  # the message is the page's only <p> before advice
+    assert "<b>no</b>" not in page.body
+    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 0
