@@ -9,7 +9,9 @@
            with `code_challenge` (S256), `aud=iss` and the configured scopes.
     GET /smart/callback?code=…&state=…
         4. `state` must match the browser's cookie and a stored, unexpired, unused launch.
-        5. The code is exchanged (with the PKCE verifier) at the token endpoint.
+        5. The code is exchanged (with the PKCE verifier) at the token endpoint, which must be on
+           the SMART allowlist. Authlib's OAuth 2.0 client builds the authorization URL and makes
+           the exchange; the app checks the token response before Authlib parses it.
         6. An `id_token`, when returned, is verified (signature from the issuer's JWKS, `iss`, `aud`,
            expiry, nonce). The access token is stored server-side (encrypted, see `session_store`);
            the browser's signed cookie lists its sessions, and a 303 goes to /smart/plan/<handle>,
