@@ -45,7 +45,6 @@ import jwt
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import Blueprint, current_app, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -194,10 +193,10 @@ def redirect_uri(config: ServiceConfig) -> str:
     return config.public_base_url.rstrip("/") + "/smart/callback"
 
 
-def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) per RFC 7636, made by Authlib."""
-    verifier = generate_token(86)  # 86 characters of [A-Za-z0-9]
-    return verifier, create_s256_code_challenge(verifier)
+def pkce_verifier() -> str:
+    """A PKCE code_verifier (RFC 7636: 43-128 characters); Authlib's client derives the S256
+    challenge from it."""
+    return generate_token(86)  # 86 characters of [A-Za-z0-9]
 
 
 def oauth_client(config: ServiceConfig) -> OAuth2Session:
@@ -412,7 +411,7 @@ def launch() -> Any:
     scope = requested_scope(config.smart_scopes, mode, smart.capabilities)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(24) if "openid" in scope.split() else None
-    verifier = generate_token(86)
+    verifier = pkce_verifier()
     callback = redirect_uri(config)
     _store().save_launch(state, PendingLaunch(
         fhir_base=iss, token_endpoint=smart.token_endpoint, code_verifier=verifier,
