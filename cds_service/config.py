@@ -72,6 +72,11 @@ class ServiceConfig:
     jti_cache_seconds: int = 3600
 
     # SMART app --------------------------------------------------------------------------------
+    # FHIR base URLs (prefixes, as in fhir_allowlist) the SMART app may be launched with, and the
+    # only places its discovery, authorize, token and JWKS endpoints may be. Empty by default: the
+    # SMART app contacts nothing until an operator lists the EHR's servers (issue 16, item 5). An
+    # issuer must also be on fhir_allowlist, which guards the FHIR reads.
+    smart_issuer_allowlist: tuple[str, ...] = ()
     smart_client_id: str = "salvage-cds"
     smart_scopes: str = "launch openid fhirUser patient/*.rs"
     secret_key: str | None = None  # Flask session signing; generated per process when unset

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Front door 2: set up and run the whole test suite.
-# Installs: the Python test extras (.venv), the real test FHIR server's npm packages
-# (tests/fhir_server), Debian's chromium for the SMART app's browser test and Debian's postgresql
-# for the PostgreSQL store tests (the tests start their own throw-away server) and Debian's nginx
-# for the production-profile tests (started by the tests, on loopback, never as a system service).
+# Installs: the Python test extras (.venv), the npm packages of the real test FHIR server
+# (tests/fhir_server) and of the accessibility checks (tests/axe: axe-core), Debian's chromium for
+# the SMART app's browser test, Debian's postgresql for the PostgreSQL store tests (the tests start
+# their own throw-away server) and Debian's nginx for the production-profile tests (started by the
+# tests, on loopback, never as a system service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
-(cd tests/fhir_server && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
+for npm_dir in tests/fhir_server tests/axe; do
+  (cd "$npm_dir" && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
+done
 # apt_install PACKAGE WHY: install one of Debian's packages when we are root (else say what to do).
 apt_updated=""
 apt_install() {

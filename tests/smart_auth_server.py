@@ -8,11 +8,14 @@ this fixture owns the FHIR origin the app is launched with:
 * ``{base}/authorize`` — Authlib's authorization-code grant with `CodeChallenge(required=True)`;
   approval is automatic (no login page), except for launches registered with ``deny=True``;
 * ``{base}/token`` — Authlib's token endpoint; the response carries the SMART launch context
-  (``patient``, ``need_patient_banner``, ``appContext`` when the launch had one);
+  (``patient``, ``need_patient_banner``, ``appContext`` when the launch had one) and, when `openid`
+  was granted, an RS256 ``id_token`` (with the authorize request's ``nonce``) whose key is at
+  ``{base}/jwks``; ``id_token_claims`` / ``id_token_key`` forge one for the tests;
 * ``{base}/fhir/*`` — the FHIR API, behind bearer-token checks (401 without a live token, 403 for
   another patient's data). By default it is a reverse proxy to a real FHIR server (the Medplum test
   server), so the data stay real; unit tests may pass `resources` instead, served by a tiny
-  in-memory read/search.
+  in-memory read/search (which matches ``code``/``component-code`` tokens ``system|code`` as a
+  FHIR server does, so a mangled token finds nothing).
 
 Everything it sees is recorded (`authorize_requests`, `token_requests`, `fhir_requests`) so tests
 can assert on what the app sent. Faults are switched on through attributes (`token_error`,
@@ -34,12 +37,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import jwt
 import requests
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, jsonify, request
+from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -92,6 +97,7 @@ class LaunchContext:
     app_context: str | None = None
     need_patient_banner: bool = False
     deny: bool = False
+    nonce: str | None = None  # of the authorize request (OpenID Connect)
 
 
 @dataclass
@@ -157,7 +163,14 @@ class SmartAuthServer:
         self.omit_patient = False  # token response without `patient`
         self.granted_scope: str | None = None  # override the scope granted
         self.fhir_status: int | None = None  # every FHIR call answers this status
+        self.failing_types: set[str] = set()  # searches of these resource types answer 500
         self.discovery_overrides: dict[str, Any] = {}
+        self.id_token_claims: dict[str, Any] = {}  # merged into the id_token (forgeries)
+        self.id_token_key: Any = None  # sign with this key instead (a forger's key)
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_audiences: set[str] = set()  # `aud` values accepted besides fhir_base
+        # path and headers of every request but the FHIR API's (discovery, authorize, token, JWKS)
+        self.request_headers: list[dict[str, str]] = []
         self.app = self._build_app()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -211,11 +224,16 @@ class SmartAuthServer:
             self.authorize_requests.clear()
             self.token_requests.clear()
             self.fhir_requests.clear()
+            self.request_headers.clear()
         self.standalone_patient = None
+        self.id_token_claims = {}
+        self.id_token_key = None
+        self.other_audiences = set()
         self.token_error = None
         self.omit_patient = False
         self.granted_scope = None
         self.fhir_status = None
+        self.failing_types = set()
         self.discovery_overrides = {}
 
     def smart_configuration(self) -> dict[str, Any]:
@@ -229,6 +247,8 @@ class SmartAuthServer:
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "fhirUser", "launch", "launch/patient", "patient/*.rs",
                                  "patient/*.read"],
+            "issuer": self.base_url,
+            "jwks_uri": self.base_url + "/jwks",
             "capabilities": ["launch-ehr", "launch-standalone", "client-public",
                              "context-ehr-patient", "context-standalone-patient",
                              "context-banner", "permission-v1", "permission-v2",
@@ -280,6 +300,8 @@ class SmartAuthServer:
             token["need_patient_banner"] = context.need_patient_banner
             if context.app_context is not None:
                 token["appContext"] = context.app_context
+            if "openid" in scope.split():
+                token["id_token"] = self.id_token(req.user.id, context.nonce)
             with self.lock:
                 self.tokens[token["access_token"]] = IssuedToken(
                     token["access_token"], context.patient, scope,
@@ -288,6 +310,19 @@ class SmartAuthServer:
         app.config.update(OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": self.token_lifetime_s})
         authorization = AuthorizationServer(app, query_client=query_client, save_token=save_token)
         authorization.register_grant(CodeGrant, [CodeChallenge(required=True)])
+
+        @app.before_request
+        def record_headers() -> None:
+            if not request.path.startswith("/fhir/") or request.path.endswith("configuration"):
+                with self.lock:
+                    self.request_headers.append({"path": request.path, **request.headers})
+
+        @app.get("/jwks")
+        def jwks() -> Any:
+            public = jwt.algorithms.RSAAlgorithm.to_jwk(self.signing_key.public_key(),
+                                                        as_dict=True)
+            return jsonify({"keys": [{**public, "kid": "test-key", "use": "sig",
+                                      "alg": "RS256"}]})
 
         @app.get("/fhir/.well-known/smart-configuration")
         def discovery() -> Any:
@@ -298,7 +333,7 @@ class SmartAuthServer:
             args = dict(request.args)
             with self.lock:
                 self.authorize_requests.append(args)
-            if args.get("aud", "").rstrip("/") != self.fhir_base:
+            if args.get("aud", "").rstrip("/") not in {self.fhir_base, *self.other_audiences}:
                 return Response("aud does not name this FHIR server", status=400)
             if args.get("code_challenge_method") != "S256":
                 return Response("PKCE with S256 is required", status=400)
@@ -313,6 +348,8 @@ class SmartAuthServer:
                 context = LaunchContext(self.standalone_patient)
             else:
                 return Response("no launch context", status=400)
+            context = LaunchContext(context.patient, context.app_context,
+                                    context.need_patient_banner, context.deny, args.get("nonce"))
             user = None if context.deny else User("Practitioner/dr-test", context)
             try:
                 grant = authorization.get_consent_grant(end_user=user)
@@ -338,6 +375,16 @@ class SmartAuthServer:
 
         return app
 
+    def id_token(self, subject: str, nonce: str | None) -> str:
+        now = int(time.time())
+        claims = {"iss": self.base_url, "aud": self.client.client_id, "sub": subject,
+                  "fhirUser": f"{self.base_url}/fhir/{subject}", "iat": now, "exp": now + 300}
+        if nonce is not None:
+            claims["nonce"] = nonce
+        claims.update(self.id_token_claims)
+        key = self.id_token_key or self.signing_key
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "test-key"})
+
     # -- the FHIR front ------------------------------------------------------------------------
     def _fhir(self, rest: str) -> Any:
         header = request.headers.get("Authorization", "")
@@ -352,6 +399,9 @@ class SmartAuthServer:
         if self.fhir_status is not None:
             record["status"] = self.fhir_status
             return _outcome(self.fhir_status, "transient", "injected fault")
+        if rest.strip("/") in self.failing_types:
+            record["status"] = 500
+            return _outcome(500, "exception", "injected fault")
         if not _in_compartment(rest, request.args, issued.patient):
             record["status"] = 403
             return _outcome(403, "forbidden", "outside the patient in context")
@@ -388,13 +438,38 @@ class SmartAuthServer:
         patient = request.args.get("patient") or request.args.get("subject", "")
         patient = patient.removeprefix("Patient/")
         matches = [r for r in self.resources
-                   if r.get("resourceType") == parts[0] and _patient_of(r) == patient]
+                   if r.get("resourceType") == parts[0] and _patient_of(r) == patient
+                   and _matches_tokens(r, request.args)]
         bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(matches),
                   "link": [{"relation": "self",
                             "url": f"{self.fhir_base}/{parts[0]}?{urlencode(request.args)}"}],
                   "entry": [{"fullUrl": f"{self.fhir_base}/{r['resourceType']}/{r['id']}",
                              "resource": r, "search": {"mode": "match"}} for r in matches]}
         return _json(200, bundle)
+
+
+def _codings(resource: dict[str, Any], param: str) -> list[dict[str, Any]]:
+    if param == "code":
+        concepts = [resource.get("code")]
+    else:  # component-code
+        concepts = [c.get("code") for c in resource.get("component") or [] if isinstance(c, dict)]
+    return [coding for concept in concepts if isinstance(concept, dict)
+            for coding in concept.get("coding") or [] if isinstance(coding, dict)]
+
+
+def _matches_tokens(resource: dict[str, Any], args: Any) -> bool:
+    """FHIR token search on `code` / `component-code`: any of the comma-separated `system|code`
+    (or bare `code`) values matches a coding."""
+    for param in ("code", "component-code"):
+        value = args.get(param)
+        if value is None:
+            continue
+        wanted = [v.split("|", 1) if "|" in v else [None, v] for v in value.split(",")]
+        codings = _codings(resource, param)
+        if not any(c.get("code") == code and (system is None or c.get("system") == system)
+                   for system, code in wanted for c in codings):
+            return False
+    return True
 
 
 def _patient_of(resource: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from cards.imaging_age import imaging_age_line, is_outdated
 from cds_service.config import ServiceConfig
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
+from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
 from cds_service.smart import svg
 from cds_service.smart.data import PatientData
@@ -109,6 +110,7 @@ class GpaView:
     ecog_stand_in: bool
     references: tuple[int, ...]
     chart: Markup
+    chart_phone: Markup  # the narrow layout, shown below 640 px
     bands: tuple[tuple[str, str, bool], ...]  # (score range, median, is this patient's band)
 
 
@@ -124,13 +126,29 @@ class RanoLesionRow:
 
 
 @dataclass(frozen=True)
+class SumOfDiameters:
+    """The numbers of the RANO-BM table and of the chart's bottom panel: one source for both.
+    The model's values when it computed them; otherwise the measured sums drawn in the chart
+    (first, smallest, latest), said to be so."""
+
+    baseline: float | None
+    nadir: float | None
+    current: float | None
+    threshold: float | None  # nadir × (1 + the model's PD increase)
+    threshold_label: str  # "+20 %"
+    from_model: bool
+
+
+@dataclass(frozen=True)
 class RanoView:
     category: str | None
     category_label: str
     baseline: str
     nadir: str
     current: str
-    threshold: str  # nadir + 20 %
+    threshold: str  # nadir + the model's PD increase
+    threshold_label: str
+    from_model: bool
     change_from_nadir: str | None
     baseline_date: str | None
     current_date: str | None
@@ -184,6 +202,8 @@ class PlanPage:
     situation_progressive: bool
     imaging_age: str  # "latest imaging 2024-02-01, 29 days old" (the main card's first line)
     imaging_outdated: bool
+    imaging_limit_days: int | None
+    unread: tuple[str, ...]  # essential data that could not be read (issue 18): said at the top
     evidence: tuple[str, ...]
     progressing_lesions: tuple[str, ...]
     symptomatic: bool
@@ -197,6 +217,7 @@ class PlanPage:
     gpa: GpaView
     rano: RanoView
     timeline: Markup
+    timeline_phone: Markup  # the narrow layout, shown below 640 px
     lesion_count: int
     treatment_count: int
     measurements: tuple[MeasurementRow, ...]
@@ -219,20 +240,42 @@ def build_plan_page(data: PatientData, *, patient_id: str, on: date, fhir_base: 
     from hooks.pipeline import model_config
 
     record = map_patient(list(collect_resources(*data.resources())), patient_id=patient_id)
-    assessment = assess(record, on=on, config=model_config(config))
+    settings = model_config(config)
+    assessment = assess(record, on=on, config=settings)
     return plan_page(record, assessment, data, fhir_base=fhir_base,
-                     need_patient_banner=need_patient_banner)
+                     need_patient_banner=need_patient_banner, settings=settings)
+
+
+def sum_of_diameters(rano: RanoBm, sums: tuple[svg.SumPoint, ...],
+                     settings: ModelConfig) -> SumOfDiameters:
+    increase = float(settings.rano_pd_sld_increase)
+    from_model = rano.nadir_sld_mm is not None
+    totals = [p.total_mm for p in sums]
+    baseline = rano.baseline_sld_mm if from_model else (totals[0] if totals else None)
+    nadir = rano.nadir_sld_mm if from_model else (min(totals) if totals else None)
+    current = rano.current_sld_mm if from_model else (totals[-1] if totals else None)
+    threshold = round(nadir * (1 + increase), 1) if nadir is not None and nadir > 0 else None
+    return SumOfDiameters(baseline, nadir, current, threshold, f"+{increase * 100:.0f} %",
+                          from_model)
+
+
+def situation_label(assessment: Assessment, unread: tuple[str, ...]) -> str:
+    """Never a negative finding made of missing data: when the data the situation rests on could
+    not be read, "no progression" or "never treated" is not said."""
+    if unread and not assessment.situation.is_progressive:
+        return ("Progression cannot be assessed: the data it rests on could not be read "
+                "(see the top of the page)")
+    return assessment.situation.label
 
 
 def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, *,
-              fhir_base: str, need_patient_banner: bool = True) -> PlanPage:
+              fhir_base: str, need_patient_banner: bool = True,
+              settings: ModelConfig = DEFAULT_CONFIG) -> PlanPage:
     rano = assessment.rano_bm
     progressing = set(assessment.situation.progressing_lesions)
     sums = sum_series(record, rano)
-    nadir = rano.nadir_sld_mm
-    if nadir is None and sums:
-        nadir = min(p.total_mm for p in sums)
-    threshold = round(nadir * 1.2, 1) if nadir is not None and nadir > 0 else None
+    sld = sum_of_diameters(rano, sums, settings)
+    unread = data.unread() if record.brain_metastases.present else ()
 
     lesion_series = tuple(
         svg.LesionSeries(
@@ -243,15 +286,16 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         for lesion in record.lesions if lesion.measurements
     )
     marks = tuple(_mark(t) for t in record.treatments if t.start or t.end)
-    timeline = svg.lesion_timeline_svg(svg.TimelineInput(
+    timeline_input = svg.TimelineInput(
         lesions=lesion_series,
         treatments=marks,
         sums=sums,
-        nadir_mm=nadir,
-        progression_mm=threshold,
+        nadir_mm=sld.nadir,
+        progression_mm=sld.threshold,
+        progression_label=sld.threshold_label,
         assessment_date=assessment.assessment_date,
         title="Lesion timeline: longest diameter per lesion, sum of diameters, local treatments",
-    ))
+    )
     patient = data.patient or {}
     return PlanPage(
         banner=_banner(patient, record, assessment.assessment_date),
@@ -260,10 +304,12 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         fhir_server=_host(fhir_base),
         situation_code=assessment.situation.code,
-        situation_label=assessment.situation.label,
+        situation_label=situation_label(assessment, unread),
         situation_progressive=assessment.situation.is_progressive,
         imaging_age=imaging_age_line(assessment, record),
         imaging_outdated=is_outdated(assessment),
+        imaging_limit_days=assessment.imaging.limit_days if assessment.imaging else None,
+        unread=unread,
         evidence=tuple(assessment.situation.evidence),
         progressing_lesions=tuple(assessment.situation.progressing_lesions),
         symptomatic=assessment.situation.symptomatic,
@@ -276,8 +322,9 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
                                 for r in assessment.systemic_regimens),
         beyond_review=tuple((b.text, b.source) for b in assessment.beyond_review),
         gpa=_gpa(assessment.gpa),
-        rano=_rano(rano, threshold, progressing),
-        timeline=timeline,
+        rano=_rano(rano, sld, progressing),
+        timeline=svg.lesion_timeline_svg(timeline_input),
+        timeline_phone=svg.lesion_timeline_svg(timeline_input, phone=True),
         lesion_count=len(lesion_series),
         treatment_count=len(marks),
         measurements=tuple(
@@ -285,7 +332,8 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
             for lesion in record.lesions for m in lesion.measurements
         ),
         sums=tuple(SumRow(p.day.isoformat(), svg.mm(p.total_mm), p.lesions_counted,
-                          threshold is not None and p.total_mm >= threshold) for p in sums),
+                          sld.threshold is not None and p.total_mm >= sld.threshold)
+                     for p in sums),
         treatments=tuple(_treatment_row(t) for t in record.treatments),
         missing=tuple(dict.fromkeys((*assessment.missing_data, *data.missing))),
         skipped=tuple(f"{s.reference}: {s.reason}" for s in record.skipped),
@@ -454,23 +502,27 @@ def _gpa(gpa: Gpa) -> GpaView:
         ecog_stand_in=gpa.ecog_stand_in,
         references=tuple(gpa.references),
         chart=svg.gpa_bar_svg(gpa.score, gpa.median_survival_months, missing=gpa.missing),
+        chart_phone=svg.gpa_bar_svg(gpa.score, gpa.median_survival_months, missing=gpa.missing,
+                                    phone=True),
         bands=tuple((f"{b.low:.1f}–{b.high:.1f}", f"{b.median_months:.1f}",
                      b is current) for b in svg.GPA_BANDS),
     )
 
 
-def _rano(rano: RanoBm, threshold: float | None, progressing: set[str]) -> RanoView:
+def _rano(rano: RanoBm, sld: SumOfDiameters, progressing: set[str]) -> RanoView:
     change = None
-    if rano.nadir_sld_mm and rano.current_sld_mm is not None:
-        pct = (rano.current_sld_mm - rano.nadir_sld_mm) / rano.nadir_sld_mm * 100
+    if sld.nadir and sld.current is not None:
+        pct = (sld.current - sld.nadir) / sld.nadir * 100
         change = f"{pct:+.0f} %"
     return RanoView(
         category=rano.category,
         category_label=RANO_LABELS.get(rano.category or "", "Not assessable"),
-        baseline=svg.mm(rano.baseline_sld_mm),
-        nadir=svg.mm(rano.nadir_sld_mm),
-        current=svg.mm(rano.current_sld_mm),
-        threshold=svg.mm(threshold),
+        baseline=svg.mm(sld.baseline),
+        nadir=svg.mm(sld.nadir),
+        current=svg.mm(sld.current),
+        threshold=svg.mm(sld.threshold),
+        threshold_label=sld.threshold_label,
+        from_model=sld.from_model,
         change_from_nadir=change,
         baseline_date=rano.baseline_date.isoformat() if rano.baseline_date else None,
         current_date=rano.current_date.isoformat() if rano.current_date else None,

@@ -7,7 +7,9 @@ cookies, each carrying only a random identifier:
   browser that started the launch: login-CSRF protection). The launch itself (PKCE verifier, token
   endpoint, FHIR base) is a row of ``smart_launches``, valid for 10 minutes and deleted by the first
   callback that uses it (one-time).
-* ``salvage_smart_session`` — a 256-bit session id. The row of ``smart_sessions`` is keyed by a hash
+* ``salvage_smart_session`` — the browser's session ids (up to 8, one per launch, newest first;
+  each launch opens its own plan URL, ``/smart/plan/<handle>``, where the handle is a hash of its
+  session id). Each is a 256-bit id. The row of ``smart_sessions`` is keyed by a hash
   of that id, and the access token is stored encrypted (Fernet) under a key derived from the same id:
   the database alone (a backup, a dump) yields no usable token. The row expires with the token.
 
@@ -84,6 +86,9 @@ class PendingLaunch:
     redirect_uri: str
     scope: str
     mode: str  # "ehr" | "standalone"
+    nonce: str | None = None  # OpenID Connect nonce sent to authorize (when `openid` is asked)
+    issuer: str | None = None  # the discovery document's issuer: the id_token's `iss`
+    jwks_uri: str | None = None  # where the id_token's signing keys are
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,12 @@ class SmartSession:
 
 def _hash(purpose: str, value: str) -> str:
     return hashlib.sha256(f"{purpose}|{value}".encode()).hexdigest()
+
+
+def session_handle(session_id: str) -> str:
+    """The public name of a session in its plan URL: a one-way hash of its id (the URL, in a
+    history or a log, opens nothing without the browser's signed cookie)."""
+    return _hash("handle", session_id)[:32]
 
 
 def _fernet_for(session_id: str) -> Fernet:
@@ -127,11 +138,19 @@ class SmartStore:
     def unsign_state(self, cookie: str | None) -> str | None:
         return _unsign(self._launch_cookie, cookie)
 
-    def sign_session_id(self, session_id: str) -> str:
-        return self._session_cookie.dumps(session_id)
+    def sign_session_ids(self, session_ids: list[str]) -> str:
+        return self._session_cookie.dumps(list(session_ids))
 
-    def unsign_session_id(self, cookie: str | None) -> str | None:
-        return _unsign(self._session_cookie, cookie)
+    def unsign_session_ids(self, cookie: str | None) -> list[str]:
+        if not cookie:
+            return []
+        try:
+            value: Any = self._session_cookie.loads(cookie)
+        except BadSignature:
+            return []
+        if not isinstance(value, list):
+            return []
+        return [v for v in value if isinstance(v, str) and v]
 
     # -- launches --------------------------------------------------------------------------------
     def save_launch(self, state: str, launch: PendingLaunch, *, now: float | None = None) -> None:

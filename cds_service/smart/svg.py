@@ -22,6 +22,8 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from markupsafe import Markup
 
+from cds_service.model import constants
+
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7F6000")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -79,13 +81,9 @@ class GpaBand:
     median_months: float
 
 
-# Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians.
-GPA_BANDS = (
-    GpaBand(0.0, 1.0, 6.0),
-    GpaBand(1.5, 2.0, 12.9),
-    GpaBand(2.5, 3.0, 23.5),
-    GpaBand(3.5, 4.0, 36.3),
-)
+# Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians,
+# from the model's constants (their one home).
+GPA_BANDS = tuple(GpaBand(low, high, median) for low, high, median in constants.GPA_BANDS)
 
 
 # -- scales ---------------------------------------------------------------------------------------
@@ -232,14 +230,23 @@ class TimelineInput:
     treatments: tuple[TreatmentMark, ...] = ()
     sums: tuple[SumPoint, ...] = ()
     nadir_mm: float | None = None
-    progression_mm: float | None = None  # nadir + 20 %
+    progression_mm: float | None = None  # nadir + the model's PD increase (20 % by default)
+    progression_label: str = "+20 %"  # that increase as text, from the same setting
     assessment_date: date | None = None
     title: str = "Lesion timeline"
     extra_desc: tuple[str, ...] = field(default_factory=tuple)
 
 
-def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
-    """Two panels on one time axis: per-lesion diameters, and the sum with nadir and +20 %."""
+PHONE_WIDTH = 300  # the phone layouts: drawn at about their real size (text 10-13 px at 320-400 px)
+
+
+def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = False) -> Markup:
+    """Two panels on one time axis: per-lesion diameters, and the sum with nadir and +20 %.
+    `phone`: a narrow layout of its own (fewer month ticks, narrower margins), not the wide one
+    scaled down: the page shows it below 640 px (class ``lesion-timeline-phone``)."""
+    if phone:
+        width = PHONE_WIDTH
+    suffix = "-phone" if phone else ""
     days = [d for s in data.lesions for d, _ in s.points]
     days += [t.start for t in data.treatments] + [t.end for t in data.treatments if t.end]
     if data.assessment_date:
@@ -248,7 +255,7 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
         return _empty_svg(width, data.title, "No dated lesion measurement or treatment on record.")
 
     start, end = time_domain(days)
-    left, right = 60.0, 150.0
+    left, right = (36.0, 104.0) if phone else (60.0, 150.0)
     label_font = 11
     label_h = 15.0
 
@@ -285,16 +292,16 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
     ]
     if data.nadir_mm is not None:
         desc.append(f"Sum of diameters nadir {mm(data.nadir_mm)}; progression threshold "
-                    f"(+20 %) {mm(data.progression_mm)}.")
+                    f"({data.progression_label}) {mm(data.progression_mm)}.")
     desc.extend(data.extra_desc)
 
     out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart lesion-timeline" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" '
-        f'aria-labelledby="timeline-title timeline-desc" font-family="sans-serif" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart lesion-timeline{suffix}" '
+        f'role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'aria-labelledby="timeline-title{suffix} timeline-desc{suffix}" font-family="sans-serif" '
         f'data-lesion-count="{n_lesions}" data-treatment-count="{len(data.treatments)}">',
-        f'<title id="timeline-title">{esc(data.title)}</title>',
-        f'<desc id="timeline-desc">{esc(" ".join(desc))}</desc>',
+        f'<title id="timeline-title{suffix}">{esc(data.title)}</title>',
+        f'<desc id="timeline-desc{suffix}">{esc(" ".join(desc))}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
 
@@ -315,7 +322,7 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
                    f'stroke-width="1"/>')
 
     # Time axis: month ticks under each panel, labels under the lower one.
-    for tick in month_ticks(start, end):
+    for tick in month_ticks(start, end, max_ticks=3 if phone else 9):
         x = x_scale.x(tick)
         for p_top, p_bottom in ((p1_top, p1_bottom), (p2_top, p2_bottom)):
             out.append(f'<line x1="{x:.1f}" y1="{p_top:.1f}" x2="{x:.1f}" y2="{p_bottom:.1f}" '
@@ -324,8 +331,8 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
                        f'y2="{p_bottom + 4:.1f}" stroke="#666666" stroke-width="1"/>')
         out.append(_text(x, p2_bottom + 17, month_label(tick), anchor="middle", size=10,
                          fill="#444444"))
-        out.append(_text(x, p1_bottom + 15, month_label(tick), anchor="middle", size=9,
-                         fill="#777777"))
+        out.append(_text(x, p1_bottom + 15, month_label(tick), anchor="middle", size=10,
+                         fill="#595959"))
 
     # Assessment date.
     if data.assessment_date and start <= data.assessment_date <= end:
@@ -387,10 +394,14 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
             series = data.lesions[i]
             colour = PALETTE[i % len(PALETTE)]
             last_value = series.points[-1][1]
-            text = f"{series.lesion_id} {mm(last_value)}" + (" ▲" if series.progressing else "")
+            # On a phone, the id only (the values are in the table next to the chart).
+            value = "" if phone else f" {mm(last_value)}"
+            text = f"{series.lesion_id}{value}" + (" ▲" if series.progressing else "")
             out.append(_marker(MARKERS[i % len(MARKERS)], width - right + 12, y - 4, colour,
                                size=3.5))
-            out.append(_text(width - right + 20, y, _truncate(text, 20), size=11, fill=colour,
+            # Dark text (contrast ≥ 4.5:1); the coloured marker before it names the series.
+            out.append(_text(width - right + 20, y, _truncate(text, 14 if phone else 20), size=11,
+                             fill="#1a1a1a",
                              weight="bold" if series.progressing else "normal",
                              css="lesion-label"))
 
@@ -417,7 +428,8 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900) -> Markup:
                          fill="#666666"))
     lines = [(value, css, colour, dash, label) for value, css, colour, dash, label in (
         (data.nadir_mm, "nadir-line", "#007A5A", "5 3", "nadir"),
-        (data.progression_mm, "progression-line", "#C00000", "9 4", "+20 % (PD)"),
+        (data.progression_mm, "progression-line", "#C00000", "9 4",
+         data.progression_label if phone else f"{data.progression_label} (PD)"),
     ) if value is not None]
     label_ys = _spread([y2.y(line[0]) + 4 for line in lines], 14.0, p2_top + 10, p2_bottom + 4)
     for (value, css, colour, dash, label), label_y in zip(lines, label_ys, strict=True):
@@ -462,9 +474,13 @@ def gpa_band(score: float | None) -> GpaBand | None:
 
 
 def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int = 720,
-                missing: Sequence[str] = ()) -> Markup:
-    """The 0–4 GPA scale split into its four survival bands, with the patient's score marked."""
-    left, right = 20.0, 20.0
+                missing: Sequence[str] = (), phone: bool = False) -> Markup:
+    """The 0–4 GPA scale split into its four survival bands, with the patient's score marked.
+    `phone`: the narrow layout (class ``gpa-bar-phone``), band texts on two short lines."""
+    if phone:
+        width = PHONE_WIDTH
+    suffix = "-phone" if phone else ""
+    left, right = (8.0, 8.0) if phone else (20.0, 20.0)
     bar_top, bar_h = 58.0, 46.0
     height = 168
     scale = GpaScale(left, width - right)
@@ -480,12 +496,12 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
     desc = summary + " Bands: " + "; ".join(
         f"GPA {_num(b.low)}–{_num(b.high)} median {_num(b.median_months)} months" for b in GPA_BANDS)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart gpa-bar" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="gpa-title gpa-desc" '
-        f'font-family="sans-serif"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart gpa-bar{suffix}" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" '
+        f'aria-labelledby="gpa-title{suffix} gpa-desc{suffix}" font-family="sans-serif"'
         + (f' data-score="{score:.1f}"' if score is not None else "") + ">",
-        '<title id="gpa-title">Breast GPA and median survival bands</title>',
-        f'<desc id="gpa-desc">{esc(desc)}</desc>',
+        f'<title id="gpa-title{suffix}">Breast GPA and median survival bands</title>',
+        f'<desc id="gpa-desc{suffix}">{esc(desc)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     edges = [0.0, 1.25, 2.25, 3.25, 4.0]
@@ -499,9 +515,13 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
             f'data-median-months="{band.median_months:.1f}">'
             f'<rect x="{x0:.1f}" y="{bar_top:.1f}" width="{x1 - x0:.1f}" height="{bar_h:.1f}" '
             f'fill="{fills[i]}"{stroke}/>'
-            + _text((x0 + x1) / 2, bar_top + 19, f"GPA {band.low:.1f}–{band.high:.1f}",
+            + _text((x0 + x1) / 2, bar_top + 19,
+                    f"{band.low:.1f}–{band.high:.1f}" if phone
+                    else f"GPA {band.low:.1f}–{band.high:.1f}",
                     anchor="middle", size=12, weight="bold" if is_current else "normal")
-            + _text((x0 + x1) / 2, bar_top + 36, f"median {band.median_months:.1f} mo",
+            + _text((x0 + x1) / 2, bar_top + 36,
+                    f"{band.median_months:.1f} mo" if phone
+                    else f"median {band.median_months:.1f} mo",
                     anchor="middle", size=12, weight="bold" if is_current else "normal")
             + "</g>")
     for tick in [i / 2 for i in range(9)]:
@@ -522,11 +542,11 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
             f'<polygon points="{x - 8:.1f},{bar_top + bar_h + 16:.1f} '
             f'{x + 8:.1f},{bar_top + bar_h + 16:.1f} {x:.1f},{bar_top + bar_h + 2:.1f}" '
             f'fill="#1a1a1a"/>'
-            + _text(x, bar_top - 22, summary.removesuffix("."), anchor=anchor, size=13,
-                    weight="bold") + "</g>")
+            + _text(x, bar_top - 22, f"GPA {score:.1f}" if phone else summary.removesuffix("."),
+                    anchor=anchor, size=13, weight="bold") + "</g>")
     else:
-        out.append(_text(width / 2, bar_top - 14, summary, anchor="middle", size=13,
-                         weight="bold", fill="#8a1c00"))
+        out.append(_text(width / 2, bar_top - 14, "GPA not computable" if phone else summary,
+                         anchor="middle", size=13, weight="bold", fill="#8a1c00"))
     out.append("</svg>")
     return Markup("".join(out))
 

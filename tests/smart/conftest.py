@@ -34,6 +34,13 @@ def _auth_server_session() -> Iterator[SmartAuthServer]:
 
 
 @pytest.fixture
+def app_config(app_config: Any, _auth_server_session: SmartAuthServer) -> Any:
+    """The SMART issuer allowlist is empty by default (issue 16, item 5): list the fixture's
+    authorization server (its FHIR front, discovery, authorize, token and JWKS endpoints)."""
+    return app_config.replace(smart_issuer_allowlist=(_auth_server_session.base_url,))
+
+
+@pytest.fixture
 def auth_server(_auth_server_session: SmartAuthServer) -> Iterator[SmartAuthServer]:
     _auth_server_session.reset()
     yield _auth_server_session

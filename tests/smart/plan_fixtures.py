@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from cds_service.model.assessment import (
     Assessment,
@@ -116,10 +117,18 @@ def assessment() -> Assessment:
     )
 
 
+def _bundle(resource_type: str, resource_id: str) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset",
+            "entry": [{"resource": {"resourceType": resource_type, "id": resource_id}}]}
+
+
 def patient_data() -> PatientData:
     return PatientData(
         values={"patient": {"resourceType": "Patient", "id": "p1",
-                            "name": [{"family": "Zielinska", "given": ["Halina"]}]}},
+                            "name": [{"family": "Zielinska", "given": ["Halina"]}]},
+                # the searches the situation rests on returned something (see data.unread)
+                "observations": _bundle("Observation", "a1"),
+                "procedures": _bundle("Procedure", "srs")},
         missing=["medicationStatements: the FHIR server answered 404"],
         notes=["observations: stopped after 10 pages; more data exists"],
     )

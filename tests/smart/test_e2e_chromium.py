@@ -1,7 +1,8 @@
 """End to end in headless Chromium: the real service, the real FHIR server, a SMART auth server.
 
     Chromium ──► service (gunicorn, 2 workers)  /smart/launch?iss=…&launch=…
-             ──► auth fixture /authorize (auto-approve) ──► service /smart/callback ──► /smart/plan
+             ──► auth fixture /authorize (auto-approve) ──► service /smart/callback
+             ──► /smart/plan/<handle> (one URL per launch)
     service ──► auth fixture: /fhir/.well-known/smart-configuration, /token, /fhir/* (bearer
                 checked, then proxied to the Medplum FHIR server holding the synthetic patients)
 
@@ -13,6 +14,7 @@ Chromium is Debian's (`apt-get install -y chromium`), driven by Python playwrigh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +35,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = ROOT / "docs" / "smart-plan.png"
+PHONE_SCREENSHOT = ROOT / "docs" / "smart-plan-phone.png"
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = {"desktop": 1280, "phone": 390, "small phone": 320}
 SCREENSHOT_PATIENT = "progressive-after-wbrt-limited"
+PLAN_URL = re.compile(r"/smart/plan/[0-9a-f]{32}")
 APP_CONTEXT = '{"view":"salvage-plan","assessmentDate":"%s","hookInstance":"e2e-%s"}'
 
 
@@ -75,8 +81,10 @@ def chromium_executable() -> str:
 def stack(fhir_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("smart-e2e")
     precreate_database(tmp / "live.sqlite3")
-    service = start_live_service(tmp, workers=2)
     auth = SmartAuthServer(fhir_upstream=fhir_server.base_url).start()
+    # The SMART issuer allowlist is empty by default: the service may launch with this one only.
+    service = start_live_service(tmp, workers=2,
+                                 env={"SALVAGE_CDS_SMART_ISSUER_ALLOWLIST": auth.base_url})
     try:
         yield Stack(service, auth, fhir_server)
     finally:
@@ -118,7 +126,7 @@ def open_plan(page: Any, stack: Stack, name: str, day: str) -> Any:
     response = page.goto(launch_url(service.base_url, auth.fhir_base, launch),
                          wait_until="load", timeout=60_000)
     assert response is not None
-    assert page.url == service.url("/smart/plan"), page.content()[:2000]
+    assert PLAN_URL.fullmatch(page.url.removeprefix(service.base_url)), page.content()[:2000]
     assert response.status == 200, page.content()[:2000]
     return response
 
@@ -203,3 +211,103 @@ def test_plan_prints_without_navigation(page, stack):
     assert page.locator("svg.lesion-timeline").is_visible()
     pdf = page.pdf(format="A4")
     assert pdf[:4] == b"%PDF"
+
+
+def test_standalone_launch_from_the_start_form(page, stack):
+    """The start form, filled and submitted in Chromium: the CSP's form-action lets the redirect
+    to the (allowlisted) authorization server through, and the plan opens."""
+    service, auth = stack
+    stack.fhir_server.load_bundle(load_bundle("progressive-after-srs-in-field"))
+    auth.standalone_patient = patient_id("progressive-after-srs-in-field")
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    page.goto(service.url("/smart/"), wait_until="load")
+    page.fill("#iss", auth.fhir_base)
+    with page.expect_navigation(url=re.compile(r".*/smart/plan/[0-9a-f]{32}$"), timeout=60_000):
+        page.click("button[type=submit]")
+    assert blocked == []
+    assert page.locator("h1").inner_text().startswith("Salvage plan")
+    assert page.locator("[data-situation]").get_attribute("data-situation") == \
+        "local-progression-after-srs-in-field"
+
+
+def test_two_tabs_keep_their_own_patient_after_reload(chromium, stack):
+    chromium.clear_cookies()
+    first, second = chromium.new_page(), chromium.new_page()
+    try:
+        open_plan(first, stack, "progressive-after-srs-in-field", "2024-02-10")
+        open_plan(second, stack, "disseminated-after-wbrt", "2024-03-05")
+        assert first.url != second.url
+        first.reload(wait_until="load")
+        second.reload(wait_until="load")
+        assert timeline_facts(first) == (["lesion-A"], ["srs"])
+        assert timeline_facts(second)[0] == [f"lesion-L{i}" for i in range(1, 6)]
+        assert "Halina ZIELINSKA" in first.locator("header.banner").inner_text()
+        assert "Halina" not in second.locator("header.banner").inner_text()
+    finally:
+        first.close()
+        second.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.x A/AA rules on the page as rendered (evaluated through the DevTools
+    protocol, which the page's script-free CSP does not govern)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run (cd tests/axe && npm ci)", pytrace=False)
+    page.evaluate(f"() => {{ {AXE.read_text()}\n }}")
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}))")
+    return result
+
+
+def page_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the viewport (0: no horizontal scroll)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+def smallest_chart_text_px(page: Any) -> float:
+    """The smallest rendered font size (CSS px) of the visible charts' text."""
+    return page.evaluate("""() => {
+        const sizes = [];
+        for (const svg of document.querySelectorAll('svg.chart')) {
+            if (!svg.getClientRects().length) continue;  // the other layout, not displayed
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            for (const t of svg.querySelectorAll('text'))
+                sizes.push(parseFloat(t.getAttribute('font-size')) * scale);
+        }
+        return Math.min(...sizes);
+    }""")
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_plan_is_accessible_and_reflows(page, stack, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    open_plan(page, stack, SCREENSHOT_PATIENT, "2024-01-25")
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0
+    assert smallest_chart_text_px(page) >= 9.5
+    phone = width < 640
+    assert page.locator("svg.lesion-timeline-phone").is_visible() is phone
+    assert page.locator("svg.lesion-timeline").is_visible() is not phone
+    if width == WIDTHS["phone"] and os.environ.get("SALVAGE_CDS_UPDATE_SCREENSHOT") == "1":
+        bottom = page.evaluate(
+            "(() => { const r = document.querySelector('#timeline').getBoundingClientRect();"
+            " return r.bottom + window.scrollY; })()")
+        page.screenshot(path=str(PHONE_SCREENSHOT), full_page=True,
+                        clip={"x": 0, "y": 0, "width": width, "height": bottom + 16})
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_start_and_error_pages_are_accessible(page, stack, width):
+    service, auth = stack
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(service.url("/smart/"), wait_until="load")
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0
+    page.goto(service.url("/smart/plan/" + "0" * 32), wait_until="load")
+    assert page.locator("h1").inner_text() == "Your session has expired"
+    assert axe_violations(page) == []
+    assert page_overflow(page) <= 0

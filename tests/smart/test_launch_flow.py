@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import dataclasses
 import logging
+import re
 import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +40,19 @@ def cookie(client: Any, name: str) -> Any:
 
 def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def set_issuers(app: Any, monkeypatch: Any, *prefixes: str) -> None:
+    """Run the app with another SMART issuer allowlist."""
+    services = app.extensions["salvage_cds"]
+    config = services.config.replace(smart_issuer_allowlist=prefixes)
+    monkeypatch.setitem(app.extensions, "salvage_cds", dataclasses.replace(services, config=config))
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def sign_in(browser: Browser, auth: SmartAuthServer, **kw: Any):
@@ -83,7 +98,7 @@ def test_ehr_launch_redirects_to_authorize_with_pkce_state_aud_and_scopes(browse
 def test_full_ehr_flow_keeps_the_token_server_side(browser, auth_server, app):
     callback = sign_in(browser, auth_server)
     assert callback.status == 303
-    assert callback.location.endswith("/smart/plan")
+    assert re.fullmatch(r"/smart/plan/[0-9a-f]{32}", callback.location)
     assert urlsplit(callback.location).query == ""
 
     # PKCE: the verifier sent to the token endpoint matches the challenge sent to authorize.
@@ -137,7 +152,7 @@ def test_standalone_launch_asks_for_a_patient_and_works(browser, auth_server):
     assert "launch" not in params["scope"].split()
     approved = browser.get(first.location)
     callback = browser.get(approved.location)
-    assert callback.status == 303 and callback.location.endswith("/smart/plan")
+    assert callback.status == 303 and callback.location.startswith("/smart/plan/")
 
 
 def test_start_page_without_parameters(browser):
@@ -163,7 +178,8 @@ def test_configured_scopes_are_used(tmp_path, auth_server):
     config = ServiceConfig(database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
                            auth_required=False, public_base_url="http://localhost",
                            smart_scopes="launch openid patient/Patient.rs patient/Observation.rs",
-                           smart_client_id="other-client")
+                           smart_client_id="other-client",
+                           smart_issuer_allowlist=(auth_server.base_url,))
     app = create_app(config)
     try:
         hop = Browser(app.test_client()).get(
@@ -191,22 +207,22 @@ def test_ehr_launch_without_iss(browser):
     assert_page(browser.get("/smart/launch?launch=abc"), 400, "no &#39;iss&#39;")
 
 
-def test_unreachable_fhir_server_gives_a_clear_page(browser):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_unreachable_fhir_server_gives_a_clear_page(browser, app, monkeypatch):
+    port = closed_port()
+    set_issuers(app, monkeypatch, f"http://127.0.0.1:{port}")
     hop = browser.get(launch_url("", f"http://127.0.0.1:{port}/fhir", "abc"))
-    assert_page(hop, 502, "cannot be reached")
+    assert_page(hop, 502, "The SMART launch could not start")
 
 
-def test_server_without_s256_is_refused(browser, auth_server):
+def test_server_without_s256_is_refused(browser, auth_server, caplog):
     auth_server.discovery_overrides = {"code_challenge_methods_supported": ["plain"]}
-    assert_page(start(browser, auth_server), 502, "PKCE")
+    assert_page(start(browser, auth_server), 502, "could not be read or used")
+    assert "PKCE" in caplog.text  # the cause is for the operators' log
 
 
 def test_discovery_with_an_insecure_remote_endpoint_is_refused(browser, auth_server):
     auth_server.discovery_overrides = {"token_endpoint": "http://auth.example.org/token"}
-    assert_page(start(browser, auth_server), 502, "Unusable SMART configuration")
+    assert_page(start(browser, auth_server), 502, "could not be read or used")
 
 
 # -- callback errors -------------------------------------------------------------------------------
@@ -280,46 +296,63 @@ def test_token_without_patient_read_scope(browser, auth_server):
     assert_page(page, 403, "was not granted")
 
 
-def test_token_endpoint_unreachable(browser, auth_server, monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_token_endpoint_unreachable(browser, auth_server, app, monkeypatch):
+    port = closed_port()
+    set_issuers(app, monkeypatch, auth_server.base_url, f"http://127.0.0.1:{port}")
     auth_server.discovery_overrides = {"token_endpoint": f"http://127.0.0.1:{port}/token"}
     page = browser.get(browser.get(start(browser, auth_server).location).location)
-    assert_page(page, 502, "cannot be reached")
+    assert_page(page, 502, "The authorization server cannot be reached")
 
 
 # -- sessions ---------------------------------------------------------------------------------------
 def test_plan_without_a_session(browser):
-    assert_page(browser.get("/smart/plan"), 401, "Your session has expired")
+    assert_page(browser.get("/smart/plan/" + "0" * 32), 401, "Your session has expired")
+    assert_page(browser.get("/smart/plan"), 404, "This address names no launch")
 
 
 def test_plan_with_a_forged_cookie(browser):
     browser.client.set_cookie(SESSION_COOKIE, "forged.value", domain="localhost", path="/smart")
-    assert_page(browser.get("/smart/plan"), 401, "Your session has expired")
+    assert_page(browser.get("/smart/plan/" + "0" * 32), 401, "Your session has expired")
 
 
 def test_expired_session(browser, auth_server, monkeypatch):
-    sign_in(browser, auth_server)
+    plan_url = sign_in(browser, auth_server).location
     real_time = session_store.time.time
     monkeypatch.setattr(session_store.time, "time", lambda: real_time() + 3601)
-    assert_page(browser.get("/smart/plan"), 401, "Your session has expired")
+    assert_page(browser.get(plan_url), 401, "Your session has expired")
 
 
-def test_a_new_sign_in_replaces_the_old_session(browser, auth_server, app):
-    sign_in(browser, auth_server)
-    first = cookie(browser.client, SESSION_COOKIE).value
-    sign_in(browser, auth_server)
-    assert cookie(browser.client, SESSION_COOKIE).value != first
-    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 1
+def test_each_sign_in_has_its_own_session_and_plan_url(browser, auth_server, app):
+    first = sign_in(browser, auth_server).location
+    second = sign_in(browser, auth_server).location
+    assert first != second
+    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 2
+    assert browser.get(first).status == 200 and browser.get(second).status == 200
+
+
+def test_the_plan_url_alone_opens_nothing(browser, auth_server, app):
+    plan_url = sign_in(browser, auth_server).location
+    other = Browser(app.test_client())  # another browser: no session cookie
+    assert_page(other.get(plan_url), 401, "Your session has expired")
+
+
+def test_a_browser_keeps_at_most_eight_launches(browser, auth_server, app):
+    urls = [sign_in(browser, auth_server).location for _ in range(9)]
+    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 8
+    assert_page(browser.get(urls[0]), 401)
+    assert browser.get(urls[-1]).status == 200
 
 
 def test_logout_deletes_the_session(browser, auth_server, app):
-    sign_in(browser, auth_server)
-    response = browser.client.post("/smart/logout")
+    kept = sign_in(browser, auth_server).location
+    plan_url = sign_in(browser, auth_server).location
+    response = browser.client.post("/smart/logout", data={"plan": plan_url.rsplit("/", 1)[1]})
     assert response.status_code == 200
+    assert app.extensions["salvage_cds_smart"].count()["sessions"] == 1
+    assert_page(browser.get(plan_url), 401)
+    assert browser.get(kept).status == 200
+    browser.client.post("/smart/logout")
     assert app.extensions["salvage_cds_smart"].count()["sessions"] == 0
-    assert_page(browser.get("/smart/plan"), 401)
 
 
 def test_security_headers(browser):
@@ -339,18 +372,16 @@ def test_unexpected_error_renders_a_page_without_details(browser, auth_server, m
         raise RuntimeError("secret internals /srv/app.py line 12")
 
     monkeypatch.setattr(plan_module, "build_plan_page", boom)
-    sign_in(browser, auth_server)
-    page = browser.get("/smart/plan")
+    page = browser.get(sign_in(browser, auth_server).location)
     assert_page(page, 500, "The plan could not be shown")
     assert "secret internals" not in page.body
 
 
 # -- pure helpers ----------------------------------------------------------------------------------
-def test_pkce_pair():
-    verifier, challenge = launch_module.pkce_pair()
-    assert 43 <= len(verifier) <= 128
-    assert challenge == s256(verifier)
-    assert launch_module.pkce_pair()[0] != verifier
+def test_pkce_verifier():
+    verifier = launch_module.pkce_verifier()
+    assert 43 <= len(verifier) <= 128 and verifier.isalnum()
+    assert launch_module.pkce_verifier() != verifier
 
 
 @pytest.mark.parametrize(("scope", "ok"), [

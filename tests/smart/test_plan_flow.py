@@ -71,16 +71,18 @@ def test_without_app_context_the_plan_is_for_today(browser, auth_server):
 
 
 def test_revoked_token_ends_the_session(browser, auth_server, app):
-    sign_in(browser, auth_server)
+    plan_url = sign_in(browser, auth_server).location
     auth_server.revoke_all()
-    assert_page(browser.get("/smart/plan"), 401, "Your session has expired")
+    assert_page(browser.get(plan_url), 401, "Your session has expired")
     assert app.extensions["salvage_cds_smart"].count()["sessions"] == 0
 
 
 def test_fhir_server_failure_gives_a_clear_page(browser, auth_server):
-    sign_in(browser, auth_server)
+    plan_url = sign_in(browser, auth_server).location
     auth_server.fhir_status = 503
-    assert_page(browser.get("/smart/plan"), 502, "cannot be reached")
+    page = browser.get(plan_url)
+    assert_page(page, 502, "could not give the patient", "failed (503)")
+    assert "cannot be reached" not in page.body  # it answered: the page names the actual cause
 
 
 def test_unknown_patient(browser, auth_server):

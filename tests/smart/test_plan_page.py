@@ -81,18 +81,23 @@ def test_text_from_the_record_is_escaped(app):
 
 
 def test_charts_are_accessible_and_have_tables(html):
-    timeline, gpa = svgs(html)
-    for chart in (timeline, gpa):
+    timeline, timeline_phone, gpa, gpa_phone = svgs(html)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the phone layouts have ids of their own
+    for chart in (timeline, timeline_phone, gpa, gpa_phone):
         assert chart.get("role") == "img"
         assert chart.find(SVG_NS + "title").text
         assert chart.find(SVG_NS + "desc").text
-    lesions = [g for g in timeline.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
-    assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
-    markers = [g.get("data-kind") for g in timeline.iter(SVG_NS + "g")
-               if g.get("class") == "treatment-marker"]
-    assert markers == ["surgery", "srs", "wbrt"]
-    assert '<table class="measurements">' in html and '<table class="treatments">' in html
-    assert '<table class="gpa-factors">' in html and '<table class="sums">' in html
+    assert timeline_phone.get("class") == "chart lesion-timeline-phone"
+    assert timeline_phone.get("viewBox").split()[2] == "300"  # re-laid out, not scaled down
+    for chart in (timeline, timeline_phone):
+        lesions = [g for g in chart.iter(SVG_NS + "g") if g.get("class") == "lesion-series"]
+        assert [g.get("data-lesion") for g in lesions] == ["lesion-A", "lesion-B"]
+        markers = [g.get("data-kind") for g in chart.iter(SVG_NS + "g")
+                   if g.get("class") == "treatment-marker"]
+        assert markers == ["surgery", "srs", "wbrt"]
+    assert '<table class="measurements" tabindex="0">' in html and '<table class="treatments" tabindex="0">' in html
+    assert '<table class="gpa-factors" tabindex="0">' in html and '<table class="sums" tabindex="0">' in html
     assert html.count("<caption>") >= 6
 
 
@@ -203,3 +208,116 @@ def test_the_imaging_date_and_age_lead_the_situation_as_on_the_card(app):
         situation = html[html.index('id="situation"'):html.index('id="warnings"')]
         assert line in situation
         assert ('class="imaging outdated"' in situation) is outdated
+
+
+# -- issue 18: outdated data, one source for table and chart, unread data ------------------------
+def render(app, page_view) -> str:
+    with app.test_request_context("/smart/plan"):
+        return render_template("smart_plan.html", page=page_view, csp_nonce="n", handle="h")
+
+
+def rano_cells(html: str) -> list[str]:
+    table = re.search(r'<table class="rano-summary" tabindex="0">.*?</table>', html, re.S).group(0)
+    return re.findall(r'<td class="num">(.*?)</td>', table)
+
+
+def chart_line_label(html: str, css: str) -> str:
+    svg = re.search(r'<svg [^>]*lesion-timeline.*?</svg>', html, re.S).group(0)
+    y = re.search(rf'<line class="{css}"[^>]*y1="([0-9.]+)"', svg)
+    assert y, css
+    labels = re.findall(r'<text [^>]*>([^<]*)</text>', svg)
+    return next(t for t in labels if t.startswith({"nadir-line": "nadir",
+                                                   "progression-line": "+"}[css]))
+
+
+def test_outdated_imaging_is_a_banner_and_the_data_date_stands_by_the_assessment_date(app):
+    from dataclasses import replace
+    from datetime import date
+
+    from cds_service.model.assessment import ImagingAge
+
+    assessment = replace(fx.assessment(), imaging=ImagingAge(date(2021, 7, 20), 935, 90))
+    html = render(app, plan_page(fx.record(), assessment, fx.patient_data(),
+                                 fhir_base="http://x/fhir"))
+    banner = re.search(r'<div class="alert outdated" role="alert" data-outdated>(.*?)</div>',
+                       html, re.S)
+    assert banner and "OUTDATED DATA" in banner.group(1) and "2021-07-20" in banner.group(1)
+    assert "90 days" in banner.group(1)
+    assert html.index("data-outdated") < html.index('id="situation"')
+    meta = re.search(r'<p class="meta">(.*?)</p>', html, re.S).group(1)
+    assert "Assessment date <strong>2024-02-10</strong>" in meta
+    assert "data it rests on: <span data-data-date>OUTDATED DATA: latest imaging 2021-07-20" in meta
+
+
+def test_recent_imaging_has_no_banner(app):
+    from dataclasses import replace
+    from datetime import date
+
+    from cds_service.model.assessment import ImagingAge
+
+    assessment = replace(fx.assessment(), imaging=ImagingAge(date(2024, 2, 1), 9, 90))
+    html = render(app, plan_page(fx.record(), assessment, fx.patient_data(),
+                                 fhir_base="http://x/fhir"))
+    assert "data-outdated" not in html
+    assert "data it rests on: <span data-data-date>latest imaging 2024-02-01" in html
+
+
+def test_rano_table_and_chart_show_the_same_sums_when_the_model_computed_none(app):
+    from dataclasses import replace
+
+    from cds_service.model.assessment import RanoBm
+
+    assessment = replace(fx.assessment(), rano_bm=RanoBm(category=None,
+                                                         reasons=("no baseline scan",)))
+    page_view = plan_page(fx.record(), assessment, fx.patient_data(), fhir_base="http://x/fhir")
+    html = render(app, page_view)
+    sums = [s.total for s in page_view.sums]
+    baseline, nadir, current, threshold = rano_cells(html)
+    assert "—" not in (baseline, nadir, current, threshold)
+    assert (baseline, current) == (sums[0], sums[-1])
+    assert nadir == min(sums, key=lambda s: float(s.split()[0]))
+    assert chart_line_label(html, "nadir-line") == f"nadir {nadir}"
+    assert chart_line_label(html, "progression-line") == f"+20 % (PD) {threshold}"
+    assert "data-rano-source" in html
+
+
+def test_the_threshold_comes_from_the_model_configuration(app):
+    from decimal import Decimal
+
+    from cds_service.model.constants import ModelConfig
+
+    page_view = plan_page(fx.record(), fx.assessment(), fx.patient_data(),
+                          fhir_base="http://x/fhir",
+                          settings=ModelConfig(rano_pd_sld_increase=Decimal("0.25")))
+    html = render(app, page_view)
+    assert rano_cells(html) == ["15 mm", "10 mm", "18 mm", "12.5 mm"]
+    assert chart_line_label(html, "progression-line") == "+25 % (PD) 12.5 mm"
+    assert "nadir +25 %" in html and "+20 %" not in html
+
+
+def test_gpa_bands_come_from_the_model_constants():
+    from cds_service.model import constants
+    from cds_service.smart import svg
+
+    assert [(b.low, b.high, b.median_months) for b in svg.GPA_BANDS] == \
+        [tuple(b) for b in constants.GPA_BANDS]
+
+
+def test_unread_data_replaces_a_negative_finding(app):
+    from dataclasses import replace
+
+    from cds_service.model.assessment import Situation
+
+    assessment = replace(fx.assessment(), options=(), warnings=(), situation=Situation(
+        code="no-progression", label="BCBM treated locally, no progression on record"))
+    data = fx.patient_data()
+    data.values["observations"] = {"resourceType": "Bundle", "type": "searchset"}
+    html = render(app, plan_page(fx.record(), assessment, data, fhir_base="http://x/fhir"))
+    assert "no progression on record" not in html
+    assert "The data this plan needs could not be read" in html.split('<nav class="toc"')[0]
+    assert "<p>No warning.</p>" not in html
+
+
+def test_rank_badges_have_visible_text_for_screen_readers(html):
+    assert 'aria-label="Rank' not in html
+    assert '<span class="rank"><span class="visually-hidden">Rank </span>1</span>' in html

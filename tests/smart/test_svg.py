@@ -132,3 +132,40 @@ def test_nice_ticks():
     assert svg.nice_ticks(19.8) == (20.0, [0.0, 5.0, 10.0, 15.0, 20.0])
     bound, ticks = svg.nice_ticks(87)
     assert bound >= 87 and ticks[0] == 0 and len(ticks) <= 7
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_on_white(hex_colour: str) -> float:
+    return 1.05 / (_luminance(hex_colour) + 0.05)
+
+
+def test_every_chart_text_has_at_least_4_5_to_1_contrast():
+    """WCAG 1.4.3 for the charts' text, on their white background (issue 18: lesion labels were
+    2.25-3.87:1, month labels 4.48:1). The GPA band texts sit on light fills: checked there too."""
+    band_fills = ("#F4D6CF", "#F2E6C4", "#D6E8D0", "#C8DDEE")
+    charts = [timeline(), ET.fromstring(str(svg.lesion_timeline_svg(
+        svg.TimelineInput(lesions=(svg.LesionSeries("lesion-A", ((date(2023, 1, 1), 9.0),)),),
+                          assessment_date=date(2023, 3, 1)), phone=True)))]
+    charts += [ET.fromstring(str(svg.gpa_bar_svg(score, 12.9, phone=phone)))
+               for score in (None, 1.5) for phone in (False, True)]
+    for chart in charts:
+        for text in chart.iter(NS + "text"):
+            fill = text.get("fill")
+            assert contrast_on_white(fill) >= 4.5, (fill, text.text)
+    darkest_text = "#1a1a1a"
+    for fill in band_fills:
+        ratio = (_luminance(fill) + 0.05) / (_luminance(darkest_text) + 0.05)
+        assert ratio >= 4.5, fill
+
+
+def test_phone_layouts_are_narrow_and_keep_their_text_size():
+    wide, phone = timeline(), ET.fromstring(str(svg.lesion_timeline_svg(svg.TimelineInput(
+        lesions=(svg.LesionSeries("lesion-A", ((date(2023, 2, 20), 15.0),)),)), phone=True)))
+    assert wide.get("viewBox").split()[2] == "900"
+    assert phone.get("viewBox").split()[2] == str(svg.PHONE_WIDTH)
+    assert min(int(t.get("font-size")) for t in phone.iter(NS + "text")) >= 10
