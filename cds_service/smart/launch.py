@@ -131,9 +131,12 @@ def _security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     form_action = " ".join(("'self'", *g.get("smart_form_targets", ())))
+    # Only the EHRs on the SMART issuer allowlist may frame the plan (their iframe launch mode);
+    # no other page can (clickjacking, issue 16 item 14).
+    frame_ancestors = " ".join(("'self'", *form_targets(_services().config)))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
-        f"form-action {form_action}; base-uri 'none'"
+        f"form-action {form_action}; base-uri 'none'; frame-ancestors {frame_ancestors}"
     )
     return response
 

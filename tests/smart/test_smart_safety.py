@@ -256,3 +256,17 @@ def test_token_responses_are_checked(browser, auth_server, app, monkeypatch, sta
     assert_page(page, page.status, phrase)  # the message is the page's only <p> before advice
     assert "<b>no</b>" not in page.body
     assert app.extensions["salvage_cds_smart"].count()["sessions"] == 0
+
+
+# -- 16.14: only allowlisted EHRs may frame the app -------------------------------------------------
+def test_only_allowlisted_ehrs_may_frame_the_app(app, monkeypatch):
+    """Clickjacking (issue 16, item 14): `frame-ancestors` names the app itself and the origins of
+    the SMART issuer allowlist (the EHRs that launch it in an iframe), nothing else."""
+    set_issuers(app, monkeypatch, "https://ehr.example.org/fhir", "http://127.0.0.1:*")
+    response = app.test_client().get("/smart/launch")
+    policy = response.headers["Content-Security-Policy"]
+    ancestors = re.search(r"frame-ancestors ([^;]+)", policy).group(1).split()
+    assert ancestors == ["'self'", "https://ehr.example.org:443", "http://127.0.0.1:*"]
+    set_issuers(app, monkeypatch)  # the default: no EHR may frame it
+    policy = app.test_client().get("/smart/launch").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in policy and "frame-ancestors 'self' " not in policy
