@@ -19,6 +19,17 @@ from cds_service.http_json import read_json_body
 
 bp = Blueprint("assessment_api", __name__)
 
+
+@bp.before_request
+def authenticate() -> None:
+    """The same trusted-client JWTs as the CDS endpoints (`aud` = this endpoint's URL): it takes
+    one patient's data (issue 16, item 2). Only `serve --dev` turns it off, loudly. A bare
+    blueprint without the service around it (unit tests of the mapping path) has nothing to
+    authenticate against."""
+    services = current_app.extensions.get("salvage_cds")
+    if services is not None:
+        services.authenticator.authenticate(request)
+
 BUNDLE_TYPES = ("collection", "searchset", "transaction")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_JSON_DEPTH = 64

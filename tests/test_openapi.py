@@ -43,7 +43,7 @@ def api(document) -> OpenAPI:
 
 def test_hook_endpoints_require_the_client_jwt(document) -> None:
     for path in ("/cds-services", "/cds-services/{service_id}",
-                 "/cds-services/{service_id}/feedback"):
+                 "/cds-services/{service_id}/feedback", "/api/assessment"):
         for operation in document["paths"][path].values():
             assert operation["security"] == [{"cdsClientJwt": []}]
 

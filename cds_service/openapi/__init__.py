@@ -165,12 +165,12 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
                           **_errors(400, 401, 404, 413, 415, 503)}}},
         "/api/assessment": {"post": {
             "operationId": "assess", "summary": "one patient's FHIR Bundle in, the assessment out",
-            "parameters": [{"name": "date", "in": "query", "required": False,
+            "security": jwt, "parameters": [{"name": "date", "in": "query", "required": False,
                             "description": "assessment date (default: today, UTC)",
                             "schema": {"type": "string", "format": "date"}}],
             "requestBody": {"required": True, **_json_body("FhirBundle", "a FHIR R4 Bundle")},
             "responses": {"200": _json_body("Assessment", "the salvage assessment"),
-                          **_errors(400, 413, 415)}}},
+                          **_errors(400, 401, 413, 415)}}},
         "/health": {"get": {
             "operationId": "health", "summary": "liveness and database check",
             "responses": {"200": _json_body("Health", "healthy"),

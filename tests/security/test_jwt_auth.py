@@ -323,3 +323,18 @@ def test_cors_preflight_needs_no_token(secure_client) -> None:
         "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization"})
     assert response.status_code == 204
+
+
+def test_the_assessment_api_needs_a_client_jwt_for_its_own_url(secure_client, keys) -> None:
+    """Issue 16, item 2: POST /api/assessment took one patient's data from anyone. It is now
+    authenticated like the CDS endpoints, with `aud` = its own URL."""
+    from tests import fhir_builders as b
+    body = b.collection(PATIENTS["progressive-after-srs-in-field"]())
+    url = "/api/assessment?date=2024-03-01"
+    assert_refused(secure_client.post(url, json=body))
+    other_endpoint = token_for(keys["es384"], DISCOVERY_AUD)
+    assert_refused(secure_client.post(url, json=body, headers=bearer(other_endpoint)))
+    own = token_for(keys["es384"], BASE + "/api/assessment")
+    response = secure_client.post(url, json=body, headers=bearer(own))
+    assert response.status_code == 200
+    assert response.get_json()["situation"]["code"] == "local-progression-after-srs-in-field"
