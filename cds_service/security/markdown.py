@@ -89,6 +89,16 @@ def _clean(value: Any, limit: int | None) -> str:
     return _SPACES.sub(" ", text)
 
 
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+                        + re.escape(_FORMAT_CONTROLS) + "]")  # _REMOVED less \t \n \r
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control, surrogate or format characters (Cc, Cs, Cf), tabs and line
+    breaks kept: for HTML pages, whose own autoescaping handles markup."""
+    return text if text.isprintable() else _INVISIBLE.sub("", text)
+
+
 def _contextual(match: re.Match[str]) -> str:
     kind = match.lastgroup
     char = match.group()

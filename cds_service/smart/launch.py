@@ -49,6 +49,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from cds_service.security.markdown import strip_controls
 from cds_service.config import ServiceConfig
 from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
 from cds_service.services import AppServices
@@ -95,6 +96,11 @@ class SmartError(Exception):
         self.code = code
 
 
+def without_controls(value: Any) -> Any:
+    """A rendered value without control or format characters (strings only)."""
+    return strip_controls(value) if isinstance(value, str) else value
+
+
 # -- app wiring ------------------------------------------------------------------------------------
 @bp.record_once
 def _setup(state: Any) -> None:
@@ -102,6 +108,10 @@ def _setup(state: Any) -> None:
     services: AppServices = app.extensions["salvage_cds"]
     app.extensions[EXTENSION_KEY] = SmartStore.open(services.feedback.engine,
                                                     services.config.secret_key)
+    # Every value a page shows passes here: invisible format controls (zero-width, bidi
+    # overrides: Unicode Cf) and other controls are removed before autoescaping, as on the cards
+    # (issue 16, item 11).
+    app.jinja_env.finalize = without_controls
 
 
 def _services() -> AppServices:

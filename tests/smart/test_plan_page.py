@@ -321,3 +321,21 @@ def test_unread_data_replaces_a_negative_finding(app):
 def test_rank_badges_have_visible_text_for_screen_readers(html):
     assert 'aria-label="Rank' not in html
     assert '<span class="rank"><span class="visually-hidden">Rank </span>1</span>' in html
+
+
+def test_format_controls_from_the_record_never_reach_the_page(app):
+    """Issue 16, item 11: zero-width and bidi-override characters in record text (a lesion
+    name) are removed from every value the page shows, as on the cards."""
+    from dataclasses import replace
+
+    record, assessment = fx.record(), fx.assessment()
+    hostile = "lesion\u200b-\u202eA"
+    lesion = record.lesions[0]
+    record = replace(record, lesions=(replace(lesion, id=hostile), *record.lesions[1:]))
+    situation = replace(assessment.situation, progressing_lesions=(hostile,))
+    page = plan_page(record, replace(assessment, situation=situation), fx.patient_data(),
+                     fhir_base="http://x/fhir")
+    with app.test_request_context("/smart/plan"):
+        html = render_template("smart_plan.html", page=page, csp_nonce="n")
+    assert "\u200b" not in html and "\u202e" not in html
+    assert "lesion-A" in html
