@@ -1,7 +1,7 @@
 """The code systems and canonical URLs of the cards: one place, public names (api-contract.md).
 
 The project's own code systems live under `CODE_SYSTEM_BASE`; their codes are the public names of
-`shared/spec/api-contract.md` ("Coding on cards") and must never be renamed. Standard codes (SNOMED
+`docs/api.md` ("Codes on cards") and must never be renamed. Standard codes (SNOMED
 CT, LOINC, UCUM, RxNorm) and the mCODE / CodeX canonical URLs are the ones the input profile uses.
 """
 

@@ -2,7 +2,7 @@
 
 Contract between the model (`cds_service.model.assess`), the assessment API, the cards and the
 SMART app. `Assessment.to_json()` produces exactly the JSON of `POST /api/assessment` described in
-`shared/spec/api-contract.md` (public names: add fields freely, never rename or remove).
+`docs/api.md` (public names: add fields freely, never rename or remove).
 Pure: no Flask, no HTTP.
 """
 
