@@ -17,7 +17,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
@@ -207,6 +207,7 @@ class FhirClient:
         self._headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
         self.deadline = deadline
         self.budget = CallBudget(settings.max_call_bytes, settings.max_call_entries)
+        self._outside_budget = threading.local()  # set per query thread by fetch_many
 
     def close(self) -> None:
         if self._own_session:
@@ -277,6 +278,10 @@ class FhirClient:
                 raise FhirBadResponse(f"the FHIR server answered {status}")
             return self._read_capped(response)
 
+    def _exempt(self) -> bool:
+        """The query on this thread is outside the call's total caps (`fetch_many`)."""
+        return getattr(self._outside_budget, "value", False)
+
     def _read_capped(self, response: requests.Response) -> bytes:
         cap = self.settings.max_response_bytes
         chunks: list[bytes] = []
@@ -286,7 +291,7 @@ class FhirClient:
                 size += len(chunk)
                 if size > cap:
                     raise FhirTooLarge(f"the FHIR response exceeded {cap} bytes")
-                if not self.budget.take_bytes(len(chunk)):
+                if not self._exempt() and not self.budget.take_bytes(len(chunk)):
                     raise FhirCallTooLarge(
                         f"the FHIR responses of this call exceeded {self.budget.max_bytes} "
                         "bytes in total")
@@ -359,7 +364,8 @@ class FhirClient:
         (`fhir_max_call_entries`); the cut, if either was reached."""
         cap = self.settings.max_entries
         room = max(0, cap - len(entries))
-        granted = self.budget.take_entries(min(len(page), room))
+        wanted = min(len(page), room)
+        granted = wanted if self._exempt() else self.budget.take_entries(wanted)
         entries.extend(page[:granted])
         if granted < min(len(page), room):
             return Truncation(CutCause.CALL_ENTRY_CAP, len(entries), limit=self.budget.max_entries)
@@ -376,19 +382,23 @@ class FhirClient:
             return Truncation(CutCause.PAGE_CAP, entries, limit=self.settings.max_pages)
         if entries >= self.settings.max_entries:
             return Truncation(CutCause.ENTRY_CAP, entries, limit=self.settings.max_entries)
-        if self.budget.entries_left() <= 0:
+        if not self._exempt() and self.budget.entries_left() <= 0:
             return Truncation(CutCause.CALL_ENTRY_CAP, entries, limit=self.budget.max_entries)
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return Truncation(CutCause.TIME_BUDGET, entries)
         return None
 
     def fetch_many(self, queries: Mapping[str, str | dict[str, Any]], deadline: float,
-                   threads: FhirThreads | None = None) -> dict[str, QueryResult]:
+                   threads: FhirThreads | None = None,
+                   outside_call_budget: Collection[str] = ()) -> dict[str, QueryResult]:
         """Run the queries concurrently — on the process's shared threads when enough are free
         (`FhirThreads`), else on threads of this call's own; anything unfinished at `deadline`
         is an error, and a query not started by then is not run. A query is a relative URL, or
         a searchset page already in hand whose `next` pages are to be read (`continue_pages`):
-        the pages of one query follow each other, those of different queries run at once."""
+        the pages of one query follow each other, those of different queries run at once.
+        The keys in `outside_call_budget` (the required ones: the patient and the conditions)
+        do not count against the call's total caps — each of their responses is still capped —
+        so that which queries finish first never decides whether the call can answer at all."""
         if not queries:
             return {}
         # every request of the queries ends by the deadline, socket shut and thread free
@@ -403,13 +413,18 @@ class FhirClient:
             own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
             submit = own.submit
 
-        def run(query: str | dict[str, Any]) -> QueryResult:
+        def run(query: str | dict[str, Any], exempt: bool) -> QueryResult:
             if time.monotonic() >= deadline:  # queued past the budget: the answer has gone
                 return QueryResult(error=FhirUnavailable(
                     "the FHIR query did not start within the time budget"))
-            return self.query(query) if isinstance(query, str) else self.continue_pages(query)
+            self._outside_budget.value = exempt  # this thread runs this query only
+            try:
+                return self.query(query) if isinstance(query, str) else self.continue_pages(query)
+            finally:
+                self._outside_budget.value = False
 
-        futures = {key: submit(run, q) for key, q in queries.items()}
+        futures = {key: submit(run, q, key in outside_call_budget)
+                   for key, q in queries.items()}
         try:
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
             results: dict[str, QueryResult] = {}

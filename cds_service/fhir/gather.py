@@ -157,7 +157,10 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
     session = connections.session_for(base, server) if connections is not None else None
     with FhirClient(base, server, token, fhir_settings(config), allowlist, session) as client:
         # fresh queries and the further pages of paginated prefetch, all at once
-        results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads)
+        # the required keys are outside the call's total caps: whether the call can answer at all
+        # must not depend on which queries happen to finish first
+        results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads,
+                                    outside_call_budget=required)
     elapsed = time.perf_counter() - started
     for result in results.values():
         metrics.count_fhir_query(query_outcome(result), result.elapsed_s)

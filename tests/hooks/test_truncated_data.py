@@ -10,6 +10,8 @@ patient's own data pushes that data past the caps.
 
 from __future__ import annotations
 
+from hooks.prefetch_templates import REQUIRED_KEYS
+
 import copy
 import logging
 import time
@@ -294,8 +296,10 @@ def test_a_prefetch_short_of_its_own_total_without_a_next_link_is_cut(app_with, 
 
 # -- the call's totals (issue 16, item 4) ----------------------------------------------------------
 def kept_entries(data: GatheredData) -> int:
-    return sum(len(v.get("entry") or []) for v in data.values.values()
-               if isinstance(v, dict) and v.get("resourceType") == "Bundle")
+    """Entries of the keys under the call's caps (the required keys are outside them)."""
+    return sum(len(v.get("entry") or []) for k, v in data.values.items()
+               if k not in REQUIRED_KEYS
+               and isinstance(v, dict) and v.get("resourceType") == "Bundle")
 
 
 def test_the_calls_total_entry_cap_holds_across_queries_and_is_named(
@@ -329,3 +333,23 @@ def test_the_calls_total_byte_cap_holds_across_queries_and_is_named(
     card = only_card(post(app, no_prefetch(STABLE, clean_fhir_server), caplog)[0])
     assert card["source"]["topic"]["code"] == MISSING_DATA
     assert f"total size limit, {cap} bytes" in text(card) or f"{cap} bytes in total" in text(card)
+
+
+def test_the_required_keys_are_outside_the_calls_total_caps(clean_fhir_server, app_with,
+                                                            caplog) -> None:
+    """Which queries finish first must never decide whether the call can answer: with caps
+    smaller than any response, the patient and the conditions are still read (each response
+    under its own cap), the cut keys are named, and the answer is never a 412 (this was a
+    random failure of the byte-cap test: conditions sometimes came after the big pages)."""
+    pid = patient_id(STABLE)
+    clean_fhir_server.load_resources(older_kps(pid, 250))
+    clean_fhir_server.load_bundle(load_bundle(STABLE))
+    app = app_with(fhir_max_call_bytes=1, fhir_max_call_entries=1)
+    for _ in range(3):
+        data = gather_with(app.extensions["salvage_cds"].config,
+                           no_prefetch(STABLE, clean_fhir_server))
+        assert data.values["conditions"] and data.values["patient"]
+        assert not data.missing or all(not m.startswith(("conditions", "patient"))
+                                       for m in data.missing)
+        card = only_card(post(app, no_prefetch(STABLE, clean_fhir_server), caplog)[0])
+        assert card["source"]["topic"]["code"] == MISSING_DATA
