@@ -15,7 +15,6 @@ from cds_service.model.patient import (
     ConditionFact,
     Lesion,
     LocalTreatment,
-    Measurement,
     PatientRecord,
     PerformanceScore,
     Presence,
@@ -152,26 +151,8 @@ def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
     return frozenset(v for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids)
 
 
-def treated_lesions(record: PatientRecord) -> frozenset[str]:
-    return frozenset(lid for t in record.treatments for lid in t.lesion_ids)
 
 
-def first_seen(lesion: Lesion) -> date | None:
-    dates = [d for d in (lesion.first_seen,
-                         lesion.measurements[0].date if lesion.measurements else None) if d]
-    return min(dates) if dates else None
-
-
-def is_new_lesion(record: PatientRecord, lesion: Lesion, after: date | None) -> bool:
-    """First seen after `after` (the last local therapy) and never part of a treated volume."""
-    seen = first_seen(lesion)
-    if after is None or seen is None:
-        return False
-    return seen > after and lesion.id not in treated_lesions(record)
-
-
-def measurements_after(lesion: Lesion, after: date | None) -> tuple[Measurement, ...]:
-    return lesion.measurements if after is None else lesion.measurements_after(after)
 
 
 def latest_diameter(lesion: Lesion) -> Decimal | None:
@@ -181,21 +162,6 @@ def latest_diameter(lesion: Lesion) -> Decimal | None:
 def lesion_by_id(record: PatientRecord) -> dict[str, Lesion]:
     return {lesion.id: lesion for lesion in record.lesions}
 
-
-def grown_lesions(record: PatientRecord, after: date | None, min_growth: Decimal
-                  ) -> dict[str, tuple[Decimal, Decimal]]:
-    """Lesions whose latest diameter exceeds their own smallest diameter measured after `after`
-    by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}."""
-    grown: dict[str, tuple[Decimal, Decimal]] = {}
-    for lesion in record.lesions:
-        series = measurements_after(lesion, after)
-        if len(series) <= 1:  # a change needs two measurements
-            continue
-        nadir = min(mm(m.longest_diameter_mm) for m in series[:-1])
-        latest = mm(series[-1].longest_diameter_mm)
-        if latest - nadir >= min_growth:
-            grown[lesion.id] = (nadir, latest)
-    return grown
 
 
 def cm_text(value_mm: Decimal) -> str:
