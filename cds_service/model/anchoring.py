@@ -124,10 +124,13 @@ def is_new(record: PatientRecord, lesion: Lesion, anchor: Anchor,
     return first > last.date and absent_on_earlier_scan(lesion, scans) is not None
 
 
-def new_lesions(record: PatientRecord) -> tuple[str, ...]:
+def new_lesions(record: PatientRecord, by_lesion: dict[str, Anchor] | None = None
+                ) -> tuple[str, ...]:
+    """The new lesions; `by_lesion`: the anchors when the caller has them already."""
     scans = scan_dates(record)
+    by_lesion = anchors(record) if by_lesion is None else by_lesion
     return tuple(sorted(lesion.id for lesion in record.lesions
-                        if is_new(record, lesion, anchor_of(record, lesion, scans), scans)))
+                        if is_new(record, lesion, by_lesion[lesion.id], scans)))
 
 
 def grown_since_anchor(record: PatientRecord, min_growth: Decimal
@@ -135,9 +138,10 @@ def grown_since_anchor(record: PatientRecord, min_growth: Decimal
     """Lesions whose latest diameter exceeds their own smallest diameter measured after the
     therapy that covered them by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}."""
     grown: dict[str, tuple[Decimal, Decimal]] = {}
-    for lid, anchor in anchors(record).items():
-        lesion = next(x for x in record.lesions if x.id == lid)
-        series = [m for m in lesion.measurements if anchor.day is None or m.date > anchor.day]
+    by_lesion = anchors(record)
+    for lesion in record.lesions:
+        lid, day = lesion.id, by_lesion[lesion.id].day
+        series = [m for m in lesion.measurements if day is None or m.date > day]
         if len(series) <= 1:  # a change needs two measurements
             continue
         nadir = min(mm(m.longest_diameter_mm) for m in series[:-1])

@@ -30,7 +30,7 @@ from cds_service.model.anchoring import Anchor, anchors, first_measured, new_les
 from cds_service.model.assessment import LesionResponse, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, RANO_CONFIRMATION_DAYS, ModelConfig
 from cds_service.model.facts import as_float, mm, on_immunotherapy, reference_date
-from cds_service.model.patient import PatientRecord, SteroidTrend
+from cds_service.model.patient import Lesion, PatientRecord, SteroidTrend
 
 PD, PR, SD, CR = "PD", "PR", "SD", "CR"
 IMMUNOTHERAPY_NEW_LESION = ("new lesion(s) {lesions} during immune checkpoint therapy: not PD on "
@@ -52,9 +52,8 @@ def _since(day: date | None) -> str:
     return f"after the last local therapy ({day.isoformat()})" if day else "on record"
 
 
-def _series_after(record: PatientRecord, lesion_id: str, after: date | None) -> Sizes:
+def _series_after(lesion: Lesion, after: date | None) -> Sizes:
     sizes: Sizes = {}
-    lesion = next(x for x in record.lesions if x.id == lesion_id)
     for m in lesion.measurements:
         if after is None or m.date > after:
             sizes[m.date] = mm(m.longest_diameter_mm)  # the later entry of a duplicated date wins
@@ -197,12 +196,13 @@ class Cohort:
 def _cohorts(record: PatientRecord, by_lesion: dict[str, Anchor], new: tuple[str, ...],
              config: ModelConfig) -> list[Cohort]:
     grouped: dict[date | None, dict[str, Sizes]] = defaultdict(dict)
-    for lid, anchor in by_lesion.items():
-        if lid in new:
+    for lesion in record.lesions:
+        if lesion.id in new:
             continue
-        sizes = _series_after(record, lid, anchor.day)
+        day = by_lesion[lesion.id].day
+        sizes = _series_after(lesion, day)
         if sizes:
-            grouped[anchor.day][lid] = sizes
+            grouped[day][lesion.id] = sizes
     return [Cohort(day, series, config)
             for day, series in sorted(grouped.items(), key=lambda kv: (kv[0] is not None,
                                                                        kv[0] or date.min))]
@@ -296,7 +296,7 @@ def assess_rano_bm(record: PatientRecord, config: ModelConfig = DEFAULT_CONFIG) 
     """RANO-BM category of `record` (already cut to the assessment date by `facts.as_of`)."""
     after = reference_date(record)
     by_lesion = anchors(record)
-    new = new_lesions(record)
+    new = new_lesions(record, by_lesion)
     cohorts = _cohorts(record, by_lesion, new, config)
     if not cohorts and not new:
         return RanoBm(category=None, reasons=(

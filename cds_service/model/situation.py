@@ -31,7 +31,7 @@ from cds_service.model.assessment import (
     Situation,
 )
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
-from cds_service.model.anchoring import first_measured, grown_since_anchor, new_lesions
+from cds_service.model.anchoring import first_measured, grown_since_anchor, targets_unknown
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
@@ -174,10 +174,11 @@ def _localise_status(status: DiseaseStatus, focal_volumes: dict, found: Progress
         found.unresolved_local.append(status.source)
 
 
-def _new_lesion_evidence(record: PatientRecord, after: date, found: Progression) -> None:
+def _new_lesion_evidence(record: PatientRecord, rano: RanoBm, found: Progression) -> None:
+    """The new lesions RANO-BM found (anchoring.new_lesions, computed once, there)."""
     lesions = {lesion.id: lesion for lesion in record.lesions}
     immunotherapy = on_immunotherapy(record)
-    for lid in new_lesions(record):
+    for lid in rano.new_lesions:
         seen = first_measured(lesions[lid])
         if immunotherapy:
             found.evidence.append(
@@ -235,7 +236,7 @@ def progression_evidence(record: PatientRecord, rano: RanoBm,
         return found
     _rano_evidence(record, rano, after, found)
     _status_evidence(record, after, found)
-    _new_lesion_evidence(record, after, found)
+    _new_lesion_evidence(record, rano, found)
     _leptomeningeal_evidence(record, after, found)
     found.to_confirm = _only_new_lesions_under_immunotherapy(record, rano, found)
     if found.established:
@@ -268,7 +269,7 @@ class Position:
 
 
 def _focal_courses_text(record: PatientRecord) -> str:
-    courses = [t for t in treatments_of(record, *FOCAL_RT_KINDS) if not t.lesion_ids]
+    courses = [t for t in treatments_of(record, *FOCAL_RT_KINDS) if targets_unknown(t)]
     return ", ".join(dict.fromkeys(
         f"{t.kind.value.upper()} {t.date.isoformat() if t.date else 'undated'}" for t in courses))
 
