@@ -13,15 +13,13 @@ from __future__ import annotations
 from datetime import date
 
 from cds_service.model.assessment import Assessment
-from cds_service.model.patient import PatientRecord
 
 ALWAYS_RECOMMENDED = frozenset({"tumor-board"})  # the board decides, whatever the data's age
 MAIN_INDICATOR = "warning"  # progressive BCBM: action is due
 OUTDATED_INDICATOR = "info"  # the data are too old to call for action on these options
 
 
-def latest_imaging_date(assessment: Assessment, record: PatientRecord | None = None
-                        ) -> date | None:
+def latest_imaging_date(assessment: Assessment) -> date | None:
     """The latest brain imaging on or before the assessment date, as the model read it."""
     return assessment.imaging.latest_date if assessment.imaging else None
 
@@ -42,10 +40,10 @@ def is_outdated(assessment: Assessment) -> bool:
     return assessment.imaging is not None and assessment.imaging.outdated
 
 
-def imaging_age_line(assessment: Assessment, record: PatientRecord | None = None) -> str:
+def imaging_age_line(assessment: Assessment) -> str:
     """Plain text (no markup): "latest imaging 2024-02-01, 10 months old" — prefixed with
     "OUTDATED DATA:" and "repeat brain MRI first" when the model flags the imaging as old."""
-    latest = latest_imaging_date(assessment, record)
+    latest = latest_imaging_date(assessment)
     if latest is None:
         text = "no dated imaging on record"
     else:

@@ -29,6 +29,7 @@ from typing import Any
 from cards import codes
 from cards.common import patient_override_reasons, review_link, smart_link, source
 from cards.beyond_review import TITLE as BEYOND_REVIEW_TITLE
+from cards.beyond_review import beyond_review_lines
 from cards.imaging_age import (
     imaging_age_line,
     is_outdated,
@@ -109,11 +110,11 @@ def summary(assessment: Assessment) -> str:
 
 
 # --- the first line ------------------------------------------------------------------------------
-def headline(assessment: Assessment, record: PatientRecord | None) -> str:
+def headline(assessment: Assessment) -> str:
     """The imaging's date and age (and the situation, unless the summary above says it whole)."""
     label = md(assessment.situation.label) or "Progressive breast cancer brain metastases"
     shown = "" if plain(assessment.situation.label) in summary(assessment) else f" {label} —"
-    age = imaging_age_line(assessment, record)
+    age = imaging_age_line(assessment)
     when = f"assessed {assessment.assessment_date.isoformat()}"
     if is_outdated(assessment):
         return f"**{age}.**{shown} {when}."
@@ -462,11 +463,7 @@ def footer() -> str:
 def beyond_review_block(assessment: Assessment, extra_lines: Sequence[str] = ()) -> str:
     """Guideline points beyond the review, each with its source, under their own heading: never
     mixed with the review's options or warnings (issue 13, item 8)."""
-    by_source: dict[str, list[str]] = {}  # one source said once for all its points
-    for item in assessment.beyond_review:
-        by_source.setdefault(item.source, []).append(md(item.text))
-    lines = [f"{' '.join(texts)} ({md(source)})" for source, texts in by_source.items()]
-    return _block(BEYOND_REVIEW_TITLE, [*lines, *extra_lines])
+    return _block(BEYOND_REVIEW_TITLE, [*beyond_review_lines(assessment), *extra_lines])
 
 
 def _block(title: str, lines: Sequence[str]) -> str:
@@ -478,12 +475,12 @@ def detail(assessment: Assessment, *, record: PatientRecord | None = None,
            unavailable: Sequence[str] = (), notes: Sequence[str] = (),
            skipped: Sequence[SkippedResource] = (), extra_lines: Sequence[str] = ()) -> str:
     """The card's markdown. `extra_lines`: already-safe markdown lines "beyond the review"."""
-    until = latest_imaging_date(assessment, record)
+    until = latest_imaging_date(assessment)
     prior = prior_course_lines(record, assessment.situation.progressing_lesions,
                                assessment.assessment_date, until)
     return render(
         "main_detail",
-        headline=headline(assessment, record),
+        headline=headline(assessment),
         first_steps=first_steps_line(assessment),
         evidence=bullets(evidence_lines(assessment, record)),
         prior=_block("Prior local therapy", prior),

@@ -14,6 +14,7 @@ from datetime import date
 
 from cards.imaging_age import age_text
 from cards.render import lesion_md, md, regimen_text
+from cds_service.model.anchoring import targets_unknown
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
 
 TECHNIQUES = {
@@ -83,7 +84,7 @@ def prior_course_lines(record: PatientRecord | None, progressing: Sequence[str],
     if len(lines) > SHOWN:
         lines = lines[:SHOWN] + [f"{len(lines) - SHOWN} earlier course(s) in the full plan"]
     untouched = [x for x in progressing if x not in reached]
-    unlinked = any(not t.lesion_ids and t.kind is not TreatmentKind.WBRT for t in courses)
+    unlinked = any(targets_unknown(t) for t in courses)
     if untouched:
         lines.append(f"{', '.join(md(x) for x in untouched)}: "
                      + ("named by no course (one above names no target)" if unlinked

@@ -19,6 +19,8 @@ from cards.common import patient_override_reasons, review_link, source
 from cards.prior_courses import course_text, reaches
 from cards.render import card, lesion_md, md, render
 from cds_service.model.assessment import Assessment, Warning
+from cds_service.model.anchoring import targets_unknown
+from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 
 SUMMARIES = {
@@ -97,7 +99,7 @@ def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tu
     progressing = assessment.situation.progressing_lesions
     out = []
     for t in (record.treatments if record else ()):
-        if t.kind not in (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT):
+        if t.kind not in FOCAL_RT_KINDS:
             continue
         lesions = [x for x in progressing if reaches(t, x)] or (
             list(t.lesion_ids) if not progressing else [])
@@ -106,13 +108,10 @@ def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tu
     return out
 
 
-FOCAL_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
-
-
 def _unlinked_focal(record: PatientRecord) -> list[str]:
     """Focal courses whose targets are not on record: the progression may lie in their volume."""
     return [course_text(t, None) for t in record.treatments
-            if t.kind in FOCAL_KINDS and not t.lesion_ids]
+            if t.kind in FOCAL_RT_KINDS and targets_unknown(t)]
 
 
 def _whole_brain(record: PatientRecord) -> list[str]:
@@ -194,7 +193,7 @@ SUMMARY_AFTER_WBRT_ONLY = ("SRS/FSRT after WBRT re-irradiates the brain: account
 
 
 def _after_wbrt_only(record: PatientRecord | None) -> bool:
-    return record is not None and not any(t.kind in FOCAL_KINDS for t in record.treatments)
+    return record is not None and not has_prior(record, *FOCAL_RT_KINDS)
 
 
 def _summary(warning: Warning, record: PatientRecord | None) -> str:

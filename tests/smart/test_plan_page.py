@@ -202,7 +202,7 @@ def test_the_imaging_date_and_age_lead_the_situation_as_on_the_card(app):
         page = plan_page(record, assessment, fx.patient_data(), fhir_base="http://x/fhir")
         with app.test_request_context("/smart/plan"):
             html = render_template("smart_plan.html", page=page, csp_nonce="n")
-        line = imaging_age_line(assessment, record)
+        line = imaging_age_line(assessment)
         assert line.startswith("OUTDATED DATA: latest imaging") is outdated
         assert re.search(r"latest imaging \d{4}-\d{2}-\d{2}, \d+ (days|months|years)", line)
         situation = html[html.index('id="situation"'):html.index('id="warnings"')]
