@@ -98,3 +98,18 @@ def hook_request(patient_id: str, hook: str = "patient-view", *, prefetch: dict 
             "scope": "patient/*.read", "subject": "salvage-cds", "patient": patient_id,
         }
     return body
+
+
+def patient_view_without_prefetch(live_service: Any, server: Any, resources: list[dict[str, Any]],
+                                  *, access_token: str = "e2e-token") -> dict[str, Any]:
+    """Load one patient's resources into the test FHIR server and call patient-view on the live
+    service with no prefetch (it reads everything from the server); the 200 answer's JSON."""
+    import requests
+
+    server.load_resources(resources)
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    body = hook_request(pid, fhir_server=server.base_url, access_token=access_token)
+    response = requests.post(live_service.url("/cds-services/bcbm-salvage"), json=body,
+                             timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()

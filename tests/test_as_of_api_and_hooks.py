@@ -10,13 +10,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 
 from cds_service.assessment_api import bp
 from tests import as_of_vignettes as v
 from tests import fhir_builders as b
-from tests.hook_requests import hook_request
+from tests.hook_requests import patient_view_without_prefetch
 
 T = date(2024, 6, 1)
 
@@ -44,13 +43,8 @@ def test_assessment_api_before_and_after_the_later_entry(api, vignette: v.AsOfVi
 
 
 def _cards(live_service, server, resources: list[b.Resource]) -> dict[str, Any]:
-    server.load_resources(resources)
-    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
-    body = hook_request(pid, fhir_server=server.base_url, access_token="asof-token")
-    response = requests.post(live_service.url("/cds-services/bcbm-salvage"), json=body,
-                             timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
+    return patient_view_without_prefetch(live_service, server, resources,
+                                         access_token="asof-token")
 
 
 def _topics(result: dict[str, Any]) -> list[str]:

@@ -16,12 +16,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 
 from cds_service.assessment_api import bp
 from tests import fhir_builders as b
-from tests.hook_requests import hook_request
+from tests.hook_requests import patient_view_without_prefetch
 
 Resources = list[b.Resource]
 Check = Callable[[dict[str, Any]], None]
@@ -646,11 +645,5 @@ def test_through_the_assessment_api(api, vignette: Vignette) -> None:
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=IDS)
 def test_through_patient_view_without_prefetch(live_service, clean_fhir_server,
                                                vignette: Vignette) -> None:
-    resources = vignette.build()
-    clean_fhir_server.load_resources(resources)
-    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
-    body = hook_request(pid, fhir_server=clean_fhir_server.base_url, access_token="ct-token")
-    response = requests.post(live_service.url("/cds-services/bcbm-salvage"), json=body,
-                             timeout=30)
-    assert response.status_code == 200, response.text
-    vignette.check_cards(response.json())
+    vignette.check_cards(patient_view_without_prefetch(
+        live_service, clean_fhir_server, vignette.build(), access_token="ct-token"))
