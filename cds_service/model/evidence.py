@@ -3,16 +3,21 @@
 Parsed by hand from the reference list of Spalek & Mandat, *Cancers* 2022;14:1096 (the review,
 CC BY 4.0); numbers are the review's own, so "[40]" on a card is reference 40 of the review.
 Bibliographic fields are copied as the review prints them (author spellings included). The review's
-reference list links each item only as "CrossRef" without printing a DOI, so ``doi`` is ``None``
-throughout (never invented); reference 75 is a web page and carries its ``url``. ``study_type`` and
-``size`` are filled only where the review's text states them, in the review's words; ``None`` means
-the review does not say. Every option, warning, GPA and order finding cites references through
-`cite()`, which refuses a number this registry does not hold.
+reference list links each item only as "CrossRef" without printing a DOI, so a ``doi`` is filled
+only where a stored public record of that paper (PubMed, PubMed Central, the publisher, a library
+catalogue) states it and its title, journal and year match the review's entry; each one's source
+address and date checked are in ``evidence_dois.md`` beside this module (`DOI_PROVENANCE`), and a
+DOI without a row there fails the tests. Every other ``doi`` is ``None``: never guessed, because a
+wrong DOI link sends a clinician to the wrong paper. Reference 75 is a web page and carries its
+``url``. ``study_type`` and ``size`` are filled only where the review's text states them, in the
+review's words; ``None`` means the review does not say. Every option, warning, GPA and order
+finding cites references through `cite()`, which refuses a number this registry does not hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 REVIEW_CITATION = (
@@ -20,6 +25,9 @@ REVIEW_CITATION = (
     "Cancers 2022;14:1096."
 )
 REVIEW_DOI = "10.3390/cancers14041096"  # printed in the review's citation line
+# Where each reference's DOI was read (number, DOI, source address, date checked): the DOIs below
+# are copied from this table, never from memory.
+DOI_PROVENANCE = Path(__file__).with_name("evidence_dois.md")
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,9 @@ class Reference:
 
 
 def _r(number: int, authors: tuple[str, ...], et_al: bool, title: str, journal: str,
-       year: int | None, volume: str | None, pages: str | None, url: str | None = None) -> Reference:
-    return Reference(number, authors, et_al, title, journal, year, volume, pages, url=url)
+       year: int | None, volume: str | None, pages: str | None, url: str | None = None,
+       doi: str | None = None) -> Reference:
+    return Reference(number, authors, et_al, title, journal, year, volume, pages, doi=doi, url=url)
 
 
 _BIBLIOGRAPHY = (
@@ -72,25 +81,32 @@ _BIBLIOGRAPHY = (
        'Cancer', 2006, '107', '696–704'),
     _r(4, ('Pestalozzi, B.C.', 'Zahrieh, D.', 'Price, K.N.', 'Holmberg, S.B.', 'Lindtner, J.', 'Collins, J.', 'Crivellari, D.', 'Fey, M.F.', 'Murray, E.', 'Pagani, O.'), True,
        'Identifying breast cancer patients at risk for Central Nervous System (CNS) metastases in trials of the International Breast Cancer Study Group (IBCSG)',
-       'Ann. Oncol.', 2006, '17', '935–944'),
+       'Ann. Oncol.', 2006, '17', '935–944',
+       doi='10.1093/annonc/mdl064'),
     _r(5, ('Nam, B.-H.', 'Kim, S.Y.', 'Han, H.-S.', 'Kwon, Y.', 'Lee, K.S.', 'Kim, T.H.', 'Ro, J.'), False,
        'Breast cancer subtypes and survival in patients with brain metastases',
-       'Breast Cancer Res.', 2008, '10', 'R20'),
+       'Breast Cancer Res.', 2008, '10', 'R20',
+       doi='10.1186/bcr1870'),
     _r(6, ('Kuksis, M.', 'Gao, Y.', 'Tran, W.', 'Hoey, C.', 'Kiss, A.', 'Komorowski, A.S.', 'Dhaliwal, A.J.', 'Sahgal, A.', 'Das, S.', 'Chan, K.K.'), True,
        'The incidence of brain metastases among patients with metastatic breast cancer: A systematic review and meta-analysis',
-       'Neuro-Oncology', 2020, '23', '894–904'),
+       'Neuro-Oncology', 2020, '23', '894–904',
+       doi='10.1093/neuonc/noaa285'),
     _r(7, ('Frisk, G.', 'Tinge, B.', 'Ekberg, S.', 'Eloranta, S.', 'Bäcklund, L.M.', 'Lidbrink, E.', 'Smedby, K.E.'), False,
        'Survival and level of care among breast cancer patients with brain metastases treated with whole brain radiotherapy',
-       'Breast Cancer Res. Treat.', 2017, '166', '887–896'),
+       'Breast Cancer Res. Treat.', 2017, '166', '887–896',
+       doi='10.1007/s10549-017-4466-3'),
     _r(8, ('Tallet, A.V.', 'Azria, D.', 'Barlesi, F.', 'Spano, J.-P.', 'Carpentier, A.F.', 'Gonçalves, A.', 'Metellus, P.'), False,
        'Neurocognitive function impairment after whole brain radiotherapy for brain metastases: Actual assessment',
-       'Radiat. Oncol.', 2012, '7', '77'),
+       'Radiat. Oncol.', 2012, '7', '77',
+       doi='10.1186/1748-717X-7-77'),
     _r(9, ('Chang, E.L.', 'Wefel, J.S.', 'Hess, K.R.', 'Allen, P.K.', 'Lang, F.F.', 'Kornguth, D.G.', 'Arbuckle, R.B.', 'Swint, J.M.', 'Shiu, A.S.', 'Maor, M.H.'), True,
        'Neurocognition in patients with brain metastases treated with radiosurgery or radiosurgery plus whole-brain irradiation: A randomised controlled trial',
-       'Lancet Oncol.', 2009, '10', '1037–1044'),
+       'Lancet Oncol.', 2009, '10', '1037–1044',
+       doi='10.1016/S1470-2045(09)70263-3'),
     _r(10, ('Halasz, L.M.', 'Uno, H.', 'Hughes, M.', 'D’Amico, T.', 'Dexter, E.U.', 'Edge, S.B.', 'Hayman, J.A.', 'Niland, J.C.', 'Otterson, G.A.', 'Pisters, K.M.W.'), True,
        'Comparative effectiveness of stereotactic radiosurgery versus whole-brain radiation therapy for patients with brain metastases from breast or non-small cell lung cancer',
-       'Cancer', 2016, '122', '2091–2100'),
+       'Cancer', 2016, '122', '2091–2100',
+       doi='10.1002/cncr.30009'),
     _r(11, ('Kraft, J.', 'van Timmeren, J.E.', 'Mayinger, M.', 'Frei, S.', 'Borsky, K.', 'Stark, L.S.', 'Krayenbuehl, J.', 'Zamburlini, M.', 'Guckenberger, M.', 'Tanadini-Lang, S.'), True,
        'Distance to isocenter is not associated with an increased risk for local failure in LINAC-based single-isocenter SRS or SRT for multiple brain metastases',
        'Radiother. Oncol.', 2021, '159', '168–175'),
