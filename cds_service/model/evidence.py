@@ -5,9 +5,10 @@ CC BY 4.0); numbers are the review's own, so "[40]" on a card is reference 40 of
 Bibliographic fields are copied as the review prints them (author spellings included). The review's
 reference list links each item only as "CrossRef" without printing a DOI, so a ``doi`` is filled
 only where a stored public record of that paper (PubMed, PubMed Central, the publisher, a library
-catalogue) states it and its title, journal and year match the review's entry; each one's source
-address and date checked are in ``evidence_dois.md`` beside this module (`DOI_PROVENANCE`), and a
-DOI without a row there fails the tests. Every other ``doi`` is ``None``: never guessed, because a
+catalogue) states it and its title, journal and year (or volume and pages) match the review's entry; each one's source
+address and date checked are in ``evidence_dois.md`` beside this module (`DOI_PROVENANCE`), where a
+row read from a third party's copy of such a record is marked "third-party copy", and a DOI without
+a row there fails the tests. Every other ``doi`` is ``None``: never guessed, because a
 wrong DOI link sends a clinician to the wrong paper. Reference 75 is a web page and carries its
 ``url``. ``study_type`` and ``size`` are filled only where the review's text states them, in the
 review's words; ``None`` means the review does not say. Every option, warning, GPA and order
@@ -167,7 +168,8 @@ _BIBLIOGRAPHY = (
        'Am. J. Neuroradiol.', 2000, '21', '901–909'),
     _r(29, ('Hoefnagels, F.W.A.', 'Lagerwaard, F.J.', 'Sanchez, E.', 'Haasbeek, C.J.A.', 'Knol, D.L.', 'Slotman, B.J.', 'Vandertop, W.P.'), False,
        'Radiological progression of cerebral metastases after radiosurgery: Assessment of perfusion MRI for differentiating between necrosis and recurrence',
-       'J. Neurol.', 2009, '256', '878–887'),
+       'J. Neurol.', 2009, '256', '878–887',
+       doi='10.1007/s00415-009-5034-5'),
     _r(30, ('Combs, S.E.', 'Schulz-Ertner, D.', 'Thilmann, C.', 'Edler, L.', 'Debus, J.'), False,
        'Treatment of Cerebral Metastases from Breast Cancer with Stereotactic Radiosurgery',
        'Strahlenther. und Onkol.', 2004, '180', '590–596'),
@@ -238,10 +240,12 @@ _BIBLIOGRAPHY = (
        doi='10.1186/s12885-015-2042-y'),
     _r(51, ('Brower, J.V.', 'Saha, S.', 'Rosenberg, S.A.', 'Hullett, C.R.', 'Robins, H.I.'), False,
        'Management of leptomeningeal metastases: Prognostic factors and associated outcomes',
-       'J. Clin. Neurosci.', 2016, '27', '130–137'),
+       'J. Clin. Neurosci.', 2016, '27', '130–137',
+       doi='10.1016/j.jocn.2015.11.012'),
     _r(52, ('Gani, C.', 'Müller, A.-C.', 'Eckert, F.', 'Schroeder, C.', 'Bender, B.', 'Pantazis, G.', 'Bamberg, M.', 'Berger, B.'), False,
        'Outcome after whole brain radiotherapy alone in intracranial leptomeningeal carcinomatosis from solid tumors',
-       'Strahlenther. Onkol.', 2012, '188', '148–153'),
+       'Strahlenther. Onkol.', 2012, '188', '148–153',
+       doi='10.1007/s00066-011-0025-8'),
     _r(53, ('Wolf, A.', 'Donahue, B.', 'Silverman, J.', 'Chachoua, A.', 'Lee, J.K.', 'Kondziolka, D.'), False,
        'Stereotactic radiosurgery for focal leptomeningeal disease in patients with brain metastases',
        'J. Neuro-Oncology', 2017, '134', '139–143'),
@@ -275,7 +279,8 @@ _BIBLIOGRAPHY = (
        'J. Neuro-Oncology', 2005, '71', '61–65'),
     _r(63, ('Rivera, E.', 'Meyers, C.', 'Groves, M.', 'Valero, V.', 'Rn, D.F.', 'Arun, B.', 'Ms, K.B.', 'Yin, G.', 'Hortobagyi, G.N.', 'Buchholz, T.'), False,
        'Phase I study of capecitabine in combination with temozolomide in the treatment of patients with brain metastases from breast carcinoma',
-       'Cancer', 2006, '107', '1348–1354'),
+       'Cancer', 2006, '107', '1348–1354',
+       doi='10.1002/cncr.22127'),
     _r(64, ('Berghoff, A.S.', 'Sax, C.', 'Klein, M.', 'Furtner, J.', 'Dieckmann, K.', 'Gatterbauer, B.', 'Widhalm, G.', 'Rudas, M.', 'Zielinski, C.C.', 'Bartsch, R.'), True,
        'Alleviation of brain edema and restoration of functional independence by bevacizumab in brain-metastatic breast cancer: A case report',
        'Breast Care', 2014, '9', '134–136'),
@@ -291,7 +296,8 @@ _BIBLIOGRAPHY = (
        'Ann. Oncol.', 2020, '31', 'S401'),
     _r(68, ('Anders, C.', 'Deal, A.M.', 'Abramson, V.', 'Liu, M.C.', 'Storniolo, A.M.', 'Carpenter, J.T.', 'Puhalla, S.', 'Nanda, R.', 'Melhem-Bertrandt, A.', 'Lin, N.U.'), True,
        'TBCRC 018: Phase II study of iniparib in combination with irinotecan to treat progressive triple negative breast cancer brain metastases',
-       'Breast Cancer Res. Treat.', 2014, '146', '557–566'),
+       'Breast Cancer Res. Treat.', 2014, '146', '557–566',
+       doi='10.1007/s10549-014-3039-y'),
     _r(69, ('Zhang, T.', 'Lip, H.', 'He, C.', 'Cai, P.', 'Wang, Z.', 'Henderson, J.T.', 'Rauth, A.M.', 'Wu, X.Y.'), False,
        'Multitargeted Nanoparticles Deliver Synergistic Drugs across the Blood–Brain Barrier to Brain Metastases of Triple Negative Breast Cancer Cells and Tumor-Associated Macrophages',
        'Adv. Health Mater.', 2019, '8', '1900543'),
@@ -304,7 +310,8 @@ _BIBLIOGRAPHY = (
        'Clin. Cancer Res.', 2009, '15', '1452–1459'),
     _r(72, ('Morikawa, A.', 'De Stanchina, E.', 'Pentsova, E.', 'Kemeny, M.M.', 'Li, B.T.', 'Tang, K.', 'Patil, S.', 'Fleisher, M.', 'Van Poznak, C.', 'Norton, L.'), True,
        'Phase I Study of Intermittent High-Dose Lapatinib Alternating with Capecitabine for HER2-Positive Breast Cancer Patients with Central Nervous System Metastases',
-       'Clin. Cancer Res.', 2019, '25', '3784–3792'),
+       'Clin. Cancer Res.', 2019, '25', '3784–3792',
+       doi='10.1158/1078-0432.CCR-18-3502'),
     _r(73, ('Freedman, R.A.', 'Gelman, R.S.', 'Anders, C.K.', 'Melisko, M.E.', 'Parsons, H.A.', 'Cropp, A.M.', 'Silvestri, K.', 'Cotter, C.M.', 'Componeschi, K.P.', 'Marte, J.M.'), True,
        'TBCRC 022: A Phase II Trial of Neratinib and Capecitabine for Patients With Human Epidermal Growth Factor Receptor 2-Positive Breast Cancer and Brain Metastases',
        'J. Clin. Oncol.', 2019, '37', '1081–1089',
@@ -321,7 +328,8 @@ _BIBLIOGRAPHY = (
        'J. Clin. Oncol.', 2021, '39', '2667–2675'),
     _r(77, ('Stewart, D.J.', 'Dahrouge, S.'), False,
        'Response of brain metastases from breast cancer to megestrol acetate: A case report',
-       'J. Neuro-Oncology', 1995, '24', '299–301'),
+       'J. Neuro-Oncology', 1995, '24', '299–301',
+       doi='10.1007/BF01052847'),
     _r(78, ('Salvati, M.', 'Cervoni, L.', 'Innocenzi, G.', 'Bardella, L.'), False,
        'Prolonged Stabilization of Multiple and Single Brain Metastases from Breast Cancer with Tamoxifen. Report of Three Cases',
        'Tumori J.', 1993, '79', '359–362'),
