@@ -3,16 +3,22 @@
 Parsed by hand from the reference list of Spalek & Mandat, *Cancers* 2022;14:1096 (the review,
 CC BY 4.0); numbers are the review's own, so "[40]" on a card is reference 40 of the review.
 Bibliographic fields are copied as the review prints them (author spellings included). The review's
-reference list links each item only as "CrossRef" without printing a DOI, so ``doi`` is ``None``
-throughout (never invented); reference 75 is a web page and carries its ``url``. ``study_type`` and
-``size`` are filled only where the review's text states them, in the review's words; ``None`` means
-the review does not say. Every option, warning, GPA and order finding cites references through
-`cite()`, which refuses a number this registry does not hold.
+reference list links each item only as "CrossRef" without printing a DOI, so a ``doi`` is filled
+only where a stored public record of that paper (PubMed, PubMed Central, the publisher, a library
+catalogue) states it and its title, journal and year (or volume and pages) match the review's entry; each one's source
+address and date checked are in ``evidence_dois.md`` beside this module (`DOI_PROVENANCE`), where a
+row read from a third party's copy of such a record is marked "third-party copy", and a DOI without
+a row there fails the tests. Every other ``doi`` is ``None``: never guessed, because a
+wrong DOI link sends a clinician to the wrong paper. Reference 75 is a web page and carries its
+``url``. ``study_type`` and ``size`` are filled only where the review's text states them, in the
+review's words; ``None`` means the review does not say. Every option, warning, GPA and order
+finding cites references through `cite()`, which refuses a number this registry does not hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 REVIEW_CITATION = (
@@ -20,6 +26,9 @@ REVIEW_CITATION = (
     "Cancers 2022;14:1096."
 )
 REVIEW_DOI = "10.3390/cancers14041096"  # printed in the review's citation line
+# Where each reference's DOI was read (number, DOI, source address, date checked): the DOIs below
+# are copied from this table, never from memory.
+DOI_PROVENANCE = Path(__file__).with_name("evidence_dois.md")
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,9 @@ class Reference:
 
 
 def _r(number: int, authors: tuple[str, ...], et_al: bool, title: str, journal: str,
-       year: int | None, volume: str | None, pages: str | None, url: str | None = None) -> Reference:
-    return Reference(number, authors, et_al, title, journal, year, volume, pages, url=url)
+       year: int | None, volume: str | None, pages: str | None, url: str | None = None,
+       doi: str | None = None) -> Reference:
+    return Reference(number, authors, et_al, title, journal, year, volume, pages, doi=doi, url=url)
 
 
 _BIBLIOGRAPHY = (
@@ -72,25 +82,32 @@ _BIBLIOGRAPHY = (
        'Cancer', 2006, '107', '696–704'),
     _r(4, ('Pestalozzi, B.C.', 'Zahrieh, D.', 'Price, K.N.', 'Holmberg, S.B.', 'Lindtner, J.', 'Collins, J.', 'Crivellari, D.', 'Fey, M.F.', 'Murray, E.', 'Pagani, O.'), True,
        'Identifying breast cancer patients at risk for Central Nervous System (CNS) metastases in trials of the International Breast Cancer Study Group (IBCSG)',
-       'Ann. Oncol.', 2006, '17', '935–944'),
+       'Ann. Oncol.', 2006, '17', '935–944',
+       doi='10.1093/annonc/mdl064'),
     _r(5, ('Nam, B.-H.', 'Kim, S.Y.', 'Han, H.-S.', 'Kwon, Y.', 'Lee, K.S.', 'Kim, T.H.', 'Ro, J.'), False,
        'Breast cancer subtypes and survival in patients with brain metastases',
-       'Breast Cancer Res.', 2008, '10', 'R20'),
+       'Breast Cancer Res.', 2008, '10', 'R20',
+       doi='10.1186/bcr1870'),
     _r(6, ('Kuksis, M.', 'Gao, Y.', 'Tran, W.', 'Hoey, C.', 'Kiss, A.', 'Komorowski, A.S.', 'Dhaliwal, A.J.', 'Sahgal, A.', 'Das, S.', 'Chan, K.K.'), True,
        'The incidence of brain metastases among patients with metastatic breast cancer: A systematic review and meta-analysis',
-       'Neuro-Oncology', 2020, '23', '894–904'),
+       'Neuro-Oncology', 2020, '23', '894–904',
+       doi='10.1093/neuonc/noaa285'),
     _r(7, ('Frisk, G.', 'Tinge, B.', 'Ekberg, S.', 'Eloranta, S.', 'Bäcklund, L.M.', 'Lidbrink, E.', 'Smedby, K.E.'), False,
        'Survival and level of care among breast cancer patients with brain metastases treated with whole brain radiotherapy',
-       'Breast Cancer Res. Treat.', 2017, '166', '887–896'),
+       'Breast Cancer Res. Treat.', 2017, '166', '887–896',
+       doi='10.1007/s10549-017-4466-3'),
     _r(8, ('Tallet, A.V.', 'Azria, D.', 'Barlesi, F.', 'Spano, J.-P.', 'Carpentier, A.F.', 'Gonçalves, A.', 'Metellus, P.'), False,
        'Neurocognitive function impairment after whole brain radiotherapy for brain metastases: Actual assessment',
-       'Radiat. Oncol.', 2012, '7', '77'),
+       'Radiat. Oncol.', 2012, '7', '77',
+       doi='10.1186/1748-717X-7-77'),
     _r(9, ('Chang, E.L.', 'Wefel, J.S.', 'Hess, K.R.', 'Allen, P.K.', 'Lang, F.F.', 'Kornguth, D.G.', 'Arbuckle, R.B.', 'Swint, J.M.', 'Shiu, A.S.', 'Maor, M.H.'), True,
        'Neurocognition in patients with brain metastases treated with radiosurgery or radiosurgery plus whole-brain irradiation: A randomised controlled trial',
-       'Lancet Oncol.', 2009, '10', '1037–1044'),
+       'Lancet Oncol.', 2009, '10', '1037–1044',
+       doi='10.1016/S1470-2045(09)70263-3'),
     _r(10, ('Halasz, L.M.', 'Uno, H.', 'Hughes, M.', 'D’Amico, T.', 'Dexter, E.U.', 'Edge, S.B.', 'Hayman, J.A.', 'Niland, J.C.', 'Otterson, G.A.', 'Pisters, K.M.W.'), True,
        'Comparative effectiveness of stereotactic radiosurgery versus whole-brain radiation therapy for patients with brain metastases from breast or non-small cell lung cancer',
-       'Cancer', 2016, '122', '2091–2100'),
+       'Cancer', 2016, '122', '2091–2100',
+       doi='10.1002/cncr.30009'),
     _r(11, ('Kraft, J.', 'van Timmeren, J.E.', 'Mayinger, M.', 'Frei, S.', 'Borsky, K.', 'Stark, L.S.', 'Krayenbuehl, J.', 'Zamburlini, M.', 'Guckenberger, M.', 'Tanadini-Lang, S.'), True,
        'Distance to isocenter is not associated with an increased risk for local failure in LINAC-based single-isocenter SRS or SRT for multiple brain metastases',
        'Radiother. Oncol.', 2021, '159', '168–175'),
@@ -111,16 +128,19 @@ _BIBLIOGRAPHY = (
        'Int. J. Radiat. Oncol.', 2019, '106', '255–260'),
     _r(17, ('Lin, N.U.', 'Lee, E.Q.', 'Aoyama, H.', 'Barani, I.J.', 'Barboriak, D.P.', 'Baumert, B.G.', 'Bendszus, M.', 'Brown, P.D.', 'Camidge, D.R.', 'Chang, S.M.'), True,
        'Response assessment criteria for brain metastases: Proposal from the RANO group',
-       'Lancet Oncol.', 2015, '16', 'e270–e278'),
+       'Lancet Oncol.', 2015, '16', 'e270–e278',
+       doi='10.1016/S1470-2045(15)70057-4'),
     _r(18, ('Schwartz, L.H.', 'Litière, S.', 'de Vries, E.', 'Ford, R.', 'Gwyther, S.', 'Mandrekar, S.', 'Shankar, L.', 'Bogaerts, J.', 'Chen, A.', 'Dancey, J.'), True,
        'RECIST 1.1—Update and clarification: From the RECIST committee',
        'Eur. J. Cancer', 2016, '62', '132–137'),
     _r(19, ('Peterson, A.M.', 'Meltzer, C.C.', 'Evanson, E.J.', 'Flickinger, J.C.', 'Kondziolka, D.'), False,
        'MR Imaging Response of Brain Metastases after Gamma Knife Stereotactic Radiosurgery',
-       'Radiology', 1999, '211', '807–814'),
+       'Radiology', 1999, '211', '807–814',
+       doi='10.1148/radiology.211.3.r99jn48807'),
     _r(20, ('E Huber, P.', 'Hawighorst, H.', 'Fuss, M.', 'van Kaick, G.', 'Wannemacher, M.F.', 'Debus, J.'), False,
        'Transient enlargement of contrast uptake on MRI after linear accelerator (linac) stereotactic radiosurgery for brain metastases',
-       'Int. J. Radiat. Oncol.', 2001, '49', '1339–1349'),
+       'Int. J. Radiat. Oncol.', 2001, '49', '1339–1349',
+       doi='10.1016/s0360-3016(00)01511-x'),
     _r(21, ('Ross, D.A.', 'Sandler, H.M.', 'Balter, J.M.', 'Hayman, J.A.', 'Archer, P.G.', 'Auer, D.L.'), False,
        'Imaging changes after stereotactic radiosurgery of primary and secondary malignant brain tumors',
        'J. Neuro-Oncology', 2002, '56', '175–181'),
@@ -132,7 +152,8 @@ _BIBLIOGRAPHY = (
        'Curr. Opin. Oncol.', 2021, '33', '597–607'),
     _r(24, ('Liu, Z.-C.', 'Yan, L.-F.', 'Hu, Y.-C.', 'Sun, Y.-Z.', 'Tian, Q.', 'Nan, H.-Y.', 'Yu, Y.', 'Sun, Q.', 'Wang, W.', 'Cui, G.-B.'), False,
        'Combination of IVIM-DWI and 3D-ASL for differentiating true progression from pseudoprogression of Glioblastoma multiforme after concurrent chemoradiotherapy: Study protocol of a prospective diagnostic trial',
-       'BMC Med Imaging', 2017, '17', '10'),
+       'BMC Med Imaging', 2017, '17', '10',
+       doi='10.1186/s12880-017-0183-y'),
     _r(25, ('Chao, S.T.', 'Suh, J.H.', 'Raja, S.', 'Lee, S.-Y.', 'Barnett, G.'), False,
        'The sensitivity and specificity of FDG PET in distinguishing recurrent brain tumor from radionecrosis in patients treated with stereotactic radiosurgery',
        'Int. J. Cancer', 2001, '96', '191–197'),
@@ -147,7 +168,8 @@ _BIBLIOGRAPHY = (
        'Am. J. Neuroradiol.', 2000, '21', '901–909'),
     _r(29, ('Hoefnagels, F.W.A.', 'Lagerwaard, F.J.', 'Sanchez, E.', 'Haasbeek, C.J.A.', 'Knol, D.L.', 'Slotman, B.J.', 'Vandertop, W.P.'), False,
        'Radiological progression of cerebral metastases after radiosurgery: Assessment of perfusion MRI for differentiating between necrosis and recurrence',
-       'J. Neurol.', 2009, '256', '878–887'),
+       'J. Neurol.', 2009, '256', '878–887',
+       doi='10.1007/s00415-009-5034-5'),
     _r(30, ('Combs, S.E.', 'Schulz-Ertner, D.', 'Thilmann, C.', 'Edler, L.', 'Debus, J.'), False,
        'Treatment of Cerebral Metastases from Breast Cancer with Stereotactic Radiosurgery',
        'Strahlenther. und Onkol.', 2004, '180', '590–596'),
@@ -177,16 +199,19 @@ _BIBLIOGRAPHY = (
        'Neurosurgery', 2006, '59', '86–97'),
     _r(39, ('Mitsuya, K.', 'Nakasu, Y.', 'Hayashi, N.', 'Deguchi, S.', 'Oishi, T.', 'Sugino, T.', 'Yasui, K.', 'Ogawa, H.', 'Onoe, T.', 'Asakura, H.'), True,
        'Retrospective analysis of salvage surgery for local progression of brain metastasis previously treated with stereotactic irradiation: Diagnostic contribution, functional outcome, and prognostic factors',
-       'BMC Cancer', 2020, '20', '331'),
+       'BMC Cancer', 2020, '20', '331',
+       doi='10.1186/s12885-020-06800-w'),
     _r(40, ('McKay, W.H.', 'McTyre, E.R.', 'Okoukoni, C.', 'Alphonse-Sullivan, N.K.', 'Ruiz, J.', 'Munley, M.T.', 'Qasem, S.', 'Lo, H.-W.', 'Xing, F.', 'Laxton, A.W.'), True,
        'Repeat stereotactic radiosurgery as salvage therapy for locally recurrent brain metastases previously treated with radiosurgery',
        'J. Neurosurg.', 2017, '127', '148–156'),
     _r(41, ('Rana, N.', 'Pendyala, P.', 'Cleary, R.K.', 'Luo, G.', 'Zhao, Z.', 'Chambless, L.B.', 'Cmelak, A.J.', 'Attia, A.', 'Stavas, M.J.'), False,
        'Long-term Outcomes after Salvage Stereotactic Radiosurgery (SRS) following In-Field Failure of Initial SRS for Brain Metastases',
-       'Front. Oncol.', 2017, '7', '279'),
+       'Front. Oncol.', 2017, '7', '279',
+       doi='10.3389/fonc.2017.00279'),
     _r(42, ('Lucia, F.', 'Touati, R.', 'Crainic, N.', 'Dissaux, G.', 'Pradier, O.', 'Bourbonne, V.', 'Schick, U.'), False,
        'Efficacy and Safety of a Second Course of Stereotactic Radiation Therapy for Locally Recurrent Brain Metastases: A Systematic Review',
-       'Cancers', 2021, '13', '4929'),
+       'Cancers', 2021, '13', '4929',
+       doi='10.3390/cancers13194929'),
     _r(43, ('Scorsetti, M.', 'Navarria, P.', 'Ascolese, A.', 'Clerici, E.', 'Mancosu, P.', 'Picozzi, P.', 'Pecchioli, G.', 'Franzese, C.', 'Reggiori, G.', 'Tomatis, S.'), False,
        'OS03.4 Gammaknife versus Linac based (EDGE) radiosurgery (SRS) for patients with limited brain metastases (BMS) from different solid tumor: A phase III randomized trial',
        'Neuro-Oncology', 2017, '19', 'iii5–iii6'),
@@ -204,19 +229,23 @@ _BIBLIOGRAPHY = (
        'Cancer Med.', 2020, '9', '7503–7510'),
     _r(48, ('Hong, N.', 'Yoo, H.', 'Gwak, H.S.', 'Shin, S.H.', 'Lee, S.H.'), False,
        'Outcome of Surgical Resection of Symptomatic Cerebral Lesions in Non-Small Cell Lung Cancer Patients with Multiple Brain Metastases',
-       'Brain Tumor Res. Treat.', 2013, '1', '64–70'),
+       'Brain Tumor Res. Treat.', 2013, '1', '64–70',
+       doi='10.14791/btrt.2013.1.2.64'),
     _r(49, ('Guo, S.', 'Reddy, C.', 'Chao, S.', 'Suh, J.'), False,
        'Repeat Whole Brain Irradiation for Patients with Brain Metastases',
        'Int. J. Radiat. Oncol.', 2011, '81', 'S645'),
     _r(50, ('Mittica, G.', 'Senetta, R.', 'Richiardi, L.', 'Rudà, R.', 'Coda, R.', 'Castellano, I.', 'Sapino, A.', 'Cassoni, P.'), False,
        'Meningeal carcinomatosis underdiagnosis and overestimation: Incidence in a large consecutive and unselected population of breast cancer patients',
-       'BMC Cancer', 2015, '15', '1021'),
+       'BMC Cancer', 2015, '15', '1021',
+       doi='10.1186/s12885-015-2042-y'),
     _r(51, ('Brower, J.V.', 'Saha, S.', 'Rosenberg, S.A.', 'Hullett, C.R.', 'Robins, H.I.'), False,
        'Management of leptomeningeal metastases: Prognostic factors and associated outcomes',
-       'J. Clin. Neurosci.', 2016, '27', '130–137'),
+       'J. Clin. Neurosci.', 2016, '27', '130–137',
+       doi='10.1016/j.jocn.2015.11.012'),
     _r(52, ('Gani, C.', 'Müller, A.-C.', 'Eckert, F.', 'Schroeder, C.', 'Bender, B.', 'Pantazis, G.', 'Bamberg, M.', 'Berger, B.'), False,
        'Outcome after whole brain radiotherapy alone in intracranial leptomeningeal carcinomatosis from solid tumors',
-       'Strahlenther. Onkol.', 2012, '188', '148–153'),
+       'Strahlenther. Onkol.', 2012, '188', '148–153',
+       doi='10.1007/s00066-011-0025-8'),
     _r(53, ('Wolf, A.', 'Donahue, B.', 'Silverman, J.', 'Chachoua, A.', 'Lee, J.K.', 'Kondziolka, D.'), False,
        'Stereotactic radiosurgery for focal leptomeningeal disease in patients with brain metastases',
        'J. Neuro-Oncology', 2017, '134', '139–143'),
@@ -243,13 +272,15 @@ _BIBLIOGRAPHY = (
        'Cancer', 1992, '69', '972–980'),
     _r(61, ('Zhu, W.', 'Zhou, L.', 'Qian, J.-Q.', 'Qiu, T.-Z.', 'Shu, Y.-Q.', 'Liu, P.'), False,
        'Temozolomide for treatment of brain metastases: A review of 21 clinical trials',
-       'World J. Clin. Oncol.', 2014, '5', '19–27'),
+       'World J. Clin. Oncol.', 2014, '5', '19–27',
+       doi='10.5306/wjco.v5.i1.19'),
     _r(62, ('Christodoulou, C.', 'Bafaloukos, D.', 'Linardou, H.', 'Aravantinos, G.', 'Bamias, A.', 'Carina, M.', 'Klouvas, G.', 'Skarlos, D.'), False,
        'Temozolomide (TMZ) combined with cisplatin (CDDP) in patients with brain metastases from solid tumors: A Hellenic Cooperative Oncology Group (HeCOG) Phase II study',
        'J. Neuro-Oncology', 2005, '71', '61–65'),
     _r(63, ('Rivera, E.', 'Meyers, C.', 'Groves, M.', 'Valero, V.', 'Rn, D.F.', 'Arun, B.', 'Ms, K.B.', 'Yin, G.', 'Hortobagyi, G.N.', 'Buchholz, T.'), False,
        'Phase I study of capecitabine in combination with temozolomide in the treatment of patients with brain metastases from breast carcinoma',
-       'Cancer', 2006, '107', '1348–1354'),
+       'Cancer', 2006, '107', '1348–1354',
+       doi='10.1002/cncr.22127'),
     _r(64, ('Berghoff, A.S.', 'Sax, C.', 'Klein, M.', 'Furtner, J.', 'Dieckmann, K.', 'Gatterbauer, B.', 'Widhalm, G.', 'Rudas, M.', 'Zielinski, C.C.', 'Bartsch, R.'), True,
        'Alleviation of brain edema and restoration of functional independence by bevacizumab in brain-metastatic breast cancer: A case report',
        'Breast Care', 2014, '9', '134–136'),
@@ -258,28 +289,33 @@ _BIBLIOGRAPHY = (
        'Neuro-Oncology Adv.', 2020, '2', 'vdaa038'),
     _r(66, ('Bardia, A.', 'Hurvitz, S.A.', 'Tolaney, S.M.', 'Loirat, D.', 'Punie, K.', 'Oliveira, M.', 'Brufsky, A.', 'Sardesai, S.D.', 'Kalinsky, K.', 'Zelnak, A.B.'), True,
        'Sacituzumab Govitecan in Metastatic Triple-Negative Breast Cancer',
-       'New Engl. J. Med.', 2021, '384', '1529–1541'),
+       'New Engl. J. Med.', 2021, '384', '1529–1541',
+       doi='10.1056/NEJMoa2028485'),
     _r(67, ('Brenner, A.', 'Pandey, R.', 'Chiou, J.', 'Floyd, J.', 'Garcia, M.', 'Surapaneni, P.', 'Kaklamani, V.', 'Lathrop, K.', 'Crownover, R.', 'Caron, J.'), True,
        '373MO Delivery and activity of SN-38 by sacituzumab govitecan in CNS tumours',
        'Ann. Oncol.', 2020, '31', 'S401'),
     _r(68, ('Anders, C.', 'Deal, A.M.', 'Abramson, V.', 'Liu, M.C.', 'Storniolo, A.M.', 'Carpenter, J.T.', 'Puhalla, S.', 'Nanda, R.', 'Melhem-Bertrandt, A.', 'Lin, N.U.'), True,
        'TBCRC 018: Phase II study of iniparib in combination with irinotecan to treat progressive triple negative breast cancer brain metastases',
-       'Breast Cancer Res. Treat.', 2014, '146', '557–566'),
+       'Breast Cancer Res. Treat.', 2014, '146', '557–566',
+       doi='10.1007/s10549-014-3039-y'),
     _r(69, ('Zhang, T.', 'Lip, H.', 'He, C.', 'Cai, P.', 'Wang, Z.', 'Henderson, J.T.', 'Rauth, A.M.', 'Wu, X.Y.'), False,
        'Multitargeted Nanoparticles Deliver Synergistic Drugs across the Blood–Brain Barrier to Brain Metastases of Triple Negative Breast Cancer Cells and Tumor-Associated Macrophages',
        'Adv. Health Mater.', 2019, '8', '1900543'),
     _r(70, ('Lin, N.U.', 'Borges, V.', 'Anders, C.', 'Murthy, R.K.', 'Paplomata, E.', 'Hamilton, E.', 'Hurvitz, S.', 'Loi, S.', 'Okines, A.', 'Abramson, V.'), True,
        'Intracranial Efficacy and Survival With Tucatinib Plus Trastuzumab and Capecitabine for Previously Treated HER2-Positive Breast Cancer With Brain Metastases in the HER2CLIMB Trial',
-       'J. Clin. Oncol.', 2020, '38', '2610–2619'),
+       'J. Clin. Oncol.', 2020, '38', '2610–2619',
+       doi='10.1200/JCO.20.00775'),
     _r(71, ('Lin, N.U.', 'Diéras, V.', 'Paul, D.', 'Lossignol, D.', 'Christodoulou, C.', 'Stemmler, H.-J.', 'Roché, H.', 'Liu, C.M.H.', 'Greil, R.', 'Ciruelos, E.'), True,
        'Multicenter Phase II Study of Lapatinib in Patients with Brain Metastases from HER2-Positive Breast Cancer',
        'Clin. Cancer Res.', 2009, '15', '1452–1459'),
     _r(72, ('Morikawa, A.', 'De Stanchina, E.', 'Pentsova, E.', 'Kemeny, M.M.', 'Li, B.T.', 'Tang, K.', 'Patil, S.', 'Fleisher, M.', 'Van Poznak, C.', 'Norton, L.'), True,
        'Phase I Study of Intermittent High-Dose Lapatinib Alternating with Capecitabine for HER2-Positive Breast Cancer Patients with Central Nervous System Metastases',
-       'Clin. Cancer Res.', 2019, '25', '3784–3792'),
+       'Clin. Cancer Res.', 2019, '25', '3784–3792',
+       doi='10.1158/1078-0432.CCR-18-3502'),
     _r(73, ('Freedman, R.A.', 'Gelman, R.S.', 'Anders, C.K.', 'Melisko, M.E.', 'Parsons, H.A.', 'Cropp, A.M.', 'Silvestri, K.', 'Cotter, C.M.', 'Componeschi, K.P.', 'Marte, J.M.'), True,
        'TBCRC 022: A Phase II Trial of Neratinib and Capecitabine for Patients With Human Epidermal Growth Factor Receptor 2-Positive Breast Cancer and Brain Metastases',
-       'J. Clin. Oncol.', 2019, '37', '1081–1089'),
+       'J. Clin. Oncol.', 2019, '37', '1081–1089',
+       doi='10.1200/JCO.18.01511'),
     _r(74, ('Montemurro, F.', 'Delalogue, S.', 'Barrios, C.', 'Wuerstlein, R.', 'Anton, A.', 'Brain, E.', 'Hatschek, T.', 'Kelly, C.M.', 'Peña-Murillo, C.', 'Yilmaz, M.'), True,
        'Trastuzumab emtansine (T-DM1) in patients with HER2-positive metastatic breast cancer and brain metastases: Exploratory final analysis of cohort 1 from KAMILLA, a single-arm phase IIIb clinical trial☆',
        'Ann. Oncol.', 2020, '31', '1350–1358'),
@@ -292,7 +328,8 @@ _BIBLIOGRAPHY = (
        'J. Clin. Oncol.', 2021, '39', '2667–2675'),
     _r(77, ('Stewart, D.J.', 'Dahrouge, S.'), False,
        'Response of brain metastases from breast cancer to megestrol acetate: A case report',
-       'J. Neuro-Oncology', 1995, '24', '299–301'),
+       'J. Neuro-Oncology', 1995, '24', '299–301',
+       doi='10.1007/BF01052847'),
     _r(78, ('Salvati, M.', 'Cervoni, L.', 'Innocenzi, G.', 'Bardella, L.'), False,
        'Prolonged Stabilization of Multiple and Single Brain Metastases from Breast Cancer with Tamoxifen. Report of Three Cases',
        'Tumori J.', 1993, '79', '359–362'),
@@ -301,13 +338,15 @@ _BIBLIOGRAPHY = (
        'Breast', 2006, '15', '439–441'),
     _r(80, ('Brastianos, P.K.', 'Kim, A.E.', 'Wang, N.', 'Lee, E.Q.', 'Ligibel, J.', 'Cohen, J.V.', 'Chukwueke, U.N.', 'Mahar, M.', 'Oh, K.', 'White, M.D.'), True,
        'Palbociclib demonstrates intracranial activity in progressive brain metastases harboring cyclin-dependent kinase pathway alterations',
-       'Nat. Cancer', 2021, '2', '498–502'),
+       'Nat. Cancer', 2021, '2', '498–502',
+       doi='10.1038/s43018-021-00198-5'),
     _r(81, ('Tolaney, S.M.', 'Sahebjam, S.', 'Le Rhun, E.', 'Bachelot, T.', 'Kabos, P.', 'Awada, A.', 'Yardley, D.', 'Chan, A.', 'Conte, P.', 'Diéras, V.'), True,
        'A Phase II Study of Abemaciclib in Patients with Brain Metastases Secondary to Hormone Receptor-Positive Breast Cancer',
        'Clin. Cancer Res.', 2020, '26', '5310–5319'),
     _r(82, ('Soffietti, R.', 'Abacioglu, U.', 'Baumert, B.', 'Combs, S.E.', 'Kinhult, S.', 'Kros, J.M.', 'Marosi, C.', 'Metellus, P.', 'Radbruch, A.', 'Freixa, S.S.V.'), True,
        'Diagnosis and treatment of brain metastases from solid tumors: Guidelines from the European Association of Neuro-Oncology (EANO)',
-       'Neuro-Oncology', 2017, '19', '162–174'),
+       'Neuro-Oncology', 2017, '19', '162–174',
+       doi='10.1093/neuonc/now241'),
     _r(83, ('Fontanella, C.', 'De Carlo, E.', 'Cinausero, M.', 'Pelizzari, G.', 'Venuti, I.', 'Puglisi, F.'), False,
        'Central nervous system involvement in breast cancer patients: Is the therapeutic landscape changing too slowly?',
        'Cancer Treat. Rev.', 2016, '46', '80–88'),

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from markupsafe import Markup
 
@@ -28,6 +28,10 @@ from cds_service.smart.data import PatientData
 REVIEW_CITATION = ("Spalek MJ, Mandat T. Salvage Treatment for Progressive Brain Metastases in "
                    "Breast Cancer. Cancers 2022;14:1096")
 REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
+DOI_RESOLVER = "https://doi.org/"
+# A reference without a DOI on record links to a search by its title, labelled as a search.
+PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
+_DOI_SAFE = "/:;()"  # kept as written in doi.org paths; "<", ">", "#", "?" and spaces are escaped
 
 TREATMENT_NAMES = {
     TreatmentKind.SURGERY: "Surgery",
@@ -188,6 +192,9 @@ class ReferenceView:
     number: int
     text: str
     url: str | None
+    # "doi": the paper itself (https://doi.org/<doi>); "web": the address the review gives;
+    # "search": a PubMed search by title, offered when the registry holds no DOI (not the paper).
+    link_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -599,12 +606,13 @@ def reference(number: int) -> ReferenceView:
     if study:
         text += f" Study: {study}."
     doi = _field(entry, "doi")
-    link = None
     if doi:
         doi = str(doi).removeprefix("https://doi.org/").removeprefix("doi:")
-        link = f"https://doi.org/{doi}"
-    else:
-        candidate = _field(entry, "url")
-        if isinstance(candidate, str) and candidate.startswith("https://"):
-            link = candidate
-    return ReferenceView(number, text, link)
+        return ReferenceView(number, text, DOI_RESOLVER + quote(doi, safe=_DOI_SAFE), "doi")
+    candidate = _field(entry, "url")
+    if isinstance(candidate, str) and candidate.startswith("https://"):
+        return ReferenceView(number, text, candidate, "web")
+    title = _field(entry, "title")
+    if title:
+        return ReferenceView(number, text, PUBMED_SEARCH + quote_plus(str(title)), "search")
+    return ReferenceView(number, text, None)

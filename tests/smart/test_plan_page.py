@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html.parser import HTMLParser
+from urllib.parse import quote, quote_plus
 
 import pytest
 from flask import render_template
 
+from cds_service.model.evidence import REFERENCES
 from cds_service.smart.plan import plan_page, sum_series, treatment_label
+from cds_service.smart.plan import reference as plan_reference
 from tests.smart import plan_fixtures as fx
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -339,3 +343,72 @@ def test_format_controls_from_the_record_never_reach_the_page(app):
         html = render_template("smart_plan.html", page=page, csp_nonce="n")
     assert "\u200b" not in html and "\u202e" not in html
     assert "lesion-A" in html
+
+
+# -- references: the DOI link of the paper, or a search labelled as one -------------------------------
+LINK = re.compile(r'<a (?:class="ref-search" )?href="([^"]+)" target="_blank" '
+                  r'rel="noopener noreferrer">([^<]*)</a>')
+
+
+def reference_items(app, numbers) -> dict[int, str]:
+    page = replace(plan_page(fx.record(), fx.assessment(), fx.patient_data(),
+                             fhir_base="http://127.0.0.1:9999/fhir"),
+                   references=tuple(plan_reference(n) for n in numbers))
+    with app.test_request_context("/smart/plan"):
+        html = render_template("smart_plan.html", page=page, csp_nonce="n0nce")
+    refs = html[html.index('<section id="references"'):]
+    refs = refs[:refs.index("</section>")]
+    return {int(n): body for n, body in re.findall(r'<li id="ref-(\d+)">(.*?)</li>', refs, re.S)}
+
+
+def test_a_reference_with_a_doi_links_the_paper_at_doi_org(app):
+    number, ref = next((n, r) for n, r in sorted(REFERENCES.items()) if r.doi)
+    body = reference_items(app, [number])[number]
+    [(href, text)] = LINK.findall(body)
+    assert href == text == f"https://doi.org/{quote(ref.doi, safe='/:;()')}"
+    assert ref.doi in text  # the DOI itself is visible
+    assert "pubmed" not in body.lower()
+
+
+def test_a_reference_without_a_doi_offers_a_pubmed_search_labelled_as_a_search(app):
+    number, ref = next((n, r) for n, r in sorted(REFERENCES.items())
+                       if r.doi is None and r.url is None)
+    body = reference_items(app, [number])[number]
+    [(href, text)] = LINK.findall(body)
+    assert href == "https://pubmed.ncbi.nlm.nih.gov/?term=" + quote_plus(ref.title)
+    assert text == "Search PubMed for this title"
+    assert "a search, not a link to the paper" in body and "doi.org" not in body
+
+
+def test_every_reference_of_the_review_is_linked_one_way_or_the_other(app):
+    items = reference_items(app, sorted(REFERENCES))
+    assert sorted(items) == sorted(REFERENCES) and len(items) == 84  # the review lists 84
+    kinds = {"doi": 0, "web": 0, "search": 0}
+    for number, body in items.items():
+        ref = REFERENCES[number]
+        [(href, _)] = LINK.findall(body)
+        if ref.doi:
+            assert href.startswith("https://doi.org/10."), number
+            kinds["doi"] += 1
+        elif ref.url:
+            assert href == ref.url, number
+            kinds["web"] += 1
+        else:
+            assert href.startswith("https://pubmed.ncbi.nlm.nih.gov/?term="), number
+            kinds["search"] += 1
+    assert kinds["web"] == 1  # reference 75, a web page
+    assert kinds["doi"] == sum(1 for r in REFERENCES.values() if r.doi)
+    assert sum(kinds.values()) == len(REFERENCES)
+
+
+def test_a_doi_with_characters_unsafe_in_a_url_is_escaped_in_the_link(monkeypatch):
+    # SICI-style DOIs contain "<", ">" and "#"; the link must stay one well-formed URL
+    from cds_service.smart import plan as plan_module
+
+    fake = replace(REFERENCES[1],
+                   doi="10.1002/(SICI)1097-0142(19990101)85:1<1::AID-CNCR1>3.0.CO;2-#")
+    monkeypatch.setattr(plan_module, "_lookup", lambda number: fake)
+    view = plan_reference(1)
+    assert view.link_kind == "doi"
+    assert view.url == ("https://doi.org/10.1002/(SICI)1097-0142(19990101)85:1%3C1::AID-CNCR1%3E3.0."
+                        "CO;2-%23")
