@@ -41,6 +41,7 @@ from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
@@ -119,6 +120,7 @@ def upgrade(engine: Engine) -> Upgrade:
         with _migration_lock(engine, conn):
             found = MigrationContext.configure(conn).get_current_revision()
             conn.commit()
+            _check_known(found)
             adopted = found is None and _unversioned_tables(conn)
             if adopted:
                 _adopt_release_schema(conn)
@@ -129,6 +131,20 @@ def upgrade(engine: Engine) -> Upgrade:
     if result.before != result.after:
         log.info("database schema: %s", result.describe())
     return result
+
+
+def _check_known(revision: str | None) -> None:
+    """A revision this release does not ship (a newer release migrated the database): refused,
+    not guessed at."""
+    if revision is None:
+        return
+    try:
+        script_directory().get_revision(revision)
+    except CommandError:
+        raise SchemaMismatch(
+            f"the database is at schema revision {revision!r}, which this release of salvage-cds "
+            f"does not know (its newest is {head()!r}): a newer release has migrated it. Nothing "
+            "was changed.") from None
 
 
 def _unversioned_tables(conn: Connection) -> bool:

@@ -184,6 +184,19 @@ def test_tables_unlike_any_release_are_refused_and_left_untouched(tmp_path) -> N
         engine.dispose()
 
 
+def test_a_database_migrated_by_a_newer_release_is_refused(tmp_path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'newer.sqlite3'}")
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+        with pytest.raises(migrations.SchemaMismatch, match="revision '0099'.*newer release"):
+            migrations.upgrade(engine)
+        assert version_of(engine) == "0099"
+    finally:
+        engine.dispose()
+
+
 def test_what_0_1_0_added_to_older_files_itself_is_completed(tmp_path) -> None:
     """0.1.0 added nullable columns (and tables) to files of earlier builds at start-up; such a
     file is completed to the baseline, then stamped."""
