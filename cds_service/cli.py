@@ -1,4 +1,5 @@
-"""The `salvage-cds` command: serve the service with gunicorn, report feedback, load demo data."""
+"""The `salvage-cds` command: serve the service with gunicorn, migrate its database, report
+feedback, load demo data."""
 
 from __future__ import annotations
 
@@ -70,9 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL; unset: SALVAGE_CDS_DATABASE_URL or "
                              f"{ServiceConfig().database_url}")
+    add_db_parser(sub)
     add_demo_parser(sub)
     add_client_parsers(sub)
     return parser
+
+
+DB_HELP = """\
+The service's tables are made and changed by Alembic migrations shipped in the package
+(cds_service/migrations; no alembic.ini needed). `serve` runs `db upgrade` itself at start, under
+a lock (PostgreSQL advisory lock, flock of a SQLite file), so several instances may start at once.
+A database made by salvage-cds 0.1.0 (its tables, no alembic_version) is checked against that
+release's tables and stamped, never re-created; one that differs is left untouched and named."""
+
+
+def add_db_parser(sub: Any) -> None:
+    db = sub.add_parser("db", help="the database schema: Alembic migrations",
+                        description=DB_HELP, formatter_class=DefaultsHelpFormatter)
+    actions = db.add_subparsers(dest="db_command", required=True)
+    for name, help_text in (("upgrade", "migrate the database to the newest schema (idempotent)"),
+                            ("current", "print the database's schema revision and the newest")):
+        action = actions.add_parser(name, help=help_text, formatter_class=DefaultsHelpFormatter)
+        action.add_argument("--database-url", default=None,
+                            help="SQLAlchemy URL; unset: SALVAGE_CDS_DATABASE_URL or "
+                                 f"{ServiceConfig().database_url}")
 
 
 def add_client_parsers(sub: Any) -> None:
@@ -193,6 +215,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.dev:
         print("WARNING: --dev: CDS client authentication is OFF. Never use this with real data.",
               file=sys.stderr)
+    if migrate(config.database_url, "serve") != 0:  # once, before the workers start
+        return 1
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -267,6 +291,78 @@ def feedback_report(args: argparse.Namespace) -> int:
         print(f"{row.topic_code:40} {row.issued:>7} {row.accepted:>9} {row.overridden:>11} "
               f"{rate:>9}")
     return 0
+
+
+def migrate(url: str, command: str) -> int:
+    """Upgrade the database at `url` to the newest revision; 1 with the reason on stderr."""
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service import migrations
+    from cds_service.database import open_engine
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = open_engine(url)
+    try:
+        done = migrations.upgrade(engine)
+    except migrations.SchemaMismatch as exc:
+        print(f"salvage-cds {command}: {shown}: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"salvage-cds {command}: cannot migrate {shown}: {type(exc).__name__}: "
+              f"{_first_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"database {shown}: {done.describe()}", file=sys.stderr if command == "serve" else None)
+    return 0
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def db_current(url: str) -> int:
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service import migrations
+    from cds_service.database import open_engine
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = open_engine(url)
+    try:
+        revision = migrations.current(engine)
+        unversioned = revision is None and migrations.is_unversioned_release(engine)
+    except SQLAlchemyError as exc:
+        print(f"salvage-cds db current: cannot read {shown}: {type(exc).__name__}: "
+              f"{_first_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    head = migrations.head()
+    if unversioned:
+        state = "none: tables of salvage-cds 0.1.0 without alembic_version (`db upgrade` stamps it)"
+    elif revision is None:
+        state = "none: empty database"
+    else:
+        state = revision + (" (head)" if revision == head else " (behind: run `db upgrade`)")
+    print(f"current: {state}")
+    print(f"head: {head}")
+    return 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    url = args.database_url or ServiceConfig.from_env().database_url
+    if args.db_command == "upgrade":
+        return migrate(url, "db upgrade")
+    if missing_database(url):  # reading must not create an empty SQLite file
+        from cds_service import migrations
+
+        print("current: none: no database file yet (`db upgrade` or the service's start makes it)")
+        print(f"head: {migrations.head()}")
+        return 0
+    return db_current(url)
 
 
 def demo_load(args: argparse.Namespace) -> int:
@@ -367,7 +463,7 @@ def warn_unknown_variables() -> None:
         print(f"WARNING: {line}", file=sys.stderr)
 
 
-COMMANDS = {"serve": serve, "feedback-report": feedback_report, "demo": run_demo,
+COMMANDS = {"serve": serve, "feedback-report": feedback_report, "db": run_db, "demo": run_demo,
             "client": client_new, "token": token, "check-config": check_config}
 
 

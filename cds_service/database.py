@@ -2,8 +2,9 @@
 
 SQLite (the default) gets WAL, synchronous=FULL and a busy timeout, because several gunicorn
 workers write to the same file and an acknowledged write must survive a crash. Any other
-SQLAlchemy URL (PostgreSQL) gets a pre-ping pool. Table creation tolerates the race of several
-workers creating the same tables on a new database at start-up.
+SQLAlchemy URL (PostgreSQL) gets a pre-ping pool. The tables are made and upgraded by the Alembic
+migrations (`prepare_schema`, `cds_service.migrations`), under a lock: several workers and
+instances starting at once on a new database do not race.
 
 Two commit policies (`wait_for_disk`):
 - durable (the default): a commit returns once the data is on disk (SQLite synchronous=FULL,
@@ -22,19 +23,15 @@ Two commit policies (`wait_for_disk`):
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
-CREATE_ATTEMPTS = 5
-CREATE_RETRY_S = 0.2
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
@@ -94,15 +91,10 @@ def relaxed_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def create_tables(metadata: MetaData, engine: Engine) -> None:
-    """CREATE TABLE IF NOT EXISTS, retried: a worker that lost the race sees the tables next time.
-    (PostgreSQL reports a lost race as a unique violation on its catalogue, `pg_type`: the
-    IntegrityError of two instances' workers creating the tables of a new database at once.)"""
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError, IntegrityError):
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(CREATE_RETRY_S * (attempt + 1))
+def prepare_schema(engine: Engine) -> None:
+    """Bring the database to the service's schema: the Alembic migrations of
+    `cds_service.migrations` (no `create_all`). Each store calls it when it opens; after the first
+    it finds the head and returns without taking the migration lock."""
+    from cds_service import migrations  # Alembic is loaded only by what opens a database
+
+    migrations.upgrade(engine)

@@ -38,16 +38,15 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    inspect,
     select,
     text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from cds_service.batch_writer import BatchWriter
-from cds_service.database import create_tables, open_engine, relaxed_transaction
+from cds_service.database import open_engine, prepare_schema, relaxed_transaction
 
 log = logging.getLogger("salvage_cds.storage")
 
@@ -214,29 +213,6 @@ def _feedback_row(service_id: str, entry: Mapping[str, Any], client_iss: str | N
     return row
 
 
-def add_missing_columns(engine: Engine, tables: Iterable[Table], attempts: int = 5) -> None:
-    """Columns added since a database was created (nullable ones only): ALTER TABLE ADD COLUMN.
-    Retried like `create_tables`: workers starting together on one new file race."""
-    for attempt in range(attempts):
-        try:
-            for table in tables:
-                _add_columns(engine, table)
-            return
-        except (OperationalError, ProgrammingError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-
-
-def _add_columns(engine: Engine, table: Table) -> None:
-    present = {c["name"] for c in inspect(engine).get_columns(table.name)}
-    for column in table.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-
-
 @dataclass(frozen=True)
 class TopicStats:
     topic_code: str
@@ -267,8 +243,7 @@ class FeedbackStore:
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
         engine = open_engine(url)
-        create_tables(metadata, engine)
-        add_missing_columns(engine, (feedback_table, issued_cards_table))
+        prepare_schema(engine)  # the Alembic migrations (cds_service/migrations)
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
             return cls(engine)  # an in-memory database exists once per engine: share it
