@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cds_service import metrics
 from cds_service.config import ServiceConfig
@@ -39,7 +39,19 @@ from cds_service.protocol.prefetch import (
     prefetch_state,
     render_template,
 )
-from cds_service.registry import HookService
+
+
+class PrefetchSpec(Protocol):
+    """What gathering reads of a hook service (`cds_service.protocol.registry.HookService`): its
+    prefetch templates and the keys it cannot answer without. A protocol, not the class, so that
+    the registry (whose `HookCall` carries `GatheredData`) and this module do not import each
+    other."""
+
+    @property
+    def prefetch(self) -> Mapping[str, str]: ...
+
+    @property
+    def required_prefetch(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def fhir_settings(config: ServiceConfig) -> FhirSettings:
     )
 
 
-def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
+def plan(service: PrefetchSpec, request: Mapping[str, Any]) -> list[PlannedKey]:
     prefetch = request.get("prefetch")
     planned = []
     for key, template in service.prefetch.items():
@@ -84,7 +96,7 @@ def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
     return planned
 
 
-def gather(service: HookService, request: Mapping[str, Any], config: ServiceConfig,
+def gather(service: PrefetchSpec, request: Mapping[str, Any], config: ServiceConfig,
            allowlist: FhirAllowlist, deadline: float, threads: FhirThreads | None = None,
            connections: FhirConnections | None = None) -> GatheredData:
     """The data of every prefetch key: prefetched, or fetched from the request's fhirServer

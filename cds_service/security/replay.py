@@ -22,7 +22,7 @@ from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.database import create_tables, open_engine
+from cds_service.storage.database import create_tables, open_engine
 
 metadata = MetaData()
 

@@ -49,10 +49,12 @@ from flask import Blueprint, current_app, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from cds_service.security.markdown import strip_controls
+from cards.markdown import strip_controls
 from cds_service.config import ServiceConfig
 from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
-from cds_service.services import AppServices
+from cds_service.web.services import AppServices
+from cds_service.smart.data import PatientDataError, fetch_patient_data
+from cds_service.smart.plan import build_plan_page
 from cds_service.smart.session_store import (
     LAUNCH_TTL_S,
     PendingLaunch,
@@ -676,9 +678,6 @@ def plan_without_launch() -> Any:
 
 @bp.get("/plan/<handle>")
 def plan(handle: str) -> Any:
-    from cds_service.smart.data import PatientDataError, fetch_patient_data
-    from cds_service.smart.plan import build_plan_page
-
     services = _services()
     session_id, session = current_session(handle)
     try:

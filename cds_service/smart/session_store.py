@@ -37,7 +37,7 @@ from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, Text, de
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.database import create_tables
+from cds_service.storage.database import create_tables
 
 LAUNCH_TTL_S = 600  # an authorization round trip must finish within 10 minutes
 DEFAULT_TOKEN_TTL_S = 3600  # when the token response carries no expires_in

@@ -178,7 +178,7 @@ def serve(args: argparse.Namespace) -> int:
     warn_unknown_variables()
     from gunicorn.app.base import BaseApplication
 
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
 
     import os
 
@@ -243,7 +243,7 @@ def feedback_report(args: argparse.Namespace) -> int:
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     url = args.database_url or ServiceConfig.from_env().database_url
     problem = missing_database(url)
@@ -270,7 +270,7 @@ def feedback_report(args: argparse.Namespace) -> int:
 
 
 def demo_load(args: argparse.Namespace) -> int:
-    from cds_service.demo import sandbox
+    from cds_service.ops.demo import sandbox
 
     base = sandbox.check_base_url(args.fhir)
     for patient, count in sandbox.load_all(base, args.token):
@@ -287,7 +287,7 @@ def demo_load(args: argparse.Namespace) -> int:
 
 
 def demo_request(args: argparse.Namespace) -> int:
-    from cds_service.demo import find, sandbox
+    from cds_service.ops.demo import find, sandbox
     from hooks import patient_view
 
     base = sandbox.check_base_url(args.fhir)
@@ -300,7 +300,7 @@ def demo_request(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from cds_service.demo.sandbox import SandboxError
+    from cds_service.ops.demo.sandbox import SandboxError
 
     try:
         return demo_load(args) if args.demo_command == "load" else demo_request(args)
@@ -312,7 +312,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def client_new(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from cds_service.client_keys import ClientKeyError, new_client
+    from cds_service.ops.client_keys import ClientKeyError, new_client
 
     try:
         made = new_client(args.iss, Path(args.out), name=args.name, alg=args.alg)
@@ -331,7 +331,7 @@ def client_new(args: argparse.Namespace) -> int:
 def token(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from cds_service.client_keys import ClientKeyError, sign_token
+    from cds_service.ops.client_keys import ClientKeyError, sign_token
 
     try:
         print(sign_token(Path(args.key), args.aud, iss=args.iss, lifetime_s=args.lifetime,
@@ -345,7 +345,7 @@ def token(args: argparse.Namespace) -> int:
 def check_config(_args: argparse.Namespace) -> int:
     import os
 
-    from cds_service.config_check import config_problems, unknown_variables
+    from cds_service.ops.config_check import config_problems, unknown_variables
 
     warnings = unknown_variables(os.environ)
     problems = config_problems(os.environ)
@@ -361,7 +361,7 @@ def check_config(_args: argparse.Namespace) -> int:
 def warn_unknown_variables() -> None:
     import os
 
-    from cds_service.config_check import unknown_variables
+    from cds_service.ops.config_check import unknown_variables
 
     for line in unknown_variables(os.environ):
         print(f"WARNING: {line}", file=sys.stderr)
