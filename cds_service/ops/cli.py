@@ -6,8 +6,11 @@ import argparse
 import gc
 import json
 import multiprocessing
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cds_service import __version__
@@ -147,9 +150,6 @@ def prepare_metrics(args: argparse.Namespace) -> None:
     cds_service/metrics.py)."""
     if args.metrics_port is None:
         return
-    import os
-    import tempfile
-
     directory = args.metrics_dir or tempfile.mkdtemp(prefix="salvage-cds-metrics-")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     for name in os.listdir(directory):  # samples of an earlier run are not this run's
@@ -162,6 +162,8 @@ def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
     """gunicorn server hooks: the master serves the metrics; a dead worker's gauges go."""
     if args.metrics_port is None:
         return {}
+    # here, not at the top: prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported,
+    # and `serve` sets it first (prepare_metrics)
     from cds_service.metrics import start_exporter, worker_gone
 
     def when_ready(_arbiter: Any) -> None:
@@ -176,13 +178,12 @@ def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> int:
     prepare_metrics(args)
     warn_unknown_variables()
+    # after prepare_metrics (the app imports prometheus_client); and only `serve` loads gunicorn
+    # and Flask: the other commands start without them
     from gunicorn.app.base import BaseApplication
 
-    from cds_service.web.app import create_app
-
-    import os
-
     from cds_service.config import ENV_PREFIX
+    from cds_service.web.app import create_app
 
     overrides: dict[str, Any] = {}
     if args.dev:
@@ -215,7 +216,7 @@ def serve(args: argparse.Namespace) -> int:
             freeze_startup_objects()
             return app
 
-    from cds_service.security import gunicorn_errors
+    from cds_service.security import gunicorn_errors  # only `serve` loads gunicorn
 
     gunicorn_errors.install()  # before the workers fork
     Server().run()
@@ -225,9 +226,7 @@ def serve(args: argparse.Namespace) -> int:
 def missing_database(url: str) -> str | None:
     """Why the report cannot be made from `url` (a SQLite file that does not exist), or None.
     Opening it would create an empty database and report nothing, silently."""
-    from pathlib import Path
-
-    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.engine.url import make_url  # only feedback-report loads SQLAlchemy
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -240,6 +239,7 @@ def missing_database(url: str) -> str | None:
 
 
 def feedback_report(args: argparse.Namespace) -> int:
+    # only feedback-report loads SQLAlchemy and the store
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -270,7 +270,7 @@ def feedback_report(args: argparse.Namespace) -> int:
 
 
 def demo_load(args: argparse.Namespace) -> int:
-    from cds_service.ops.demo import sandbox
+    from cds_service.ops.demo import sandbox  # only the demo commands load the sandbox client
 
     base = sandbox.check_base_url(args.fhir)
     for patient, count in sandbox.load_all(base, args.token):
@@ -287,20 +287,21 @@ def demo_load(args: argparse.Namespace) -> int:
 
 
 def demo_request(args: argparse.Namespace) -> int:
+    # only the demo commands load the sandbox client
+    from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
     from cds_service.ops.demo import find, sandbox
-    from hooks import patient_view
 
     base = sandbox.check_base_url(args.fhir)
     known = find(args.patient)
     patient_id = known.patient_id if known else args.patient
-    request = sandbox.hook_request_with_prefetch(base, patient_id, patient_view.SERVICE.prefetch,
+    request = sandbox.hook_request_with_prefetch(base, patient_id, PATIENT_DATA_PREFETCH,
                                                  args.token)
     print(json.dumps(request, indent=2, ensure_ascii=False))
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from cds_service.ops.demo.sandbox import SandboxError
+    from cds_service.ops.demo.sandbox import SandboxError  # only the demo commands load it
 
     try:
         return demo_load(args) if args.demo_command == "load" else demo_request(args)
@@ -310,8 +311,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def client_new(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    # only the key commands load the cryptography they need
     from cds_service.ops.client_keys import ClientKeyError, new_client
 
     try:
@@ -329,8 +329,7 @@ def client_new(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    # only the key commands load the cryptography they need
     from cds_service.ops.client_keys import ClientKeyError, sign_token
 
     try:
@@ -343,8 +342,7 @@ def token(args: argparse.Namespace) -> int:
 
 
 def check_config(_args: argparse.Namespace) -> int:
-    import os
-
+    # the configuration check loads the security and FHIR modules it checks: only when asked
     from cds_service.ops.config_check import config_problems, unknown_variables
 
     warnings = unknown_variables(os.environ)
@@ -359,8 +357,7 @@ def check_config(_args: argparse.Namespace) -> int:
 
 
 def warn_unknown_variables() -> None:
-    import os
-
+    # the configuration check loads the security and FHIR modules it checks: only when asked
     from cds_service.ops.config_check import unknown_variables
 
     for line in unknown_variables(os.environ):
