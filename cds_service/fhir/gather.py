@@ -216,19 +216,11 @@ def with_fetched(keys: SortedKeys, results: dict[str, QueryResult], elapsed: flo
     (412 when a required key failed), what was read in part is said to be cut."""
     truncated = list(keys.cuts)
     for key, first_page in keys.pages_to_follow.items():
-        continued = results.pop(key)
-        keys.notes.extend(f"{key}: {n}" for n in continued.notes)
-        keys.values[key], cut = _completed_prefetch(first_page, continued)
-        if cut is not None:
-            truncated.append(cut.for_key(key))
-
+        truncated.extend(_join_further_pages(keys, key, first_page, results.pop(key)))
     missing: list[str] = []
     failed_required = []
     for key, result in results.items():
-        keys.notes.extend(f"{key}: {n}" for n in result.notes)
-        if result.truncation is not None:
-            truncated.append(result.truncation.for_key(key))
-        keys.values[key] = result.value if result.error is None else None
+        truncated.extend(_join_result(keys, key, result))
         if result.error is None:
             continue
         if key in keys.required:
@@ -243,6 +235,21 @@ def with_fetched(keys: SortedKeys, results: dict[str, QueryResult], elapsed: flo
     return GatheredData(values=keys.values, missing=tuple(missing), notes=tuple(keys.notes),
                         truncated=tuple(truncated), fetched=tuple(sorted(keys.to_fetch)),
                         fetch_seconds=elapsed)
+
+
+def _join_further_pages(keys: SortedKeys, key: str, first_page: dict[str, Any],
+                        continued: QueryResult) -> list[Truncation]:
+    """A paginated prefetch with its further pages (or its first page, said to be cut)."""
+    keys.notes.extend(f"{key}: {n}" for n in continued.notes)
+    keys.values[key], cut = _completed_prefetch(first_page, continued)
+    return [] if cut is None else [cut.for_key(key)]
+
+
+def _join_result(keys: SortedKeys, key: str, result: QueryResult) -> list[Truncation]:
+    """A fetched key's value (None when its query failed) and notes; its cut, if any."""
+    keys.notes.extend(f"{key}: {n}" for n in result.notes)
+    keys.values[key] = result.value if result.error is None else None
+    return [] if result.truncation is None else [result.truncation.for_key(key)]
 
 
 def query_outcome(result: QueryResult) -> str:
