@@ -1,9 +1,10 @@
-"""Read one patient's data for the SMART app through the hooks' data access layer.
+"""Read one patient's data for the SMART app through the same FHIR access as the hooks.
 
-The same queries as the hooks' prefetch (`cds_service.assessment.queries.PATIENT_DATA_PREFETCH`), the same
-`FhirClient` (allowlist, timeouts, bounded retries, no redirects, paging caps) and the same rule for
-what is required: without the Patient and its Conditions there is no plan; every other query that
-fails is named on the page as missing data. Errors carry messages that are safe to show (no token).
+The queries the assessment reads (`cds_service.assessment.queries.PATIENT_DATA_PREFETCH`, the
+hooks' prefetch), the same `FhirClient` (allowlist, timeouts, bounded retries, no redirects,
+paging caps) and the same rule for what is required: without the Patient and its Conditions
+there is no plan; every other query that fails is named on the page as missing data. Errors carry
+messages that are safe to show (no token).
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@
            the plan of this one launch (a hash of its session id: the URL alone opens nothing).
            The token is never put in a URL, a page or a log.
     GET /smart/plan/<handle>
-        7. Reads the patient's data with the hooks' FHIR access layer, runs the salvage model and
-           renders the plan (server-side HTML with inline SVG; no script, no external asset).
+        7. Reads the patient's data with the hooks' FHIR access layer, assesses it on the one path
+           every caller shares (`cds_service.assessment`) and renders the plan (server-side HTML
+           with inline SVG; no script, no external asset).
     POST /smart/logout   forgets the session.
 
 Every failure — unknown server, consent denied, bad or reused state, expired session, unreachable
