@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.patient import realistic_patient  # noqa: E402
-from cds_service.cli import default_workers  # noqa: E402
+from cds_service.ops.cli import default_workers  # noqa: E402
 from tests.fhir_builders import collection, transaction  # noqa: E402
 from tests.hook_requests import full_prefetch, hook_request  # noqa: E402
 from tests.processes import stop_process_group  # noqa: E402
@@ -126,7 +126,7 @@ def start_service(workers: int | None, clients_file: Path | None = None,
     port = free_port()
     env = dict(os.environ)
     env["SALVAGE_CDS_DATABASE_URL"] = f"sqlite:///{RESULTS / 'bench.sqlite3'}"
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "cds_service.ops.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port)]
     if clients_file is None:
         command.append("--dev")

@@ -3,7 +3,7 @@
 Every value that comes from FHIR data — names, display strings, ids, free text, lesion ids, and
 anything the model built from them (evidence sentences, warnings, missing-data notes) — goes through
 `md()` (markdown) or `plain()` (summaries, labels, descriptions) before it is placed on a card. Both
-delegate to `cds_service.security.markdown`. Templates are `string.Template` files in
+delegate to `cards.markdown`. Templates are `string.Template` files in
 `cards/templates/`; a missing placeholder is an error (`substitute`, never `safe_substitute`).
 """
 
@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cds_service.security.markdown import escape_markdown, safe_text
+from cards.markdown import escape_markdown, safe_text
 
 SUMMARY_MAX = 139  # CDS Hooks 2.0: "<140-character summary"
 # A suggestion's label is one line an EHR shows on a button: data could make it any length (a

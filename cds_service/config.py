@@ -42,7 +42,7 @@ class ServiceConfig:
     fhir_retries: int = 2  # bounded retries of idempotent GETs on connection errors / 502-504
     fhir_max_pages: int = 10  # `next` links followed per query before we stop and say so
     # concurrent FHIR queries per hook call: at least one per prefetch key (9), so no query of a
-    # call waits behind another (hooks/prefetch_templates.py)
+    # call waits behind another (cds_service/assessment/queries.py)
     fhir_max_workers: int = 12
     # Threads of a worker process shared by the FHIR queries of all its hook calls (started once:
     # threads per call cost ~1.5 ms of CPU); a call that finds too few free starts its own

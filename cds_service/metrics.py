@@ -17,12 +17,14 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
-
-if TYPE_CHECKING:
-    from flask import Flask
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -95,8 +97,6 @@ class AuthFailureCounter(logging.Handler):
 
 def install(app: Flask) -> None:
     """Count every request by route template and status, with its latency."""
-    from flask import Response, g, request
-
     @app.before_request
     def start_timer() -> None:
         g.metrics_started = time.perf_counter()
@@ -135,8 +135,6 @@ def count_feedback(outcome: str, entries: int = 1) -> None:
 
 def start_exporter(host: str, port: int) -> None:
     """In the gunicorn master: serve the workers' metrics, added up, on host:port."""
-    from prometheus_client import multiprocess, start_http_server
-
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     start_http_server(port, addr=host, registry=registry)
@@ -145,6 +143,4 @@ def start_exporter(host: str, port: int) -> None:
 def worker_gone(pid: int) -> None:
     """gunicorn `child_exit`: drop the live-gauge files of a dead worker (counters stay)."""
     if os.environ.get(MULTIPROC_ENV):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(pid)

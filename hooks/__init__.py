@@ -1,12 +1,12 @@
-"""CDS Hooks services, one module per service: each declares its `SERVICE` (discovery entry,
-prefetch templates, handler). `load_services()` is the registry's single source."""
+"""CDS Hooks services: patient-view (`patient_view`) and the two order hooks (`orders`), each a
+`SERVICE` record (discovery entry, prefetch templates, handler). `load_services()` is the
+registry's single source."""
 
 from __future__ import annotations
 
-from cds_service.registry import HookService
+from cds_service.protocol.registry import HookService
+from hooks import orders, patient_view
 
 
 def load_services() -> tuple[HookService, ...]:
-    from hooks import order_select, order_sign, patient_view
-
-    return (patient_view.SERVICE, order_select.SERVICE, order_sign.SERVICE)
+    return (patient_view.SERVICE, orders.ORDER_SELECT, orders.ORDER_SIGN)

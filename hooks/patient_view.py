@@ -15,10 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from cards.main_card import main_card
+from cards.suggestions import OrderContext
 from cards.warning_cards import warning_cards
-from cds_service.registry import HookCall, HookService
-from hooks.pipeline import assess_call, incomplete_card, order_context
-from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
+from cds_service.assessment.pipeline import PatientAssessment
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
+from cds_service.model.assessment import LEPTOMENINGEAL
+from cds_service.protocol.registry import HookCall, HookService
+from hooks.assess_call import assess_call, incomplete_card
 
 
 def handle(call: HookCall) -> dict[str, Any]:
@@ -39,6 +42,19 @@ def handle(call: HookCall) -> dict[str, Any]:
         *warning_cards(assessment, result.record),
     ]
     return {"cards": cards}
+
+
+def order_context(call: HookCall, result: PatientAssessment) -> OrderContext:
+    """Subject, encounter and reason (the brain-metastasis or leptomeningeal Condition)."""
+    record = result.record
+    condition = (record.leptomeningeal if result.assessment.situation.code == LEPTOMENINGEAL
+                 else record.brain_metastases)
+    reason = next((s for s in condition.sources if s.startswith("Condition/")), None)
+    return OrderContext(
+        patient_id=call.context["patientId"],
+        encounter_id=call.context.get("encounterId"),
+        reason_reference=reason,
+    )
 
 
 SERVICE = HookService(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from tests.processes import stop_process_group
 
@@ -72,7 +72,7 @@ def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] |
         "SALVAGE_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     })
     environ.update(env or {})
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "cds_service.ops.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers)]
     if dev:
         command.append("--dev")

@@ -8,7 +8,7 @@ from typing import Any
 
 from cds_service.mapping import codes
 
-# Which prefetch key (hooks/prefetch_templates.py) holds which resource type.
+# Which prefetch key (cds_service/assessment/queries.py) holds which resource type.
 PREFETCH_KEY_BY_TYPE = {
     "Condition": "conditions",
     "Observation": "observations",

@@ -2,7 +2,7 @@
 
 Each function returns the resources of one patient in the mCODE / CodeX shapes of
 the FHIR input profile (docs/fhir-mapping.md). `python -m tests.synthetic_patients` writes them as
-transaction Bundles to the package's demo data, cds_service/demo/patients/ — their one home: the
+transaction Bundles to the package's demo data, cds_service/ops/demo/patients/ — their one home: the
 integration tests load those files into the real FHIR server, `salvage-cds demo load` into any FHIR
 server, and `test_synthetic_patients.py` checks the files still equal what these functions build.
 `PATIENTS` are the patients of the test suite; `DEMO_ONLY` adds the review's remaining situations
@@ -20,7 +20,7 @@ from pathlib import Path
 from tests import fhir_builders as b
 
 Resources = list[b.Resource]
-PATIENT_DIR = Path(__file__).resolve().parent.parent / "cds_service" / "demo" / "patients"
+PATIENT_DIR = Path(__file__).resolve().parent.parent / "cds_service" / "ops" / "demo" / "patients"
 
 
 def progressive_after_srs_in_field() -> Resources:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service.assessment_api import bp
+from cds_service.web.assessment_api import bp
 from tests import as_of_vignettes as v
 from tests import fhir_builders as b
 from tests.hook_requests import patient_view_without_prefetch

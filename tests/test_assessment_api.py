@@ -7,7 +7,7 @@ import json
 import pytest
 from flask import Flask
 
-from cds_service.assessment_api import bp
+from cds_service.web.assessment_api import bp
 from tests import fhir_builders as b
 from tests import synthetic_patients as syn
 

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from cds_service.assessment_api import bp
+from cds_service.web.assessment_api import bp
 from tests import fhir_builders as b
 from tests import trust_patients as t
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from cds_service import __version__
-from cds_service.cli import derived_base_url, main
-from cds_service.feedback_store import FeedbackStore
+from cds_service.ops.cli import derived_base_url, main
+from cds_service.storage.feedback_store import FeedbackStore
 from tests.conftest import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds_service.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cds_service.ops.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

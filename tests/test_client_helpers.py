@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service.config_check import config_problems, unknown_variables
+from cds_service.ops.config_check import config_problems, unknown_variables
 from tests.conftest import ROOT, start_live_service, stop_live_service
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_CDS_")}
     environ.update(env or {})
-    return subprocess.run([sys.executable, "-m", "cds_service.cli", *args], cwd=ROOT, env=environ,
+    return subprocess.run([sys.executable, "-m", "cds_service.ops.cli", *args], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=120)
 
 

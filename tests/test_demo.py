@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import demo
+from cds_service.ops import demo
 from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
 from cds_service.model.assessment import PROGRESSIVE_SITUATIONS
@@ -21,7 +21,7 @@ from tests.synthetic_patients import ALL_PATIENTS, SILENT, patient_id
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds_service.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cds_service.ops.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -16,7 +16,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_spec_validator import validate
 
-from cds_service import demo
+from cds_service.ops import demo
 from tests.conftest import ROOT
 from tests.hook_requests import full_prefetch, hook_request
 

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from cds_service import demo
-from cds_service.client_keys import new_client, sign_token
+from cds_service.ops import demo
+from cds_service.ops.client_keys import new_client, sign_token
 from tests.conftest import ROOT, LiveService, free_port, start_live_service, stop_live_service
 from tests.hook_requests import full_prefetch, hook_request
 from tests.nginx_server import Nginx, start_nginx
@@ -111,7 +111,7 @@ def test_a_jwt_replayed_through_nginx_is_refused_whichever_instance_answers(prof
 
 
 def report(database_url: str) -> dict[str, tuple[int, int, int]]:
-    done = subprocess.run([sys.executable, "-m", "cds_service.cli", "feedback-report",
+    done = subprocess.run([sys.executable, "-m", "cds_service.ops.cli", "feedback-report",
                            "--database-url", database_url], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr

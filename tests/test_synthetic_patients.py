@@ -1,4 +1,4 @@
-"""The demo bundles of the package (cds_service/demo/patients/) are exactly what
+"""The demo bundles of the package (cds_service/ops/demo/patients/) are exactly what
 tests/synthetic_patients.py builds."""
 
 import json

@@ -33,6 +33,7 @@ from cds_service.fhir.allowlist import FhirAllowlist, Origin
 from cds_service.fhir.deadline import DeadlineAdapter, Guard, bounded, mount_deadline_adapter
 from cds_service.fhir.threads import FhirThreads
 from cds_service.fhir.truncation import CutCause, Truncation
+from cds_service.protocol.prefetch import next_link
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = (502, 503, 504)
@@ -334,8 +335,6 @@ class FhirClient:
         Never raises for a further page: what was read is kept and the reason reading stopped is
         returned as a `Truncation` (a failed page 2 must not turn page 1 into "no data", nor
         pages 1–10 into "all there is")."""
-        from cds_service.protocol.prefetch import next_link
-
         entries: list[Any] = []
         cut = self._keep(entries, _entries(bundle))
         seen: set[str] = {u for u in (_self_link(bundle),) if u}  # a `next` back to here is a loop
@@ -486,8 +485,6 @@ def _merged(first_page: Mapping[str, Any], entries: list[Any], cut: Truncation |
 def short_of_total(bundle: Mapping[str, Any]) -> Truncation | None:
     """A searchset whose `total` counts more matches than it holds, with no `next` page to read
     them from (a server or an EHR that stopped without saying so), else None."""
-    from cds_service.protocol.prefetch import next_link
-
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
         return None
     total = _server_total(bundle)

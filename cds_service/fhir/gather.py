@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from cds_service import metrics
 from cds_service.config import ServiceConfig
 from cds_service.errors import PreconditionFailed
-from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
+from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
 from cds_service.fhir.client import (
     FhirAuthError,
     FhirClient,
@@ -39,7 +39,19 @@ from cds_service.protocol.prefetch import (
     prefetch_state,
     render_template,
 )
-from cds_service.registry import HookService
+
+
+class PrefetchSpec(Protocol):
+    """What gathering reads of a hook service (`cds_service.protocol.registry.HookService`): its
+    prefetch templates and the keys it cannot answer without. A protocol, not the class, so that
+    the registry (whose `HookCall` carries `GatheredData`) and this module do not import each
+    other."""
+
+    @property
+    def prefetch(self) -> Mapping[str, str]: ...
+
+    @property
+    def required_prefetch(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def fhir_settings(config: ServiceConfig) -> FhirSettings:
     )
 
 
-def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
+def plan(service: PrefetchSpec, request: Mapping[str, Any]) -> list[PlannedKey]:
     prefetch = request.get("prefetch")
     planned = []
     for key, template in service.prefetch.items():
@@ -84,105 +96,134 @@ def plan(service: HookService, request: Mapping[str, Any]) -> list[PlannedKey]:
     return planned
 
 
-def gather(service: HookService, request: Mapping[str, Any], config: ServiceConfig,
+def gather(service: PrefetchSpec, request: Mapping[str, Any], config: ServiceConfig,
            allowlist: FhirAllowlist, deadline: float, threads: FhirThreads | None = None,
            connections: FhirConnections | None = None) -> GatheredData:
     """The data of every prefetch key: prefetched, or fetched from the request's fhirServer
     (on the process's shared FHIR `threads` when free, else on threads of the call's own; over
     the process's kept-alive `connections` to that server, else a session of the call's own)."""
-    prefetch = request.get("prefetch") or {}
-    values: dict[str, Any] = {}
-    to_fetch: dict[str, str] = {}
-    required: set[str] = set()
-    missing: list[str] = []
-    notes: list[str] = []
-    pages_to_follow: dict[str, dict[str, Any]] = {}
-    prefetch_cuts: list[Truncation] = []  # prefetched searchsets short of their own `total`
+    keys = sort_keys(service, request)
+    if not keys.to_fetch and not keys.pages_to_follow:
+        return GatheredData(values=keys.values, notes=tuple(keys.notes), truncated=tuple(keys.cuts))
+    base, refusal = check_server(request, allowlist, keys)
+    if base is None:
+        return without_server(keys, refusal)
+    results, elapsed = fetch(keys, base, request, config, allowlist, deadline, threads, connections)
+    return with_fetched(keys, results, elapsed)
 
+
+@dataclass
+class SortedKeys:
+    """The prefetch keys of one call after the CDS Hooks rules: the values that stand, the
+    queries to run, the paginated prefetch whose further pages are to be read."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    to_fetch: dict[str, str] = field(default_factory=dict)
+    pages_to_follow: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    cuts: list[Truncation] = field(default_factory=list)  # prefetched searchsets short of `total`
+
+    def fetch_or_none(self, item: PlannedKey) -> None:
+        if item.query is None:
+            self.values[item.key] = None  # a user token that does not apply to this user
+        else:
+            self.to_fetch[item.key] = item.query
+
+    def take_prefetched(self, key: str, value: Any) -> None:
+        self.values[key] = value
+        if next_link(value) is not None:
+            self.pages_to_follow[key] = value
+        elif (cut := short_of_total(value)) is not None:
+            self.cuts.append(cut.for_key(key))
+
+
+def sort_keys(service: PrefetchSpec, request: Mapping[str, Any]) -> SortedKeys:
+    """Step 1: per key, the client's prefetch stands, says "no data", or must be fetched."""
+    prefetch = request.get("prefetch") or {}
+    keys = SortedKeys()
     for item in plan(service, request):
         if item.required:
-            required.add(item.key)
+            keys.required.add(item.key)
         if item.state is PrefetchState.NO_DATA:
-            values[item.key] = None
+            keys.values[item.key] = None
         elif item.state is PrefetchState.PROVIDED and _discard_foreign(
-                item.key, prefetch[item.key], request, notes):
-            if item.query is None:
-                values[item.key] = None
-            else:
-                to_fetch[item.key] = item.query
+                item.key, prefetch[item.key], request, keys.notes):
+            keys.fetch_or_none(item)
         elif item.state is PrefetchState.PROVIDED:
-            values[item.key] = prefetch[item.key]
-            if next_link(prefetch[item.key]) is not None:
-                pages_to_follow[item.key] = prefetch[item.key]
-            elif (cut := short_of_total(prefetch[item.key])) is not None:
-                prefetch_cuts.append(cut.for_key(item.key))
-        elif item.query is None:
-            values[item.key] = None  # a user token that does not apply to this user
+            keys.take_prefetched(item.key, prefetch[item.key])
         else:
-            to_fetch[item.key] = item.query
+            keys.fetch_or_none(item)
+    return keys
 
-    if not to_fetch and not pages_to_follow:
-        return GatheredData(values=values, notes=tuple(notes), truncated=tuple(prefetch_cuts))
 
+def check_server(request: Mapping[str, Any], allowlist: FhirAllowlist, keys: SortedKeys
+                 ) -> tuple[Origin | None, str]:
+    """Step 2: the request's fhirServer checked against the allowlist — its base, or why none."""
     server = request.get("fhirServer")
-    refusal: str | None = None
     if not server:
-        refusal = "the request has no fhirServer"
-    else:
-        try:
-            base = allowlist.check(server)
-        except ServerNotAllowed as exc:
-            refusal = f"fhirServer refused: {exc}"
-            for _key in (*to_fetch, *pages_to_follow):
-                metrics.count_fhir_query("refused", 0.0)
+        return None, "the request has no fhirServer"
+    try:
+        return allowlist.check(server), ""
+    except ServerNotAllowed as exc:
+        for _key in (*keys.to_fetch, *keys.pages_to_follow):
+            metrics.count_fhir_query("refused", 0.0)
+        return None, f"fhirServer refused: {exc}"
 
-    if refusal is not None:
-        absent_required = sorted(required & set(to_fetch))
-        if absent_required:
-            raise PreconditionFailed(
-                f"required data {', '.join(absent_required)} not prefetched and {refusal}",
-                missing=absent_required,
-            )
-        missing.extend(f"{key}: not prefetched and {refusal}" for key in sorted(to_fetch))
-        truncated = (*prefetch_cuts, *(
-            _first_page_only(pages_to_follow[key], CutCause.NOT_FETCHABLE, refusal).for_key(key)
-            for key in sorted(pages_to_follow)))
-        for key in to_fetch:
-            values.setdefault(key, None)
-        return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
-                            truncated=truncated)
 
+def without_server(keys: SortedKeys, refusal: str) -> GatheredData:
+    """Step 3, no server to read from: 412 when a required key was not prefetched; otherwise the
+    keys not prefetched are named missing and the paginated prefetch is said to be cut."""
+    absent_required = sorted(keys.required & set(keys.to_fetch))
+    if absent_required:
+        raise PreconditionFailed(
+            f"required data {', '.join(absent_required)} not prefetched and {refusal}",
+            missing=absent_required,
+        )
+    missing = tuple(f"{key}: not prefetched and {refusal}" for key in sorted(keys.to_fetch))
+    truncated = (*keys.cuts, *(
+        _first_page_only(keys.pages_to_follow[key], CutCause.NOT_FETCHABLE, refusal).for_key(key)
+        for key in sorted(keys.pages_to_follow)))
+    for key in keys.to_fetch:
+        keys.values.setdefault(key, None)
+    return GatheredData(values=keys.values, missing=missing, notes=tuple(keys.notes),
+                        truncated=truncated)
+
+
+def fetch(keys: SortedKeys, base: Origin, request: Mapping[str, Any], config: ServiceConfig,
+          allowlist: FhirAllowlist, deadline: float, threads: FhirThreads | None,
+          connections: FhirConnections | None) -> tuple[dict[str, QueryResult], float]:
+    """Step 3: the fresh queries and the further pages of paginated prefetch, all at once; the
+    results, and the seconds they took."""
+    server = request["fhirServer"]
     token = (request.get("fhirAuthorization") or {}).get("access_token")
     started = time.perf_counter()
     session = connections.session_for(base, server) if connections is not None else None
     with FhirClient(base, server, token, fhir_settings(config), allowlist, session) as client:
-        # fresh queries and the further pages of paginated prefetch, all at once
         # the required keys are outside the call's total caps: whether the call can answer at all
         # must not depend on which queries happen to finish first
-        results = client.fetch_many({**to_fetch, **pages_to_follow}, deadline, threads,
-                                    outside_call_budget=required)
+        results = client.fetch_many({**keys.to_fetch, **keys.pages_to_follow}, deadline, threads,
+                                    outside_call_budget=keys.required)
     elapsed = time.perf_counter() - started
     for result in results.values():
         metrics.count_fhir_query(query_outcome(result), result.elapsed_s)
+    return results, elapsed
 
-    truncated: list[Truncation] = list(prefetch_cuts)
-    for key, first_page in pages_to_follow.items():
-        continued = results.pop(key)
-        notes.extend(f"{key}: {n}" for n in continued.notes)
-        values[key], cut = _completed_prefetch(first_page, continued)
-        if cut is not None:
-            truncated.append(cut.for_key(key))
 
+def with_fetched(keys: SortedKeys, results: dict[str, QueryResult], elapsed: float
+                 ) -> GatheredData:
+    """Step 4: the fetched values joined to the prefetched ones; what failed is named missing
+    (412 when a required key failed), what was read in part is said to be cut."""
+    truncated = list(keys.cuts)
+    for key, first_page in keys.pages_to_follow.items():
+        truncated.extend(_join_further_pages(keys, key, first_page, results.pop(key)))
+    missing: list[str] = []
     failed_required = []
     for key, result in results.items():
-        notes.extend(f"{key}: {n}" for n in result.notes)
-        if result.truncation is not None:
-            truncated.append(result.truncation.for_key(key))
+        truncated.extend(_join_result(keys, key, result))
         if result.error is None:
-            values[key] = result.value
             continue
-        values[key] = None
-        if key in required:
+        if key in keys.required:
             failed_required.append(f"{key} ({result.error})")
         else:
             missing.append(f"{key}: {result.error}")
@@ -191,9 +232,24 @@ def gather(service: HookService, request: Mapping[str, Any], config: ServiceConf
             "required data could not be obtained from the FHIR server: " + "; ".join(failed_required),
             missing=sorted(k.split(" ", 1)[0] for k in failed_required),
         )
-    return GatheredData(values=values, missing=tuple(missing), notes=tuple(notes),
-                        truncated=tuple(truncated), fetched=tuple(sorted(to_fetch)),
+    return GatheredData(values=keys.values, missing=tuple(missing), notes=tuple(keys.notes),
+                        truncated=tuple(truncated), fetched=tuple(sorted(keys.to_fetch)),
                         fetch_seconds=elapsed)
+
+
+def _join_further_pages(keys: SortedKeys, key: str, first_page: dict[str, Any],
+                        continued: QueryResult) -> list[Truncation]:
+    """A paginated prefetch with its further pages (or its first page, said to be cut)."""
+    keys.notes.extend(f"{key}: {n}" for n in continued.notes)
+    keys.values[key], cut = _completed_prefetch(first_page, continued)
+    return [] if cut is None else [cut.for_key(key)]
+
+
+def _join_result(keys: SortedKeys, key: str, result: QueryResult) -> list[Truncation]:
+    """A fetched key's value (None when its query failed) and notes; its cut, if any."""
+    keys.notes.extend(f"{key}: {n}" for n in result.notes)
+    keys.values[key] = result.value if result.error is None else None
+    return [] if result.truncation is None else [result.truncation.for_key(key)]
 
 
 def query_outcome(result: QueryResult) -> str:

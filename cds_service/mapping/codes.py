@@ -409,7 +409,7 @@ NON_SYSTEMIC_FORM_WORDS = frozenset({
 NON_SYSTEMIC_ROUTES = frozenset({"6064005", "447694001", "46713006", "54485002", "10547007",
                                  "37161004"})
 
-# --- What the FHIR queries ask for (hooks/prefetch_templates.py) --------------------------------
+# --- What the FHIR queries ask for (cds_service/assessment/queries.py) --------------------------------
 # Derived from the tables above so that a code the mapping reads is never missing from the query
 # that fetches it. Searched as bare codes (no system): a token without a system matches every
 # system, so the aliases the mapping folds (urn:oid:…) are found too; what else matches is harmless

@@ -2,7 +2,7 @@
 published source each was checked against and the date (issue 20 item 2).
 
 One entry per SNOMED CT, LOINC and ICD-10-CM code (or ICD-10-CM category, read by prefix) that
-`cds_service.mapping.codes` reads, that the prefetch queries ask for (`hooks/prefetch_templates.py`,
+`cds_service.mapping.codes` reads, that the prefetch queries ask for (`cds_service/assessment/queries.py`,
 derived from `codes`) and that the cards' suggestions carry (`cards/codes.py`,
 `cards/suggestions.py`). RxNorm ingredient codes keep their own table with sources,
 `cds_service/mapping/rxnorm.py`; `lookup` answers for both.

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from cds_service.model.classify import TreatmentKind, classify_radiotherapy
+from cds_service.model.subtype import derive_subtype
+
 
 class Presence(str, Enum):
     """Whether a condition is on record. ABSENT means "none recorded", never "proven absent"."""
@@ -27,16 +30,6 @@ class ReceptorStatus(str, Enum):
     NEGATIVE = "negative"
     EQUIVOCAL = "equivocal"
     UNKNOWN = "unknown"
-
-
-class TreatmentKind(str, Enum):
-    """Local therapy of brain metastases (review §2)."""
-
-    SURGERY = "surgery"
-    SRS = "srs"  # focal volume, 1 fraction
-    FSRT = "fsrt"  # focal volume, 2-10 fractions
-    WBRT = "wbrt"  # whole-brain volume
-    OTHER_RT = "other-rt"  # brain RT that fits none of the above (e.g. focal, > 10 fractions)
 
 
 class Trend(str, Enum):
@@ -311,8 +304,6 @@ class PatientRecord:
     @property
     def subtype(self) -> str:
         """her2 | luminal-a | luminal-b | triple-negative | unknown (model/subtype.py)."""
-        from cds_service.model.subtype import derive_subtype
-
         return derive_subtype(self.her2.status, self.er.status, self.pr.status)
 
     @property
@@ -341,8 +332,6 @@ class DraftRadiotherapyOrder:
 
     @property
     def kind(self) -> TreatmentKind | None:
-        from cds_service.model.classify import classify_radiotherapy
-
         return classify_radiotherapy(self.whole_brain, self.fractions)
 
 

@@ -10,6 +10,8 @@ from flask import Request
 
 from cds_service.config import ServiceConfig
 from cds_service.errors import Unauthorized
+from cds_service.security.clients import ClientRegistry
+from cds_service.security.jwt_auth import JwtAuthenticator
 
 log = _stdlib_logging.getLogger("salvage_cds.security")
 
@@ -34,9 +36,6 @@ def build_authenticator(config: ServiceConfig):  # noqa: ANN201 - returns an Aut
     `config.jwt_clients_file` — and with no client configured, nobody gets in."""
     if not config.auth_required:
         return DevModeAuthenticator()
-    from cds_service.security.clients import ClientRegistry
-    from cds_service.security.jwt_auth import JwtAuthenticator
-
     clients = ClientRegistry.load(config.jwt_clients_file)
     if not len(clients):
         return NoClientsAuthenticator()

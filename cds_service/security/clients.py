@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import g
+
 from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
 
 # Asymmetric JWS algorithms only (CDS Hooks 2.0: never `none`, never a symmetric algorithm).
@@ -260,8 +262,6 @@ def allowlist_for(base: FhirAllowlist, client: TrustedClient | None) -> FhirAllo
 
 def current_client() -> TrustedClient | None:
     """The CDS client authenticated for the current request (stored by the JWT authenticator)."""
-    from flask import g
-
     return g.get("cds_client")
 
 

@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from gunicorn import util
+
 MESSAGE_MAX = 200  # characters of gunicorn's message kept (it may quote the request)
 _CODES = {400: "bad-request", 403: "forbidden", 414: "uri-too-long",
           417: "expectation-failed", 431: "request-header-fields-too-large",
@@ -36,8 +38,6 @@ def json_error_response(status: int, reason: str, message: str) -> bytes:
 
 
 def install() -> None:
-    from gunicorn import util
-
     def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
         util.write_nonblock(sock, json_error_response(int(status_int), str(reason), str(mesg)))
 

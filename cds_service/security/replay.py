@@ -22,7 +22,7 @@ from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.database import open_engine, prepare_schema
+from cds_service.storage.database import open_engine, prepare_schema
 
 metadata = MetaData()
 
@@ -44,7 +44,7 @@ class ReplayCache:
         self.purge_interval_s = purge_interval_s
         self._last_purge = 0.0
         self._lock = threading.Lock()
-        prepare_schema(engine)  # the Alembic migrations (cds_service/migrations)
+        prepare_schema(engine)  # the Alembic migrations (cds_service/storage/migrations)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> ReplayCache:

@@ -1,9 +1,10 @@
-"""Read one patient's data for the SMART app through the hooks' data access layer.
+"""Read one patient's data for the SMART app through the same FHIR access as the hooks.
 
-The same queries as the hooks' prefetch (`hooks.prefetch_templates.PATIENT_DATA_PREFETCH`), the same
-`FhirClient` (allowlist, timeouts, bounded retries, no redirects, paging caps) and the same rule for
-what is required: without the Patient and its Conditions there is no plan; every other query that
-fails is named on the page as missing data. Errors carry messages that are safe to show (no token).
+The queries the assessment reads (`cds_service.assessment.queries.PATIENT_DATA_PREFETCH`, the
+hooks' prefetch), the same `FhirClient` (allowlist, timeouts, bounded retries, no redirects,
+paging caps) and the same rule for what is required: without the Patient and its Conditions
+there is no plan; every other query that fails is named on the page as missing data. Errors carry
+messages that are safe to show (no token).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.client import FhirAuthError, FhirClient, FhirNotFound, FhirUnavailable
 from cds_service.fhir.gather import fhir_settings
 from cds_service.protocol.prefetch import render_template
-from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 class PatientDataError(Exception):

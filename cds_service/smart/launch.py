@@ -18,8 +18,9 @@
            the plan of this one launch (a hash of its session id: the URL alone opens nothing).
            The token is never put in a URL, a page or a log.
     GET /smart/plan/<handle>
-        7. Reads the patient's data with the hooks' FHIR access layer, runs the salvage model and
-           renders the plan (server-side HTML with inline SVG; no script, no external asset).
+        7. Reads the patient's data with the hooks' FHIR access layer, assesses it on the one path
+           every caller shares (`cds_service.assessment`) and renders the plan (server-side HTML
+           with inline SVG; no script, no external asset).
     POST /smart/logout   forgets the session.
 
 Every failure — unknown server, consent denied, bad or reused state, expired session, unreachable
@@ -49,10 +50,12 @@ from flask import Blueprint, current_app, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from cds_service.security.markdown import strip_controls
+from cards.markdown import strip_controls
 from cds_service.config import ServiceConfig
 from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
-from cds_service.services import AppServices
+from cds_service.web.services import AppServices
+from cds_service.smart.data import PatientDataError, fetch_patient_data
+from cds_service.smart.plan import build_plan_page
 from cds_service.smart.session_store import (
     LAUNCH_TTL_S,
     PendingLaunch,
@@ -676,9 +679,6 @@ def plan_without_launch() -> Any:
 
 @bp.get("/plan/<handle>")
 def plan(handle: str) -> Any:
-    from cds_service.smart.data import PatientDataError, fetch_patient_data
-    from cds_service.smart.plan import build_plan_page
-
     services = _services()
     session_id, session = current_session(handle)
     try:

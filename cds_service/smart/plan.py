@@ -18,7 +18,9 @@ from urllib.parse import quote, quote_plus, urlsplit
 from markupsafe import Markup
 
 from cards.imaging_age import imaging_age_line, is_outdated
+from cds_service.assessment.pipeline import assess_resources
 from cds_service.config import ServiceConfig
+from cds_service.model import evidence
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
@@ -241,16 +243,11 @@ class PlanPage:
 # -- entry point ----------------------------------------------------------------------------------
 def build_plan_page(data: PatientData, *, patient_id: str, on: date, fhir_base: str,
                     config: ServiceConfig, need_patient_banner: bool = True) -> PlanPage:
-    """The same mapping, model and model settings as the hooks (`hooks.pipeline`)."""
-    from cds_service.mapping import collect_resources, map_patient
-    from cds_service.model.assess import assess
-    from hooks.pipeline import model_config
-
-    record = map_patient(list(collect_resources(*data.resources())), patient_id=patient_id)
-    settings = model_config(config)
-    assessment = assess(record, on=on, config=settings)
-    return plan_page(record, assessment, data, fhir_base=fhir_base,
-                     need_patient_banner=need_patient_banner, settings=settings)
+    """The same path to the assessment as the hooks and `/api/assessment`
+    (`cds_service.assessment.pipeline`)."""
+    result = assess_resources(data.resources(), on=on, config=config, patient_id=patient_id)
+    return plan_page(result.record, result.assessment, data, fhir_base=fhir_base,
+                     need_patient_banner=need_patient_banner, settings=result.settings)
 
 
 def sum_of_diameters(rano: RanoBm, sums: tuple[svg.SumPoint, ...],
@@ -558,10 +555,6 @@ def _all_references(assessment: Assessment) -> list[int]:
 
 # -- references -----------------------------------------------------------------------------------
 def _lookup(number: int) -> Any:
-    try:
-        from cds_service.model import evidence
-    except ImportError:
-        return None
     for name in ("reference", "get", "lookup"):
         fn = getattr(evidence, name, None)
         if callable(fn):

@@ -37,7 +37,7 @@ from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, Text, de
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.database import prepare_schema
+from cds_service.storage.database import prepare_schema
 
 LAUNCH_TTL_S = 600  # an authorization round trip must finish within 10 minutes
 DEFAULT_TOKEN_TTL_S = 3600  # when the token response carries no expires_in
@@ -128,7 +128,7 @@ class SmartStore:
 
     @classmethod
     def open(cls, engine: Engine, secret_key: str | None) -> SmartStore:
-        prepare_schema(engine)  # the Alembic migrations (cds_service/migrations)
+        prepare_schema(engine)  # the Alembic migrations (cds_service/storage/migrations)
         return cls(engine, secret_key or _shared_signing_key(engine))
 
     # -- cookies -------------------------------------------------------------------------------

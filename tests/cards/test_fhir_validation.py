@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from cds_service.fhir.gather import gather
-from cds_service.registry import HookCall
+from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
 from cards.fhir_validation import (
     PLACEHOLDER,

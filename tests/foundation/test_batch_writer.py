@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from cds_service.batch_writer import BatchWriter
-from cds_service.feedback_store import issued_cards_table
+from cds_service.storage.batch_writer import BatchWriter
+from cds_service.storage.feedback_store import issued_cards_table
 from tests.conftest import start_live_service, stop_live_service
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, patient_id

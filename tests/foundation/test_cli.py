@@ -6,8 +6,8 @@ import sys
 import pytest
 import requests
 
-from cds_service.cli import build_parser, default_workers
-from cds_service.feedback_store import FeedbackStore
+from cds_service.ops.cli import build_parser, default_workers
+from cds_service.storage.feedback_store import FeedbackStore
 
 
 def test_serve_defaults() -> None:
@@ -41,7 +41,7 @@ def test_feedback_report_prints_rates_per_topic(tmp_path) -> None:
     store.close()
 
     output = subprocess.run(
-        [sys.executable, "-m", "cds_service.cli", "feedback-report", "--database-url", url],
+        [sys.executable, "-m", "cds_service.ops.cli", "feedback-report", "--database-url", url],
         capture_output=True, text=True, check=True,
     ).stdout
     line = next(line for line in output.splitlines() if line.startswith("srs"))

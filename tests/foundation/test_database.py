@@ -4,11 +4,11 @@ import multiprocessing as mp
 
 from sqlalchemy import text
 
-from cds_service.database import open_engine
+from cds_service.storage.database import open_engine
 
 
 def _open_everything(url: str) -> str:
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
     from cds_service.security.replay import ReplayCache
     from cds_service.smart.session_store import SmartStore
 
@@ -38,7 +38,7 @@ def test_sqlite_is_opened_durably(tmp_path) -> None:
 def test_feedback_commits_durably_and_issued_cards_relaxed_on_sqlite(tmp_path) -> None:
     """Feedback (acknowledged to the EHR) waits for the disk; the per-call issued-cards
     bookkeeping only survives a process crash (WAL + NORMAL), and lands in the same file."""
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     store = FeedbackStore.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     try:
@@ -59,7 +59,7 @@ def test_feedback_commits_durably_and_issued_cards_relaxed_on_sqlite(tmp_path) -
 
 def test_in_memory_sqlite_keeps_one_engine() -> None:
     """Two engines on ':memory:' would be two databases: the store shares one."""
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     store = FeedbackStore.open("sqlite://")
     try:
@@ -77,7 +77,7 @@ def test_sqlite_file_and_its_new_directory_are_private(tmp_path) -> None:
     import os
     import stat
 
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     old_umask = os.umask(0o022)  # a typical umask: files 0644, directories 0755 by default
     try:

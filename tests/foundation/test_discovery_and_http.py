@@ -1,6 +1,6 @@
 """Discovery, health, CORS and the JSON error contract."""
 
-from hooks.prefetch_templates import REQUIRED_KEYS
+from cds_service.assessment.queries import REQUIRED_KEYS
 
 
 def test_discovery_lists_one_service_per_hook(client) -> None:
@@ -42,7 +42,7 @@ def test_cors_preflight_allows_authorization_and_content_type(client) -> None:
 
 
 def test_cors_origin_list_is_configurable(app_config) -> None:
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
 
     app = create_app(app_config.replace(cors_origins=("https://ehr.example.org",)))
     client = app.test_client()

@@ -1,6 +1,6 @@
 """Feedback: validated, stored in one transaction, acknowledged only after the commit."""
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 
 URL = "/cds-services/bcbm-salvage/feedback"
 
@@ -130,7 +130,7 @@ def test_a_database_from_before_issue_16_gains_the_new_columns(tmp_path) -> None
     """Feedback and issued cards now carry the client; an existing database is extended."""
     from sqlalchemy import create_engine, inspect
 
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     old = create_engine(url)

@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.client import FhirClient
 from cds_service.fhir.gather import fhir_settings, gather
 from cds_service.fhir.truncation import CutCause
 from hooks import patient_view
-from hooks.prefetch_templates import PATIENT_DATA_PREFETCH
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
 from tests import fhir_builders as b
 from tests.conftest import free_port
 from tests.hook_requests import full_prefetch, hook_request

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.http_json import json_depth_exceeds
+from cds_service.web.http_json import json_depth_exceeds
 from tests.hook_requests import hook_request
 
 URL = "/cds-services/bcbm-salvage"
@@ -85,7 +85,7 @@ def _nested_body(links: int) -> dict:
 
 @pytest.mark.parametrize("max_depth", [8, 20, 64])
 def test_service_refuses_exactly_beyond_max_json_depth(app_config, max_depth: int) -> None:
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
 
     client = create_app(app_config.replace(max_json_depth=max_depth)).test_client()
     base = depth_of(_nested_body(0))

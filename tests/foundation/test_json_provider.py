@@ -12,7 +12,7 @@ import pytest
 from flask.json.provider import DefaultJSONProvider
 
 from cards.fhir_validation import CallValue
-from cds_service.json_provider import OrjsonProvider
+from cds_service.web.json_provider import OrjsonProvider
 
 
 @dataclasses.dataclass

@@ -17,9 +17,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from cds_service import migrations
-from cds_service.database import open_engine
-from cds_service.feedback_store import FeedbackStore
+from cds_service.storage import migrations
+from cds_service.storage.database import open_engine
+from cds_service.storage.feedback_store import FeedbackStore
 from tests.conftest import ROOT, free_port
 from tests.postgres_server import start_postgres
 
@@ -88,7 +88,7 @@ def make_release_database(engine: Engine) -> None:
 
 def service_metadata() -> MetaData:
     """Every table the stores define, in one MetaData (what the migrations must produce)."""
-    from cds_service.feedback_store import metadata as feedback
+    from cds_service.storage.feedback_store import metadata as feedback
     from cds_service.security.replay import metadata as replay
     from cds_service.smart.session_store import metadata as smart
 
@@ -237,8 +237,8 @@ def test_the_revision_files_are_package_data() -> None:
 
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     patterns = pyproject["tool"]["setuptools"]["package-data"]["cds_service"]
-    versions = resources.files("cds_service.migrations") / "versions"
-    files = [f"migrations/versions/{p.name}" for p in versions.iterdir() if p.name.endswith(".py")]
+    versions = resources.files("cds_service.storage.migrations") / "versions"
+    files = [f"storage/migrations/versions/{p.name}" for p in versions.iterdir() if p.name.endswith(".py")]
     assert files
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
@@ -250,7 +250,7 @@ def test_the_revision_files_are_package_data() -> None:
 
 
 def run_cli(*args: str, cwd=ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds_service.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "cds_service.ops.cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -300,7 +300,7 @@ def test_serve_migrates_before_starting_and_refuses_a_foreign_schema(tmp_path) -
         conn.exec_driver_sql("CREATE TABLE feedback (id TEXT)")
     engine.dispose()
     env = {"SALVAGE_CDS_DATABASE_URL": foreign, "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "cds_service.cli", "serve", "--dev", "--port",
+    done = subprocess.run([sys.executable, "-m", "cds_service.ops.cli", "serve", "--dev", "--port",
                            str(free_port())], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1

@@ -2,7 +2,7 @@
 
 Against the real test FHIR server: every published mCODE STU4 example (tests/data/mcode-stu4-
 examples) and every synthetic patient maps to the same record whether its data are fetched with
-the narrowed templates (hooks/prefetch_templates.py) or with unfiltered searches of the same
+the narrowed templates (cds_service/assessment/queries.py) or with unfiltered searches of the same
 resource types; the narrowed templates do leave data out; and the issue's chart — a radiotherapy
 course behind 1,500 other Procedures — gets its full answer.
 """
@@ -20,9 +20,9 @@ from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import GatheredData, gather
 from cds_service.mapping import codes, collect_resources, map_patient
 from cds_service.model.patient import PatientRecord
-from cds_service.registry import HookService
+from cds_service.protocol.registry import HookService
 from hooks import patient_view
-from hooks.prefetch_templates import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 from tests.hook_requests import full_prefetch, hook_request
 from tests.mapping.test_mcode_examples import FILES as MCODE_FILES
 from tests.synthetic_patients import PATIENTS, load_bundle, patient_id

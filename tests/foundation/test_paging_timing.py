@@ -14,9 +14,9 @@ import pytest
 
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import gather
-from cds_service.registry import HookService
+from cds_service.protocol.registry import HookService
 from hooks import patient_view
-from hooks.prefetch_templates import REQUIRED_KEYS
+from cds_service.assessment.queries import REQUIRED_KEYS
 from tests.foundation.test_narrowed_queries import unrelated_procedures
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, load_bundle, patient_id

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from cds_service.app import create_app
-from cds_service.database import relaxed_transaction
-from cds_service.feedback_store import FeedbackStore
+from cds_service.web.app import create_app
+from cds_service.storage.database import relaxed_transaction
+from cds_service.storage.feedback_store import FeedbackStore
 from cds_service.security.replay import ReplayCache
 from tests.postgres_server import start_postgres
 

@@ -150,7 +150,7 @@ def test_extremely_deep_nesting_does_not_crash(client) -> None:
 
 
 def test_oversized_body_is_413(app_config) -> None:
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
 
     app = create_app(app_config.replace(max_request_bytes=1000))
     body = valid()

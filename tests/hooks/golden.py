@@ -31,7 +31,7 @@ GOLDEN_DAY = date(2024, 3, 1)  # the vignettes' assessment date: imaging days to
 @contextmanager
 def frozen_today(day: date = GOLDEN_DAY) -> Iterator[None]:
     """Hook calls answered as if today were `day` (the service takes `date.today()` per call)."""
-    from cds_service import cds_blueprint
+    from cds_service.web import cds_blueprint
 
     class _Day(date):
         @classmethod
@@ -126,7 +126,7 @@ def as_answered_today(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_all() -> None:
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
     from cds_service.config import ServiceConfig
     from tests.hook_requests import full_prefetch, hook_request
     from tests.synthetic_patients import PATIENTS, patient_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cds_service import cli
+from cds_service.ops import cli
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, patient_id
 

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
-from hooks.pipeline import model_config
+from cds_service.assessment.pipeline import model_config
 from tests import trust_patients as t
 from tests.hook_requests import full_prefetch, hook_request
 

@@ -98,7 +98,7 @@ def test_cards_are_recorded_for_feedback_without_patient_identifiers(app, client
     assert store.flush_issued_cards()  # written off the request path
     from sqlalchemy import select
 
-    from cds_service.feedback_store import issued_cards_table
+    from cds_service.storage.feedback_store import issued_cards_table
 
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(issued_cards_table))]

@@ -10,7 +10,7 @@ patient's own data pushes that data past the caps.
 
 from __future__ import annotations
 
-from hooks.prefetch_templates import REQUIRED_KEYS
+from cds_service.assessment.queries import REQUIRED_KEYS
 
 import copy
 import logging
@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import GatheredData, gather
 from cds_service.fhir.truncation import CutCause
 from cds_service.protocol.response_schema import check_response
 from hooks import patient_view
-from hooks.prefetch_templates import FILTERED_PAGE_SIZE, UNFILTERED_PAGE_SIZE
+from cds_service.assessment.queries import FILTERED_PAGE_SIZE, UNFILTERED_PAGE_SIZE
 from tests import fhir_builders as b
 from tests.hook_requests import full_prefetch, hook_request
 from tests.synthetic_patients import PATIENTS, load_bundle, patient_id

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from tests.security.jwt_helpers import (
     ISS,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.security.clients import (
     ClientConfigError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.mapping.codes import OBSERVATION_SEARCH_CODES
 from tests.hook_requests import full_prefetch, hook_request

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.feedback_store import UNMATCHED, unstorable
+from cds_service.storage.feedback_store import UNMATCHED, unstorable
 from tests.hook_requests import full_prefetch, hook_request
 from tests.security.conftest import BASE, TENANT_ISS
 from tests.security.jwt_helpers import ISS, TENANT, bearer, token_for

@@ -187,7 +187,7 @@ def test_generated_methods_paths_and_headers_never_5xx(client, method, path, hea
 
 
 def test_request_body_over_the_cap_is_413(app_config) -> None:
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
 
     app = create_app(app_config.replace(max_request_bytes=64 * 1024))
     try:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.security import DevModeAuthenticator, NoClientsAuthenticator, build_authenticator
 from cds_service.security.jwt_auth import JwtAuthenticator
@@ -73,7 +73,7 @@ def test_configured_clients_give_the_jwt_authenticator(secure_app) -> None:
 
 
 def test_cli_dev_flag_is_the_only_switch(monkeypatch) -> None:
-    from cds_service import cli
+    from cds_service.ops import cli
 
     captured = {}
 
@@ -84,7 +84,7 @@ def test_cli_dev_flag_is_the_only_switch(monkeypatch) -> None:
         captured["config"] = config
         raise Stop
 
-    monkeypatch.setattr("cds_service.app.create_app", fake_create_app)
+    monkeypatch.setattr("cds_service.web.app.create_app", fake_create_app)
     monkeypatch.setattr("gunicorn.app.base.BaseApplication.run",
                         lambda self: self.load())
     for argv, expected in ((["serve"], True), (["serve", "--dev"], False)):

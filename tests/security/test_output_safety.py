@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from cds_service.security.markdown import escape_markdown, markdown_link, safe_text, safe_url
+from cards.markdown import escape_markdown, markdown_link, safe_text, safe_url
 from tests import fhir_builders as b
 from tests.hook_requests import full_prefetch, hook_request
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from cds_service.app import create_app
+from cds_service.web.app import create_app
 from cds_service.security.jwt_auth import JwksFetcher, _key_for
 from tests.security.conftest import DISCOVERY_AUD
 from tests.security.jwt_helpers import claims_for, ec_key, jwks, write_clients_file

@@ -172,7 +172,7 @@ def test_smart_v1_server_gets_v1_scopes(browser, auth_server):
 
 
 def test_configured_scopes_are_used(tmp_path, auth_server):
-    from cds_service.app import create_app
+    from cds_service.web.app import create_app
     from cds_service.config import ServiceConfig
 
     config = ServiceConfig(database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
@@ -366,12 +366,10 @@ def test_security_headers(browser):
 
 
 def test_unexpected_error_renders_a_page_without_details(browser, auth_server, monkeypatch):
-    from cds_service.smart import plan as plan_module
-
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret internals /srv/app.py line 12")
 
-    monkeypatch.setattr(plan_module, "build_plan_page", boom)
+    monkeypatch.setattr(launch_module, "build_plan_page", boom)
     page = browser.get(sign_in(browser, auth_server).location)
     assert_page(page, 500, "The plan could not be shown")
     assert "secret internals" not in page.body

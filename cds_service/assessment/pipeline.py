@@ -1,32 +1,31 @@
-"""The path every hook shares: gathered FHIR data → PatientRecord → Assessment (→ order findings).
+"""The one path from FHIR resources to the assessment (→ order findings), for every caller.
 
-Pure glue: the mapping (`cds_service.mapping`) turns the prefetch/fetched resources into a typed
-record, the salvage model (`cds_service.model`) assesses it on the call's date with the model
-settings of the service configuration. What could not be obtained from the EHR
-(`GatheredData.missing`), keys cut short (`GatheredData.truncated`) and partial data
-(`GatheredData.notes`) travel with the result so that the cards can say so — degraded, never
-silently.
+The hooks (with what the call gathered), `POST /api/assessment` (with one Bundle's resources) and
+the SMART app (with what it read from the EHR) all call `assess_resources`: the mapping
+(`cds_service.mapping`) turns the resources into a typed record, the salvage model
+(`cds_service.model`) assesses it on the given date with the model settings of the service
+configuration. What could not be obtained from the EHR (`unavailable`), keys cut short
+(`truncated`) and partial data (`notes`) travel with the result so that whoever shows it can say
+so — degraded, never silently. Nothing here knows about cards or HTTP.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from cards.incomplete_card import incomplete_assessment_card
-from cards.suggestions import OrderContext
+from cds_service.assessment.queries import CONDITIONS_KEY
 from cds_service.config import ServiceConfig
 from cds_service.fhir.truncation import Truncation
 from cds_service.mapping import collect_resources, map_draft_orders, map_patient
 from cds_service.model.assess import assess
-from cds_service.model.assessment import LEPTOMENINGEAL, NOT_APPLICABLE, Assessment, OrderFinding
+from cds_service.model.assessment import NOT_APPLICABLE, Assessment, OrderFinding
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.order_checks import check_orders
 from cds_service.model.patient import PatientRecord
-from cds_service.registry import HookCall
-from hooks.prefetch_templates import CONDITIONS_KEY
 
 
 def model_config(config: ServiceConfig) -> ModelConfig:
@@ -44,6 +43,7 @@ class PatientAssessment:
     resources: tuple[Mapping[str, Any], ...]
     record: PatientRecord
     assessment: Assessment
+    settings: ModelConfig = DEFAULT_CONFIG  # the model settings the assessment was made with
     unavailable: tuple[str, ...] = ()  # data the EHR could not give us (named on the card)
     notes: tuple[str, ...] = ()  # partial data
     truncated: tuple[Truncation, ...] = ()  # keys read only in part (named on the card)
@@ -78,48 +78,36 @@ class PatientAssessment:
         return bool(self.unavailable or self.truncated)
 
 
-def assess_call(call: HookCall) -> PatientAssessment:
-    resources = tuple(collect_resources(*call.data.resources()))
-    record = map_patient(list(resources), patient_id=call.context.get("patientId"))
-    assessment = assess(record, on=call.today, config=model_config(call.config))
+def assess_resources(values: Iterable[Any], *, on: date, config: ServiceConfig,
+                     patient_id: str | None = None, unavailable: Sequence[str] = (),
+                     notes: Sequence[str] = (), truncated: Sequence[Truncation] = ()
+                     ) -> PatientAssessment:
+    """Map `values` (resources, Bundles, lists of them) and assess the patient on `on`.
+
+    patient_id: the patient in context; resources about another patient are skipped. When None,
+    the single Patient resource in the data (if there is exactly one) decides."""
+    resources = tuple(collect_resources(*values))
+    record = map_patient(list(resources), patient_id=patient_id)
+    settings = model_config(config)
     return PatientAssessment(
         resources=resources,
         record=record,
-        assessment=assessment,
-        unavailable=tuple(call.data.missing),
-        notes=tuple(call.data.notes),
-        truncated=tuple(call.data.truncated),
+        assessment=assess(record, on=on, config=settings),
+        settings=settings,
+        unavailable=tuple(unavailable),
+        notes=tuple(notes),
+        truncated=tuple(truncated),
     )
 
 
-def incomplete_card(result: PatientAssessment, *, orders_checked: bool = False) -> dict[str, Any]:
-    """The "assessment incomplete" card naming what could not be obtained and what was cut."""
-    return incomplete_assessment_card(
-        result.assessment, result.unavailable, [cut.describe() for cut in result.truncated],
-        scope_unknown=result.scope_unknown and not result.in_scope,
-        orders_checked=orders_checked)
-
-
-def order_context(call: HookCall, result: PatientAssessment) -> OrderContext:
-    """Subject, encounter and reason (the brain-metastasis or leptomeningeal Condition)."""
-    record = result.record
-    condition = (record.leptomeningeal if result.assessment.situation.code == LEPTOMENINGEAL
-                 else record.brain_metastases)
-    reason = next((s for s in condition.sources if s.startswith("Condition/")), None)
-    return OrderContext(
-        patient_id=call.context["patientId"],
-        encounter_id=call.context.get("encounterId"),
-        reason_reference=reason,
-    )
-
-
-def order_findings(call: HookCall, result: PatientAssessment, *,
-                   selections: Sequence[str] | None = None) -> tuple[OrderFinding, ...]:
-    """§9 findings on the context's draftOrders; with `selections` (order-select), only those
+def order_findings(result: PatientAssessment, draft_orders: Mapping[str, Any] | None, *,
+                   on: date, selections: Sequence[str] | None = None
+                   ) -> tuple[OrderFinding, ...]:
+    """§9 findings on the draft orders (a Bundle); with `selections` (order-select), only those
     about the selected orders — unless no selection names a draft order, then all of them."""
-    draft_bundle = call.context.get("draftOrders") or {}
+    draft_bundle = draft_orders or {}
     drafts = map_draft_orders(draft_bundle, context_resources=list(result.resources))
-    findings = tuple(check_orders(result.record, drafts, call.today, model_config(call.config)))
+    findings = tuple(check_orders(result.record, drafts, on, result.settings))
     if selections:
         draft_ids = {f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}"
                      for e in draft_bundle.get("entry") or []

@@ -13,7 +13,12 @@ import difflib
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError
+
 from cds_service.config import ENV_PREFIX, ServiceConfig
+from cds_service.fhir.allowlist import FhirAllowlist
+from cds_service.security.clients import ClientConfigError, ClientRegistry
 
 NOT_FROM_ENV = {"flask"}
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
@@ -67,8 +72,6 @@ def _public_url_problems(url: str) -> list[str]:
 
 
 def _clients_problems(config: ServiceConfig) -> list[str]:
-    from cds_service.security.clients import ClientConfigError, ClientRegistry
-
     if not config.jwt_clients_file:
         return [f"{ENV_PREFIX}JWT_CLIENTS_FILE is unset: no CDS client is trusted, every CDS call "
                 "will be refused (only `serve --dev` runs without)"]
@@ -83,8 +86,6 @@ def _clients_problems(config: ServiceConfig) -> list[str]:
 
 
 def _allowlist_problems(config: ServiceConfig) -> list[str]:
-    from cds_service.fhir.allowlist import FhirAllowlist
-
     try:
         FhirAllowlist.from_config(config.fhir_allowlist, config.fhir_allow_insecure_loopback)
     except ValueError as exc:
@@ -93,9 +94,6 @@ def _allowlist_problems(config: ServiceConfig) -> list[str]:
 
 
 def _database_problems(config: ServiceConfig) -> list[str]:
-    from sqlalchemy.engine.url import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         make_url(config.database_url)
     except ArgumentError:

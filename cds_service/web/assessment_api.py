@@ -3,8 +3,8 @@
 api-contract.md: the body is a FHIR R4 Bundle of type collection, searchset or transaction holding
 one patient's resources; `?date=YYYY-MM-DD` sets the assessment date (default: today, UTC). Every
 malformed request is a 400 with ``{"error": ..., "message": <what is wrong>}`` (plus ``field``) —
-never a 500. This is the only module of the assessment path that imports Flask; the model itself is
-pure (`cds_service.model`).
+never a 500. The assessment itself is the one path every caller shares
+(`cds_service.assessment.pipeline`); this module only reads the request.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from cds_service.assessment.pipeline import assess_resources
+from cds_service.config import ServiceConfig
 from cds_service.errors import BadRequest, ServiceError
-from cds_service.http_json import read_json_body
+from cds_service.mapping.context import subject_key
+from cds_service.web.http_json import read_json_body
 
 bp = Blueprint("assessment_api", __name__)
 
@@ -82,8 +85,6 @@ def bundle_resources(body: Any) -> list[dict[str, Any]]:
 def _one_subject(resources: list[dict[str, Any]]) -> None:
     """Without a Patient resource, the subjects must name one patient: nothing else tells whose
     data the assessment is about (with one, the mapping skips the others' resources, named)."""
-    from cds_service.mapping.context import subject_key
-
     subjects = sorted({key for key in map(subject_key, resources)
                        if key and key.startswith("Patient/")})
     if len(subjects) > 1:
@@ -94,9 +95,6 @@ def _one_subject(resources: list[dict[str, Any]]) -> None:
 
 @bp.post("/api/assessment")
 def post_assessment() -> Any:
-    from cds_service.mapping import map_patient
-    from cds_service.model.assess import assess
-
     try:
         on = parse_assessment_date(request.args.get("date"))
         max_bytes = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BYTES
@@ -104,10 +102,6 @@ def post_assessment() -> Any:
         resources = bundle_resources(body)
     except ServiceError as exc:
         return jsonify(exc.to_json()), exc.status
-    from cds_service.config import ServiceConfig
-    from hooks.pipeline import model_config
-
-    record = map_patient(resources)
     services = current_app.extensions.get("salvage_cds")  # absent when the blueprint stands alone
     config = services.config if services is not None else ServiceConfig()
-    return jsonify(assess(record, on, model_config(config)).to_json())
+    return jsonify(assess_resources(resources, on=on, config=config).assessment.to_json())

@@ -1,4 +1,8 @@
-"""Prefetch templates shared by the hook services: every FHIR query the salvage model reads.
+"""Every FHIR query the assessment reads, as CDS Hooks prefetch templates.
+
+The hook services declare them as their prefetch (and the server fetches what was not
+prefetched); the SMART app renders the same templates for its own reads — one set of queries for
+every path into the assessment.
 
 Each query asks only for what the mapping reads, with the codes taken from the mapping's own
 tables (`cds_service.mapping.codes`, the one home of every code) — and no narrower than that: a

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from cds_service import __version__
+from cds_service.openapi import build_document
 
 bp = Blueprint("meta", __name__)
 
@@ -30,8 +31,6 @@ def openapi() -> Any:
     services = current_app.extensions["salvage_cds"]
     document = current_app.extensions.get("salvage_cds_openapi")
     if document is None:
-        from cds_service.openapi import build_document
-
         document = build_document(services.registry.services, services.config.public_base_url)
         current_app.extensions["salvage_cds_openapi"] = document
     return jsonify(document)

@@ -6,7 +6,7 @@ Revises: (none)
 The definitions below are frozen copies of the tables of that release (feedback store, SMART
 session store, JWT replay cache): later changes to the stores' tables are new revisions, never
 edits here. `baseline_metadata()` is also what a database made by 0.1.0 (no `alembic_version`
-table) is compared with before it is stamped with this revision (`cds_service.migrations`).
+table) is compared with before it is stamped with this revision (`cds_service.storage.migrations`).
 """
 
 from __future__ import annotations

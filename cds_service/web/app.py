@@ -14,19 +14,26 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cards.suggestions import preload_models
 from cds_service import metrics
 from cds_service.config import ServiceConfig
 from cds_service.errors import ServiceError
-from cds_service.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.gather import fhir_settings
 from cds_service.fhir.threads import FhirThreads
-from cds_service.json_provider import OrjsonProvider
+from cds_service.protocol.registry import ServiceRegistry
 from cds_service.protocol.validation import RequestValidator
-from cds_service.registry import ServiceRegistry
 from cds_service.security import build_authenticator
-from cds_service.services import AppServices
+from cds_service.security.logging import install_request_logging
+from cds_service.smart import bp as smart_bp
+from cds_service.storage.feedback_store import FeedbackStore
+from cds_service.web.assessment_api import bp as assessment_bp
+from cds_service.web.cds_blueprint import bp as cds_bp
+from cds_service.web.json_provider import OrjsonProvider
+from cds_service.web.meta_routes import bp as meta_bp
+from cds_service.web.services import AppServices
+from hooks import load_services
 
 log = logging.getLogger("salvage_cds.app")
 
@@ -41,8 +48,6 @@ PATIENT_DATA_PREFIXES = ("/cds-services/", "/api/assessment")
 
 
 def create_app(config: ServiceConfig | None = None) -> Flask:
-    from hooks import load_services  # the hook modules import cards/model code: load lazily
-
     config = config or ServiceConfig.from_env()
     app = Flask("cds_service", instance_relative_config=False)
     app.json = OrjsonProvider(app)
@@ -66,14 +71,6 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         fhir_connections=FhirConnections(fhir_settings(config),
                                          pool_size=config.fhir_pool_threads),
     )
-
-    from cds_service.assessment_api import bp as assessment_bp
-    from cds_service.cds_blueprint import bp as cds_bp
-    from cds_service.meta_routes import bp as meta_bp
-    from cds_service.security.logging import install_request_logging
-    from cds_service.smart import bp as smart_bp
-
-    from cards.suggestions import preload_models
 
     preload_models()  # validators built once per worker at start-up, not on the first call
     install_request_logging(app)  # first: request ids exist before any other hook logs

@@ -7,8 +7,11 @@ import argparse
 import gc
 import json
 import multiprocessing
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cds_service import __version__
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 DB_HELP = """\
 The service's tables are made and changed by Alembic migrations shipped in the package
-(cds_service/migrations; no alembic.ini needed). `serve` runs `db upgrade` itself at start, under
+(cds_service/storage/migrations; no alembic.ini needed). `serve` runs `db upgrade` itself at start, under
 a lock (PostgreSQL advisory lock, flock of a SQLite file), so several instances may start at once.
 A database made by salvage-cds 0.1.0 (its tables, no alembic_version) is checked against that
 release's tables and stamped, never re-created; one that differs is left untouched and named."""
@@ -169,9 +172,6 @@ def prepare_metrics(args: argparse.Namespace) -> None:
     cds_service/metrics.py)."""
     if args.metrics_port is None:
         return
-    import os
-    import tempfile
-
     directory = args.metrics_dir or tempfile.mkdtemp(prefix="salvage-cds-metrics-")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     for name in os.listdir(directory):  # samples of an earlier run are not this run's
@@ -184,6 +184,8 @@ def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
     """gunicorn server hooks: the master serves the metrics; a dead worker's gauges go."""
     if args.metrics_port is None:
         return {}
+    # here, not at the top: prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported,
+    # and `serve` sets it first (prepare_metrics)
     from cds_service.metrics import start_exporter, worker_gone
 
     def when_ready(_arbiter: Any) -> None:
@@ -198,13 +200,12 @@ def metrics_hooks(args: argparse.Namespace) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> int:
     prepare_metrics(args)
     warn_unknown_variables()
+    # after prepare_metrics (the app imports prometheus_client); and only `serve` loads gunicorn
+    # and Flask: the other commands start without them
     from gunicorn.app.base import BaseApplication
 
-    from cds_service.app import create_app
-
-    import os
-
     from cds_service.config import ENV_PREFIX
+    from cds_service.web.app import create_app
 
     overrides: dict[str, Any] = {}
     if args.dev:
@@ -239,7 +240,7 @@ def serve(args: argparse.Namespace) -> int:
             freeze_startup_objects()
             return app
 
-    from cds_service.security import gunicorn_errors
+    from cds_service.security import gunicorn_errors  # only `serve` loads gunicorn
 
     gunicorn_errors.install()  # before the workers fork
     Server().run()
@@ -249,9 +250,7 @@ def serve(args: argparse.Namespace) -> int:
 def missing_database(url: str) -> str | None:
     """Why the report cannot be made from `url` (a SQLite file that does not exist), or None.
     Opening it would create an empty database and report nothing, silently."""
-    from pathlib import Path
-
-    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.engine.url import make_url  # only feedback-report loads SQLAlchemy
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -264,10 +263,11 @@ def missing_database(url: str) -> str | None:
 
 
 def feedback_report(args: argparse.Namespace) -> int:
+    # only feedback-report loads SQLAlchemy and the store
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service.feedback_store import FeedbackStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     url = args.database_url or ServiceConfig.from_env().database_url
     problem = missing_database(url)
@@ -295,11 +295,12 @@ def feedback_report(args: argparse.Namespace) -> int:
 
 def migrate(url: str, command: str) -> int:
     """Upgrade the database at `url` to the newest revision; 1 with the reason on stderr."""
+    # here, not at the top: only the db commands and `serve` load SQLAlchemy and Alembic
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service import migrations
-    from cds_service.database import open_engine
+    from cds_service.storage import migrations
+    from cds_service.storage.database import open_engine
 
     shown = make_url(url).render_as_string(hide_password=True)
     engine = open_engine(url)
@@ -323,11 +324,12 @@ def _first_line(exc: Exception) -> str:
 
 
 def db_current(url: str) -> int:
+    # here, not at the top: only the db commands load SQLAlchemy and Alembic
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service import migrations
-    from cds_service.database import open_engine
+    from cds_service.storage import migrations
+    from cds_service.storage.database import open_engine
 
     shown = make_url(url).render_as_string(hide_password=True)
     engine = open_engine(url)
@@ -357,7 +359,7 @@ def run_db(args: argparse.Namespace) -> int:
     if args.db_command == "upgrade":
         return migrate(url, "db upgrade")
     if missing_database(url):  # reading must not create an empty SQLite file
-        from cds_service import migrations
+        from cds_service.storage import migrations  # only the db commands load Alembic
 
         print("current: none: no database file yet (`db upgrade` or the service's start makes it)")
         print(f"head: {migrations.head()}")
@@ -366,7 +368,7 @@ def run_db(args: argparse.Namespace) -> int:
 
 
 def demo_load(args: argparse.Namespace) -> int:
-    from cds_service.demo import sandbox
+    from cds_service.ops.demo import sandbox  # only the demo commands load the sandbox client
 
     base = sandbox.check_base_url(args.fhir)
     for patient, count in sandbox.load_all(base, args.token):
@@ -383,20 +385,21 @@ def demo_load(args: argparse.Namespace) -> int:
 
 
 def demo_request(args: argparse.Namespace) -> int:
-    from cds_service.demo import find, sandbox
-    from hooks import patient_view
+    # only the demo commands load the sandbox client
+    from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
+    from cds_service.ops.demo import find, sandbox
 
     base = sandbox.check_base_url(args.fhir)
     known = find(args.patient)
     patient_id = known.patient_id if known else args.patient
-    request = sandbox.hook_request_with_prefetch(base, patient_id, patient_view.SERVICE.prefetch,
+    request = sandbox.hook_request_with_prefetch(base, patient_id, PATIENT_DATA_PREFETCH,
                                                  args.token)
     print(json.dumps(request, indent=2, ensure_ascii=False))
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from cds_service.demo.sandbox import SandboxError
+    from cds_service.ops.demo.sandbox import SandboxError  # only the demo commands load it
 
     try:
         return demo_load(args) if args.demo_command == "load" else demo_request(args)
@@ -406,9 +409,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def client_new(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from cds_service.client_keys import ClientKeyError, new_client
+    # only the key commands load the cryptography they need
+    from cds_service.ops.client_keys import ClientKeyError, new_client
 
     try:
         made = new_client(args.iss, Path(args.out), name=args.name, alg=args.alg)
@@ -425,9 +427,8 @@ def client_new(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from cds_service.client_keys import ClientKeyError, sign_token
+    # only the key commands load the cryptography they need
+    from cds_service.ops.client_keys import ClientKeyError, sign_token
 
     try:
         print(sign_token(Path(args.key), args.aud, iss=args.iss, lifetime_s=args.lifetime,
@@ -439,9 +440,8 @@ def token(args: argparse.Namespace) -> int:
 
 
 def check_config(_args: argparse.Namespace) -> int:
-    import os
-
-    from cds_service.config_check import config_problems, unknown_variables
+    # the configuration check loads the security and FHIR modules it checks: only when asked
+    from cds_service.ops.config_check import config_problems, unknown_variables
 
     warnings = unknown_variables(os.environ)
     problems = config_problems(os.environ)
@@ -455,9 +455,8 @@ def check_config(_args: argparse.Namespace) -> int:
 
 
 def warn_unknown_variables() -> None:
-    import os
-
-    from cds_service.config_check import unknown_variables
+    # the configuration check loads the security and FHIR modules it checks: only when asked
+    from cds_service.ops.config_check import unknown_variables
 
     for line in unknown_variables(os.environ):
         print(f"WARNING: {line}", file=sys.stderr)

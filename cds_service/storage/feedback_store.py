@@ -1,6 +1,6 @@
 """Durable storage of CDS Hooks feedback and of the cards the service returned.
 
-SQLAlchemy Core over the service database (`cds_service.database`: SQLite by default, durable
+SQLAlchemy Core over the service database (`cds_service.storage.database`: SQLite by default, durable
 settings; or any URL such as PostgreSQL). A feedback POST is stored in ONE transaction: all entries or none, and the service
 answers 200 only after the commit.
 
@@ -12,7 +12,7 @@ linked to what it answers. Feedback is accepted only from the client that receiv
 entry already stored is acknowledged, not stored twice; and the report counts each card once per
 outcome. Every entry is checked against what the database can store (column lengths, no NUL)
 before the write (item 9): a bad entry is named, the others are stored. It is
-written for every hook call by a background writer, in batches (`cds_service.batch_writer`),
+written for every hook call by a background writer, in batches (`cds_service.storage.batch_writer`),
 through a second engine with relaxed commits (`database` module doc): a graceful stop loses
 nothing, a hard kill or power failure may lose the links of the last calls. Feedback itself
 (acknowledged to the EHR) is written inline with durable commits.
@@ -45,8 +45,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from cds_service.batch_writer import BatchWriter
-from cds_service.database import open_engine, prepare_schema, relaxed_transaction
+from cds_service.storage.batch_writer import BatchWriter
+from cds_service.storage.database import open_engine, prepare_schema, relaxed_transaction
 
 log = logging.getLogger("salvage_cds.storage")
 
@@ -243,7 +243,7 @@ class FeedbackStore:
     @classmethod
     def open(cls, url: str) -> FeedbackStore:
         engine = open_engine(url)
-        prepare_schema(engine)  # the Alembic migrations (cds_service/migrations)
+        prepare_schema(engine)  # the Alembic migrations (cds_service/storage/migrations)
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
             return cls(engine)  # an in-memory database exists once per engine: share it
@@ -343,7 +343,7 @@ class FeedbackStore:
                            cards: Iterable[Mapping[str, Any]],
                            client_iss: str | None = None) -> None:
         """Have the links of these cards written by the background writer (the hook path: never
-        blocks, never raises; see `cds_service.batch_writer`)."""
+        blocks, never raises; see `cds_service.storage.batch_writer`)."""
         self._issued_writer.submit(issued_card_rows(service_id, hook_instance, cards, client_iss))
 
     def flush_issued_cards(self, timeout: float = 10.0) -> bool:

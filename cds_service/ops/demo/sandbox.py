@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from cds_service.demo import CATALOG, DemoPatient, Resource, bundle
+from cds_service.ops.demo import CATALOG, DemoPatient, Resource, bundle
 from cds_service.protocol.prefetch import TemplateError, next_link, render_template
 
 TIMEOUT_S = (5.0, 60.0)

@@ -24,12 +24,12 @@ from cds_service.errors import (
     ServiceError,
     StorageUnavailable,
 )
-from cds_service.feedback_store import FeedbackOutcome
+from cds_service.storage.feedback_store import FeedbackOutcome
 from cds_service.fhir.gather import gather
-from cds_service.http_json import read_json_body
-from cds_service.registry import HookCall
+from cds_service.web.http_json import read_json_body
+from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
-from cds_service.services import AppServices
+from cds_service.web.services import AppServices
 
 bp = Blueprint("cds", __name__)
 log = logging.getLogger("salvage_cds.hooks")

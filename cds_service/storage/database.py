@@ -3,7 +3,7 @@
 SQLite (the default) gets WAL, synchronous=FULL and a busy timeout, because several gunicorn
 workers write to the same file and an acknowledged write must survive a crash. Any other
 SQLAlchemy URL (PostgreSQL) gets a pre-ping pool. The tables are made and upgraded by the Alembic
-migrations (`prepare_schema`, `cds_service.migrations`), under a lock: several workers and
+migrations (`prepare_schema`, `cds_service.storage.migrations`), under a lock: several workers and
 instances starting at once on a new database do not race.
 
 Two commit policies (`wait_for_disk`):
@@ -93,8 +93,8 @@ def relaxed_transaction(engine: Engine) -> Iterator[Connection]:
 
 def prepare_schema(engine: Engine) -> None:
     """Bring the database to the service's schema: the Alembic migrations of
-    `cds_service.migrations` (no `create_all`). Each store calls it when it opens; after the first
+    `cds_service.storage.migrations` (no `create_all`). Each store calls it when it opens; after the first
     it finds the head and returns without taking the migration lock."""
-    from cds_service import migrations  # Alembic is loaded only by what opens a database
+    from cds_service.storage import migrations  # Alembic is loaded only by what opens a database
 
     migrations.upgrade(engine)
