@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cds_service.model.facts import as_of
@@ -189,16 +189,20 @@ sizes = st.lists(st.integers(min_value=0, max_value=600).map(lambda tenths: tent
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(sizes, min_size=1, max_size=6))
+@example([[6.2, 6.2, 6.2, 11.2], [10.0, 0.0, 0.0, 0.0]])  # a non-target grows exactly 5.0 mm
 def test_pd_by_targets_iff_20_percent_over_nadir_and_5_mm_growth(series) -> None:
     """Property: with no new lesion, symptom or non-target, PD <=> the two target conditions."""
     lesions = [lesion(f"L{i}", *zip(SCAN_DAYS, values)) for i, values in enumerate(series)]
     result = rano(*lesions, treatments=(treatment("srs", SRS_DAY, tuple(f"L{i}" for i in
                                                                         range(len(series)))),))
     targets = [x.lesion for x in result.lesions if x.target]
+    # in tenths of a millimetre, as the model compares rounded diameters: in floats 11.2 - 6.2 is
+    # 4.999..., which made this oracle call a 5.0 mm growth "under 5 mm" (found by Hypothesis)
     non_targets_grew = any(
-        not x.target and any(b - a >= 5 and (a == 0 or (b - a) / a >= 0.2)
+        not x.target and any(b - a >= 50 and (a == 0 or (b - a) * 5 >= a)
                              for a, b in [(min(s[:-1]), s[-1])])
-        for x, s in ((x, series[int(x.lesion[1:])]) for x in result.lesions))
+        for x, s in ((x, [round(v * 10) for v in series[int(x.lesion[1:])]])
+                     for x in result.lesions))
     if not targets:
         assert result.category in ("SD", "CR", "PD")
         return
