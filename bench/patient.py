@@ -7,7 +7,7 @@ diagnosis and on the resected metastasis, KPS and ECOG series, steroids and HER2
 
 from __future__ import annotations
 
-from tests import fhir_builders as b
+from tests.support import fhir_builders as b
 
 
 def realistic_patient() -> list[b.Resource]:

@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.patient import realistic_patient  # noqa: E402
 from cds_service.ops.cli import default_workers  # noqa: E402
-from tests.fhir_builders import collection, transaction  # noqa: E402
-from tests.hook_requests import full_prefetch, hook_request  # noqa: E402
-from tests.processes import stop_process_group  # noqa: E402
+from tests.support.fhir_builders import collection, transaction  # noqa: E402
+from tests.support.hook_requests import full_prefetch, hook_request  # noqa: E402
+from tests.support.processes import stop_process_group  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"

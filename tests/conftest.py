@@ -16,9 +16,9 @@ import requests
 
 from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
-from tests.processes import stop_process_group
+from tests.support.processes import stop_process_group
 
-pytest_plugins = ["tests.fhir_server_plugin"]
+pytest_plugins = ["tests.support.fhir_server_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -321,7 +321,7 @@ _H, _HO, _C, _CH, _O = (TherapyClass.HER2_DIRECTED, TherapyClass.HORMONAL, Thera
 _ICI = TherapyClass.IMMUNOTHERAPY  # immune checkpoint inhibitors: RANO-BM's new-lesion exception
 # RxNorm codes the mapping reads. The ingredient codes of the systemic regimens come from the one
 # table with sources, cds_service/mapping/rxnorm.py (``ingredient(...)``); the others: FIP and
-# tests/fhir_builders.py DRUGS, the mCODE examples, and public code tables cross-checked where two
+# tests/support/fhir_builders.py DRUGS, the mCODE examples, and public code tables cross-checked where two
 # sources agreed; single-source codes are marked (1).
 DRUGS: tuple[Drug, ...] = (
     # corticosteroids (FIP: dexamethasone 3264)

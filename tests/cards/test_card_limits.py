@@ -1,6 +1,6 @@
 """Issue 14: the cards of every synthetic and vignette patient are read in seconds.
 
-Every progressive patient of `tests/synthetic_patients.py` and `tests/model/test_vignettes.py`
+Every progressive patient of `tests/support/synthetic_patients.py` and `tests/model/test_vignettes.py`
 goes through a real patient-view call (mapping, model, cards). Its response must hold:
 - main card detail ≤ 2,000 characters, each warning card ≤ 600, all details ≤ 3,500 together;
 - no sentence said twice, within a card or across cards;
@@ -31,14 +31,14 @@ from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
 from cds_service.model.assessment import ImagingAge, Warning
 from cds_service.model.patient import TreatmentKind
-from tests.hook_requests import full_prefetch, hook_request
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.model.test_vignettes import VIGNETTES
-from tests.synthetic_patients import PATIENTS, SILENT
+from tests.support.synthetic_patients import PATIENTS, SILENT
 
 MAIN_MAX, WARNING_MAX, RESPONSE_MAX = 2000, 600, 3500
 RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 def _trust_vignettes() -> dict:
-    from tests.test_clinical_trust_vignettes import VIGNETTES as TRUST
+    from tests.assessment.test_clinical_trust_vignettes import VIGNETTES as TRUST
     return {f"trust-{v.name}": v.build for v in TRUST}
 
 
@@ -186,8 +186,8 @@ def test_outdated_imaging_is_said_first_and_fits_with_extra_lines(name: str) -> 
 
 # --- order cards ----------------------------------------------------------------------------------
 def order_sign_cases() -> dict[str, tuple[list[dict], list[dict]]]:
-    from tests import fhir_builders as b
-    from tests.synthetic_patients import resource
+    from tests.support import fhir_builders as b
+    from tests.support.synthetic_patients import resource
 
     after_wbrt = PATIENTS["progressive-after-wbrt-limited"]()
     pid = patient_id(after_wbrt)

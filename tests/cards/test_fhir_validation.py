@@ -26,9 +26,9 @@ from cards.fhir_validation import (
     validate_built,
     validate_with_model,
 )
-from tests.cards.fhir_checks import suggestion_resources
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, SILENT, patient_id
+from tests.support.fhir_checks import suggestion_resources
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, SILENT, patient_id
 
 PROGRESSIVE = sorted(set(PATIENTS) - SILENT)
 

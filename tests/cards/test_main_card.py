@@ -14,8 +14,8 @@ from cards.suggestions import OrderContext
 from cds_service.model.assessment import Gpa
 from cds_service.model.patient import SkippedResource
 from cds_service.protocol.response_schema import response_errors
-from tests.cards.assessments import srs_in_field
-from tests.cards.fhir_checks import assert_valid_fhir, project_codings, suggestion_resources
+from tests.support.assessments import srs_in_field
+from tests.support.fhir_checks import assert_valid_fhir, project_codings, suggestion_resources
 
 CTX = OrderContext(patient_id="syn-srs-in-field", reason_reference="Condition/brain-mets")
 

@@ -8,8 +8,8 @@ from cards import codes
 from cards.order_cards import corrected_resource, order_cards, order_summary
 from cds_service.model.assessment import OrderCorrection, OrderFinding
 from cds_service.protocol.response_schema import response_errors
-from tests import fhir_builders as b
-from tests.cards.fhir_checks import assert_valid_fhir, doses, extension
+from tests.support import fhir_builders as b
+from tests.support.fhir_checks import assert_valid_fhir, doses, extension
 
 VOLUME = b.rt_volume("p1", "vol-A", whole_brain=False, lesions=("lesion-A",))
 DRAFT = b.rt_prescription("p1", "srs-draft", VOLUME, 2400, 1)

@@ -15,8 +15,8 @@ from cards.suggestions import (
     validate_resource,
 )
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
-from tests.cards.assessments import whole_brain_option
-from tests.cards.fhir_checks import assert_valid_fhir, doses, extension, project_codings
+from tests.support.assessments import whole_brain_option
+from tests.support.fhir_checks import assert_valid_fhir, doses, extension, project_codings
 
 CTX = OrderContext(patient_id="syn-1", encounter_id="enc-1", reason_reference="Condition/bm")
 

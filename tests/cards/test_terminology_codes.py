@@ -18,7 +18,7 @@ from cards.suggestions import OPTION_ORDER_CODES, OrderContext, option_suggestio
 from cds_service.mapping import codes, rxnorm, terminology
 from cds_service.model.assessment import Option
 from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
-from tests.cards.assessments import srs_in_field, whole_brain_option
+from tests.support.assessments import srs_in_field, whole_brain_option
 
 GOLDEN = Path(__file__).resolve().parents[1] / "hooks" / "golden"
 STANDARD = {card_codes.SNOMED, card_codes.LOINC, card_codes.RXNORM}

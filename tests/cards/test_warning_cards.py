@@ -8,7 +8,7 @@ from cards import codes
 from cards.warning_cards import warning_cards
 from cds_service.model.assessment import PerformanceStatus, Subtype, Warning
 from cds_service.protocol.response_schema import response_errors
-from tests.cards.assessments import srs_in_field
+from tests.support.assessments import srs_in_field
 
 
 def test_one_card_per_decision_changing_warning() -> None:
@@ -62,7 +62,7 @@ def test_after_wbrt_alone_the_radionecrosis_card_speaks_of_the_cumulative_dose()
     from datetime import date
 
     from cds_service.model.patient import LocalTreatment, TreatmentKind
-    from tests.model.records import record
+    from tests.support.records import record
     wbrt = LocalTreatment(kind=TreatmentKind.WBRT, start=date(2023, 4, 3), end=date(2023, 4, 14),
                           source="Procedure/wbrt", total_dose_cgy=3000, fractions=10)
     cards = warning_cards(srs_in_field(), record(treatments=(wbrt,)))

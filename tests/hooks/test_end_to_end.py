@@ -10,12 +10,12 @@ import requests
 
 from cards import codes
 from cds_service.protocol.response_schema import response_errors
-from tests import fhir_builders as b
-from tests.cards.fhir_checks import assert_valid_fhir, suggestion_resources
-from tests.hook_requests import hook_request
-from tests.hooks import golden
-from tests.synthetic_patients import resource as synthetic_resource
-from tests.synthetic_patients import PATIENTS, SILENT, load_bundle, patient_id
+from tests.support import fhir_builders as b
+from tests.support.fhir_checks import assert_valid_fhir, suggestion_resources
+from tests.support.hook_requests import hook_request
+from tests.support import golden
+from tests.support.synthetic_patients import resource as synthetic_resource
+from tests.support.synthetic_patients import PATIENTS, SILENT, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def rxnorm_codes(suggestion: dict) -> list[str]:
 
 def test_her2_progressing_on_tucatinib_is_offered_t_dxd_to_order(live_service,
                                                                    clean_fhir_server) -> None:
-    from tests import trust_vignettes as v
+    from tests.support import trust_vignettes as v
     cards = patient_view(live_service, clean_fhir_server, v.her2_progressing_on_tucatinib())
     suggestion = systemic_suggestion(cards)
     # review §5.3: "Even better results were found in the recently published subgroup analysis
@@ -188,7 +188,7 @@ def test_leptomeningeal_gpa_shows_the_score_not_a_median(live_service, clean_fhi
 
 
 def test_beyond_review_lines_carry_their_source(live_service, clean_fhir_server) -> None:
-    from tests import trust_vignettes as v
+    from tests.support import trust_vignettes as v
     cards = patient_view(live_service, clean_fhir_server, v.disseminated_after_srs())
     main = unescaped(cards[0]["detail"])
     section = main[main.index("Beyond the review (guidelines"):]
@@ -201,7 +201,7 @@ def test_beyond_review_lines_carry_their_source(live_service, clean_fhir_server)
 
 
 def test_beyond_review_litt_and_receptor_discordance(live_service, clean_fhir_server) -> None:
-    from tests import trust_vignettes as v
+    from tests.support import trust_vignettes as v
     name = "progressive-after-srs-in-field"
     cards = patient_view(live_service, clean_fhir_server, synthetic(name))
     main = unescaped(cards[0]["detail"])

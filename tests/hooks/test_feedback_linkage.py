@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cds_service.ops import cli
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, patient_id
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, patient_id
 
 NAME = "progressive-after-srs-in-field"
 

@@ -3,8 +3,8 @@
 import pytest
 
 from cds_service.protocol.response_schema import check_response
-from tests.hook_requests import hook_request
-from tests.synthetic_patients import load_bundle, patient_id
+from tests.support.hook_requests import hook_request
+from tests.support.synthetic_patients import load_bundle, patient_id
 
 pytestmark = pytest.mark.integration
 URL = "/cds-services/bcbm-salvage"

@@ -12,11 +12,11 @@ import pytest
 
 from cards import codes
 from cds_service.protocol.response_schema import response_errors
-from tests import fhir_builders as b
-from tests.cards.fhir_checks import assert_valid_fhir, doses, extension
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import resource as synthetic_resource
-from tests.synthetic_patients import PATIENTS, patient_id
+from tests.support import fhir_builders as b
+from tests.support.fhir_checks import assert_valid_fhir, doses, extension
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import resource as synthetic_resource
+from tests.support.synthetic_patients import PATIENTS, patient_id
 
 AFTER_WBRT = "progressive-after-wbrt-limited"  # lesions B 19 mm, C 16 mm; WBRT 30 Gy/10; letrozole
 IN_FIELD = "progressive-after-srs-in-field"  # lesion A 18 mm inside the SRS volume vol-srs-A

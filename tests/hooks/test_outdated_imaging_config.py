@@ -11,8 +11,8 @@ import pytest
 from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.assessment.pipeline import model_config
-from tests import trust_patients as t
-from tests.hook_requests import full_prefetch, hook_request
+from tests.support import trust_patients as t
+from tests.support.hook_requests import full_prefetch, hook_request
 
 PID = "trust-config"
 SCAN_AGE = 200

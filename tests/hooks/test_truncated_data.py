@@ -27,9 +27,9 @@ from cds_service.fhir.truncation import CutCause
 from cds_service.protocol.response_schema import check_response
 from hooks import patient_view
 from cds_service.assessment.queries import FILTERED_PAGE_SIZE, UNFILTERED_PAGE_SIZE
-from tests import fhir_builders as b
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
+from tests.support import fhir_builders as b
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration
 

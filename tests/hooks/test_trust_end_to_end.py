@@ -1,7 +1,7 @@
 """Issue 13 "Clinical trust II" end to end: the real service (gunicorn) and the real test FHIR
 server, patient-view with NO prefetch (the service fetches everything from `fhirServer`), except
 for item 5 where the prefetch itself is the subject. The hooks assess on today's date, so the
-patients are built relative to it (tests/trust_patients.py). Quotes: see the model vignettes
+patients are built relative to it (tests/support/trust_patients.py). Quotes: see the model vignettes
 (tests/model/test_trust_vignettes.py); each expectation names its rule of clinical-model §10.
 """
 
@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from cds_service.protocol.response_schema import response_errors
-from tests import fhir_builders as b
-from tests import trust_patients as t
-from tests.hook_requests import full_prefetch, hook_request, searchset
+from tests.support import fhir_builders as b
+from tests.support import trust_patients as t
+from tests.support.hook_requests import full_prefetch, hook_request, searchset
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cds_service.mapping import collect_resources, map_patient
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, edited
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, edited
 
 PATIENT = b.patient(PID)
 KPS = b.karnofsky(PID, 80)

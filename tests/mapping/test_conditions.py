@@ -6,8 +6,8 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import Presence
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, edited
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, edited
 
 ICD = b.ICD10CM
 FIELDS = {"breast": "breast_cancer", "brain": "brain_metastases", "lmd": "leptomeningeal",

@@ -10,9 +10,9 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import TreatmentKind as K
-from tests import fhir_builders as b
-from tests import trust_patients as t
-from tests.mapping.variants import PID, in_scope
+from tests.support import fhir_builders as b
+from tests.support import trust_patients as t
+from tests.support.variants import PID, in_scope
 
 FOCAL = b.rt_volume(PID, "v-focal", whole_brain=False, lesions=("L1",))
 OTHER = b.rt_volume(PID, "v-other", whole_brain=False, lesions=("L2",))

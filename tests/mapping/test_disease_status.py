@@ -6,8 +6,8 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import ProgressionQualifier, Trend
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, coded, edited, in_scope
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, coded, edited, in_scope
 
 VOLUME = b.rt_volume(PID, "v1", whole_brain=False, lesions=("L1",))
 TUMOR = b.tumor(PID, "L1")

@@ -7,8 +7,8 @@ import pytest
 from cds_service.mapping import map_draft_orders
 from cds_service.model.patient import TherapyClass as C
 from cds_service.model.patient import TreatmentKind as K
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, coded, edited
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, coded, edited
 
 FOCAL = b.rt_volume(PID, "v-new", whole_brain=False, lesions=("L1",))
 WHOLE = b.rt_volume(PID, "v-wb", whole_brain=True)

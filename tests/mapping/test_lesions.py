@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cds_service.mapping import map_patient
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, coded, edited, in_scope, period_effective
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, coded, edited, in_scope, period_effective
 
 LESION = b.tumor(PID, "L1")
 

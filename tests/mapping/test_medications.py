@@ -7,8 +7,8 @@ import pytest
 from cds_service.mapping import map_patient
 from cds_service.model.patient import SteroidTrend as S
 from cds_service.model.patient import TherapyClass as C
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, edited
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, edited
 
 RXNORM = b.RXNORM
 EXPECTED_CLASS = {

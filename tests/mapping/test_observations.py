@@ -6,8 +6,8 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import ReceptorStatus
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, coded, edited, period_effective
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, coded, edited, period_effective
 
 POS, NEG, EQ, UNK = (ReceptorStatus.POSITIVE, ReceptorStatus.NEGATIVE, ReceptorStatus.EQUIVOCAL,
                      ReceptorStatus.UNKNOWN)

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from cds_service.mapping import map_draft_orders, map_patient
 from cds_service.model.patient import PatientRecord
-from tests import fhir_builders as b
-from tests import synthetic_patients as sp
-from tests.mapping.variants import PID, edited, in_scope
+from tests.support import fhir_builders as b
+from tests.support import synthetic_patients as sp
+from tests.support.variants import PID, edited, in_scope
 
 
 @pytest.mark.parametrize("birth_date, expected, note", [

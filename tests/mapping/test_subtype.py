@@ -9,7 +9,7 @@ import pytest
 from cds_service.mapping import map_patient
 from cds_service.model.patient import ReceptorStatus
 from cds_service.model.subtype import derive_subtype
-from tests import fhir_builders as b
+from tests.support import fhir_builders as b
 
 P, N, E, U = "positive", "negative", "equivocal", "unknown"
 

@@ -6,8 +6,8 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import TreatmentKind as K
-from tests import fhir_builders as b
-from tests.mapping.variants import PID, coded, edited, in_scope
+from tests.support import fhir_builders as b
+from tests.support.variants import PID, coded, edited, in_scope
 
 FOCAL = b.rt_volume(PID, "v-focal", whole_brain=False, lesions=("L1",))
 WHOLE = b.rt_volume(PID, "v-whole", whole_brain=True)

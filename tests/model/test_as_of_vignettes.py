@@ -1,6 +1,6 @@
 """Issue 20 item 1 (CM §10a): one as-of rule for every input, through the real mapping and the
 model. Each vignette is assessed the day before and the day after a later entry that changes the
-answer (tests/as_of_vignettes.py); the unit tests pin the series rules of `model/series.py`."""
+answer (tests/support/as_of_vignettes.py); the unit tests pin the series rules of `model/series.py`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from cds_service.model.assess import assess
 from cds_service.model.facts import as_of
 from cds_service.model.patient import SteroidTrend
 from cds_service.model.series import MISSING_STEROID_TREND
-from tests import as_of_vignettes as v
-from tests import fhir_builders as b
-from tests import synthetic_patients as syn
+from tests.support import as_of_vignettes as v
+from tests.support import fhir_builders as b
+from tests.support import synthetic_patients as syn
 
 T = date(2024, 6, 1)
 BEFORE, AFTER = T - timedelta(days=1), T + timedelta(days=1)

@@ -27,7 +27,7 @@ from cds_service.model.beyond_review import (
 )
 from cds_service.model.gpa import GPA_DERIVATION_NOTE, gpa_for_situation
 from cds_service.model.patient import Receptor, ReceptorReading, ReceptorStatus
-from tests.model.records import d, record
+from tests.support.records import d, record
 
 WBRT = (Option("wbrt", 1, "WBRT", "r", (16,)),)
 RE_WBRT = (Option("re-wbrt", 1, "re-WBRT", "r", (49,)),)

@@ -7,7 +7,7 @@ import pytest
 from cds_service.model.constants import ModelConfig
 from cds_service.model.facts import as_of
 from cds_service.model.gpa import breast_gpa
-from tests.model.records import ABSENT, ON, UNKNOWN, ecog, kps, lesion, present, record
+from tests.support.records import ABSENT, ON, UNKNOWN, ecog, kps, lesion, present, record
 
 
 def gpa(*, n_lesions: int = 1, extracranial=ABSENT, config: ModelConfig = ModelConfig(), **kw):

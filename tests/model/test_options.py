@@ -7,7 +7,7 @@ import pytest
 from cds_service.model import assessment as a
 from cds_service.model.assess import assess
 from cds_service.model.evidence import REFERENCES
-from tests.model.records import (
+from tests.support.records import (
     ABSENT,
     ON,
     ecog,
@@ -238,7 +238,7 @@ def test_leptomeningeal_with_poor_performance_gets_no_focal_radiotherapy() -> No
 def test_hormonal_therapy_alone_is_no_line_to_keep() -> None:
     """Review §5.4: hormonal therapy alone is not a salvage option — progression on letrozole
     alone gets no "keep the line with local therapy" advice (its warning says what to do)."""
-    from tests.model.records import drug
+    from tests.support.records import drug
     rec = record(her2="negative", er="positive", pr="positive",
                  lesions=(grown("B", 20, 26), grown("C")), treatments=(WBRT,),
                  systemic_therapies=(drug("letrozole", "hormonal"),))

@@ -6,7 +6,7 @@ import pytest
 
 from cds_service.model.order_checks import check_orders
 from cds_service.model.patient import DraftOrders
-from tests.model.records import (
+from tests.support.records import (
     ABSENT,
     ON,
     drug,

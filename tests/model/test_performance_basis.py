@@ -5,8 +5,8 @@ from datetime import date
 from cards.warning_cards import warning_cards
 from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
-from tests import fhir_builders as b
-from tests.synthetic_patients import PATIENTS
+from tests.support import fhir_builders as b
+from tests.support.synthetic_patients import PATIENTS
 
 
 def test_more_recent_ecog_decides_and_is_named_on_the_card() -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
 from cds_service.model.assessment import LOCAL_AFTER_SRS_IN_FIELD, NO_PROGRESSION, NOT_APPLICABLE
-from tests import fhir_builders as b
+from tests.support import fhir_builders as b
 
 ON = date(2024, 3, 1)
 PID = "guard"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from cds_service.model.facts import as_of
 from cds_service.model.rano_bm import assess_rano_bm
-from tests.model.records import ON, d, lesion, record, steroids, symptom, treatment
+from tests.support.records import ON, d, lesion, record, steroids, symptom, treatment
 
 SRS_DAY = "2023-03-01"
 

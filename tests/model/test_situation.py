@@ -9,7 +9,7 @@ from cds_service.model.constants import ModelConfig
 from cds_service.model.facts import as_of
 from cds_service.model.rano_bm import assess_rano_bm
 from cds_service.model.situation import classify
-from tests.model.records import (
+from tests.support.records import (
     ABSENT,
     ON,
     drug,

@@ -13,7 +13,7 @@ from cds_service.model.systemic import (
     HER2_REGIMENS,
     TRIPLE_NEGATIVE_REGIMENS,
 )
-from tests.model.records import ON, drug, lesion, record, treatment
+from tests.support.records import ON, drug, lesion, record, treatment
 
 PROGRESSIVE = dict(lesions=tuple(lesion(f"L{i}", ("2023-06-01", 12), ("2024-02-01", 18))
                                  for i in range(5)),

@@ -1,5 +1,5 @@
 """Issue 13 "Clinical trust II" (clinical-model §10) as model vignettes: FHIR built with
-tests/fhir_builders.py and tests/trust_patients.py -> map_patient -> assess.
+tests/support/fhir_builders.py and tests/support/trust_patients.py -> map_patient -> assess.
 
 Deceased patients, outdated brain imaging, radiotherapy courses in progress and course versions.
 The sentence each expectation rests on is quoted next to it.
@@ -17,8 +17,8 @@ from cds_service.model import assessment as a
 from cds_service.model.assess import assess
 from cds_service.model.constants import DEFAULT_CONFIG, OUTDATED_IMAGING_DAYS
 from cds_service.model.patient import TreatmentKind
-from tests import fhir_builders as b
-from tests import trust_patients as t
+from tests.support import fhir_builders as b
+from tests.support import trust_patients as t
 
 ON = date(2024, 3, 1)
 PID = "trust-model"

@@ -1,6 +1,6 @@
 """Clinical vignettes from the review's text and Figure 1, as FHIR bundles through the real mapping.
 
-Each vignette is built with tests/fhir_builders.py (mCODE STU4 / CodeX RT STU2 shapes), mapped by
+Each vignette is built with tests/support/fhir_builders.py (mCODE STU4 / CodeX RT STU2 shapes), mapped by
 `cds_service.mapping.map_patient` and assessed by `assess` on 2024-03-01: one per situation, one per
 subtype, and the silent cases (lung primary, no brain metastases, untreated BCBM, stable BCBM).
 """
@@ -17,8 +17,8 @@ from cds_service.mapping import map_patient
 from cds_service.model import assessment as a
 from cds_service.model.assess import assess
 from cds_service.model.assessment import Assessment
-from tests import fhir_builders as b
-from tests import synthetic_patients as syn
+from tests.support import fhir_builders as b
+from tests.support import synthetic_patients as syn
 
 ON = date(2024, 3, 1)
 

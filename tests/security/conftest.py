@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
-from tests.security.jwt_helpers import (
+from tests.support.jwt_helpers import (
     ISS,
     TENANT,
     JwksServer,

@@ -19,10 +19,10 @@ from cds_service.security.clients import (
     ClientRegistry,
     allowlist_for,
 )
-from tests.hook_requests import hook_request
+from tests.support.hook_requests import hook_request
 from tests.security.conftest import BASE
-from tests.security.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
-from tests.synthetic_patients import patient_id
+from tests.support.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
+from tests.support.synthetic_patients import patient_id
 
 SERVICE_PATH = "/cds-services/bcbm-salvage"
 PATIENT = "progressive-after-srs-in-field"

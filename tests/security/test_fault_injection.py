@@ -17,8 +17,8 @@ import pytest
 from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.mapping.codes import OBSERVATION_SEARCH_CODES
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration
 

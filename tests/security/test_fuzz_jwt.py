@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.security.conftest import BASE, DISCOVERY_AUD, JKU_ISS
-from tests.security.jwt_helpers import ISS, b64url, bearer, claims_for, sign, sign_raw
+from tests.support.jwt_helpers import ISS, b64url, bearer, claims_for, sign, sign_raw
 
 FUZZ = settings(max_examples=1500, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

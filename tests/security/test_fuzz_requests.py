@@ -17,8 +17,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, patient_id
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, patient_id
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -13,9 +13,9 @@ from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.security import DevModeAuthenticator, NoClientsAuthenticator, build_authenticator
 from cds_service.security.jwt_auth import JwtAuthenticator
-from tests.hook_requests import full_prefetch, hook_request
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.security.conftest import BASE, DISCOVERY_AUD, JKU_ISS, TENANT_ISS
-from tests.security.jwt_helpers import (
+from tests.support.jwt_helpers import (
     ISS,
     TENANT,
     bearer,
@@ -26,7 +26,7 @@ from tests.security.jwt_helpers import (
     token_for,
     write_clients_file,
 )
-from tests.synthetic_patients import PATIENTS, patient_id
+from tests.support.synthetic_patients import PATIENTS, patient_id
 
 SERVICE_PATH = "/cds-services/bcbm-salvage"
 FEEDBACK_PATH = SERVICE_PATH + "/feedback"
@@ -134,7 +134,7 @@ def test_jku_on_the_allowlist_is_fetched_cached_and_refreshed_on_unknown_kid(
     assert jwks_server.hits["/jwks.json"] == 1  # cached
 
     # Key rotation: the client publishes a new key; its unknown kid triggers one re-fetch.
-    from tests.security.jwt_helpers import ec_key
+    from tests.support.jwt_helpers import ec_key
 
     rotated = ec_key("jku-rotated")
     jwks_server.serve_json("/jwks.json", jwks(keys["jku_es384"], rotated))
@@ -328,7 +328,7 @@ def test_cors_preflight_needs_no_token(secure_client) -> None:
 def test_the_assessment_api_needs_a_client_jwt_for_its_own_url(secure_client, keys) -> None:
     """Issue 16, item 2: POST /api/assessment took one patient's data from anyone. It is now
     authenticated like the CDS endpoints, with `aud` = its own URL."""
-    from tests import fhir_builders as b
+    from tests.support import fhir_builders as b
     body = b.collection(PATIENTS["progressive-after-srs-in-field"]())
     url = "/api/assessment?date=2024-03-01"
     assert_refused(secure_client.post(url, json=body))

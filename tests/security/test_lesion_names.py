@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cards.render import LABEL_MAX, LESION_NAME_MAX, lesion_name
-from tests.hook_requests import full_prefetch, hook_request
-from tests.synthetic_patients import PATIENTS, patient_id
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.synthetic_patients import PATIENTS, patient_id
 
 NAME = "progressive-after-srs-in-field"  # its SRS label names "lesion-A: 20 Gy × 1"
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from cards.markdown import escape_markdown, markdown_link, safe_text, safe_url
-from tests import fhir_builders as b
-from tests.hook_requests import full_prefetch, hook_request
+from tests.support import fhir_builders as b
+from tests.support.hook_requests import full_prefetch, hook_request
 
 PROPERTY = settings(max_examples=500, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

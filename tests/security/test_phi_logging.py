@@ -20,9 +20,9 @@ import requests
 
 from cds_service.security.logging import JsonFormatter, scrub
 from tests.conftest import start_live_service, stop_live_service
-from tests.hook_requests import full_prefetch, hook_request
-from tests.security.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
-from tests.synthetic_patients import PATIENTS, load_bundle, patient_id
+from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
+from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 
 ACCESS_TOKEN = "phi-test-access-token-" + uuid.uuid4().hex
 

@@ -14,7 +14,7 @@ import pytest
 from cds_service.web.app import create_app
 from cds_service.security.jwt_auth import JwksFetcher, _key_for
 from tests.security.conftest import DISCOVERY_AUD
-from tests.security.jwt_helpers import claims_for, ec_key, jwks, write_clients_file
+from tests.support.jwt_helpers import claims_for, ec_key, jwks, write_clients_file
 
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"

@@ -1,6 +1,6 @@
 """Fixtures of the SMART app tests: an in-process authorization server and a two-sided browser.
 
-`auth_server` is the Authlib-based SMART authorization server of `tests/smart_auth_server.py`, with
+`auth_server` is the Authlib-based SMART authorization server of `tests/support/smart_auth_server.py`, with
 its FHIR front serving the synthetic patients from memory (the e2e test uses the real FHIR server
 instead). `browser` follows redirects across the two origins: URLs of the service go to the Flask
 test client (which keeps the service's cookies), everything else goes over HTTP.
@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.smart_auth_server import SmartAuthServer
-from tests.synthetic_patients import PATIENTS, load_bundle
+from tests.support.smart_auth_server import SmartAuthServer
+from tests.support.synthetic_patients import PATIENTS, load_bundle
 
 SERVICE_ORIGIN = "http://localhost"  # the app fixture's public_base_url
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from cds_service.mapping import map_patient
 from cds_service.smart.plan import _treatment_row, treatment_label
-from tests import trust_patients as t
+from tests.support import trust_patients as t
 
 
 def test_in_progress_course_says_how_many_fractions_of_the_plan_were_given() -> None:

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, LiveService, start_live_service, stop_live_service
-from tests.smart_auth_server import SmartAuthServer, launch_url
-from tests.synthetic_patients import load_bundle, patient_id
+from tests.support.smart_auth_server import SmartAuthServer, launch_url
+from tests.support.synthetic_patients import load_bundle, patient_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

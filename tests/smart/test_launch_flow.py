@@ -22,8 +22,8 @@ from cds_service.smart import launch as launch_module
 from cds_service.smart import session_store
 from cds_service.smart.launch import LAUNCH_COOKIE, SESSION_COOKIE
 from tests.smart.conftest import Browser
-from tests.smart_auth_server import SmartAuthServer, launch_url, query_of
-from tests.synthetic_patients import patient_id
+from tests.support.smart_auth_server import SmartAuthServer, launch_url, query_of
+from tests.support.synthetic_patients import patient_id
 
 PID = patient_id("progressive-after-srs-in-field")
 

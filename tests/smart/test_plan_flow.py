@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 from tests.smart.conftest import Browser
 from tests.smart.test_launch_flow import assert_page, sign_in
-from tests.smart_auth_server import SmartAuthServer, launch_url
-from tests.synthetic_patients import patient_id
+from tests.support.smart_auth_server import SmartAuthServer, launch_url
+from tests.support.synthetic_patients import patient_id
 
 NS = "{http://www.w3.org/2000/svg}"
 APP_CONTEXT = '{"view":"salvage-plan","assessmentDate":"%s","hookInstance":"hi-1"}'

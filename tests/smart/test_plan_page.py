@@ -14,7 +14,7 @@ from flask import render_template
 from cds_service.model.evidence import REFERENCES
 from cds_service.smart.plan import plan_page, sum_series, treatment_label
 from cds_service.smart.plan import reference as plan_reference
-from tests.smart import plan_fixtures as fx
+from tests.support import plan_fixtures as fx
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

@@ -22,7 +22,7 @@ from cds_service.config import ServiceConfig
 from cds_service.smart import data as data_module
 from cds_service.smart.data import encode_query, queries_for
 from tests.smart.conftest import Browser
-from tests.smart.proxies import CannedServer, CollapsingProxy
+from tests.support.proxies import CannedServer, CollapsingProxy
 from tests.smart.test_launch_flow import (
     PID,
     assert_page,
@@ -31,7 +31,7 @@ from tests.smart.test_launch_flow import (
     sign_in,
     start,
 )
-from tests.smart_auth_server import SmartAuthServer, launch_url, query_of
+from tests.support.smart_auth_server import SmartAuthServer, launch_url, query_of
 
 NO_PROGRESSION = "no progression on record"
 

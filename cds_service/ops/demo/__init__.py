@@ -1,7 +1,7 @@
 """Synthetic demo patients for any FHIR R4 server: `salvage-cds demo load` and `demo request`.
 
 The patients are transaction Bundles in `cds_service/ops/demo/patients/` (package data, their one
-home: the test suite reads them from here too; `python -m tests.synthetic_patients` writes them).
+home: the test suite reads them from here too; `python -m tests.support.synthetic_patients` writes them).
 Every resource is PUT at its own id, so loading twice leaves the server as loading once did.
 Names and birth dates are invented.
 """
