@@ -52,9 +52,12 @@ from cds_service.model.facts import (
 from cds_service.model.patient import PatientRecord, TreatmentKind
 from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
 from cds_service.model.systemic import switch_line_advice
+from cds_service.model.vocabulary import OptionCode, WarningCode
 
-SURGERY, SRS, FSRT, WBRT, RE_WBRT = "surgery", "srs", "fsrt", "wbrt", "re-wbrt"
-SYSTEMIC, BSC, TUMOR_BOARD = "systemic-therapy", "best-supportive-care", "tumor-board"
+SURGERY, SRS, FSRT, WBRT, RE_WBRT = (
+    OptionCode.SURGERY, OptionCode.SRS, OptionCode.FSRT, OptionCode.WBRT, OptionCode.RE_WBRT)
+SYSTEMIC, BSC, TUMOR_BOARD = (
+    OptionCode.SYSTEMIC, OptionCode.BEST_SUPPORTIVE_CARE, OptionCode.TUMOR_BOARD)
 AGGRESSIVE_LOCAL = frozenset({SURGERY, SRS, FSRT, WBRT, RE_WBRT})
 LIMITED_SITUATIONS = frozenset({LOCAL_AFTER_WBRT, LOCAL_AFTER_SURGERY, LOCAL_AFTER_SRS_IN_FIELD,
                                 LOCAL_AFTER_SRS_OUT_OF_FIELD})
@@ -134,7 +137,7 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
     plan = srs_plan(diameters)
     for lesion, diameter in plan.too_large:
         b.warnings.append(Warning(
-            code="srs-size-limit",
+            code=WarningCode.SRS_SIZE_LIMIT,
             message=(f"Lesion {lesion} measures {cm_text(diameter)} (> "
                      f"{cm_text(SRS_MAX_DIAMETER_MM)}): single-fraction SRS is not suitable "
                      "(review Table 1); consider FSRT (3 x 7-9 Gy or 5 x 5-7 Gy) or surgery."),

@@ -310,10 +310,10 @@ class PatientRecord:
 
     @property
     def subtype(self) -> str:
-        """her2 | luminal-a | luminal-b | triple-negative | unknown (model/subtype.py)."""
-        from cds_service.model.subtype import derive_subtype
+        """her2 | luminal-a | luminal-b | triple-negative | unknown (model/receptors.py)."""
+        from cds_service.model.receptors import subtype_code
 
-        return derive_subtype(self.her2.status, self.er.status, self.pr.status)
+        return subtype_code(self.her2.status, self.er.status, self.pr.status)
 
     @property
     def last_local_treatment(self) -> LocalTreatment | None:
