@@ -72,11 +72,19 @@ def ecog_points(ecog: int) -> float:
     return 0.0
 
 
-def median_survival(score: float) -> float | None:
-    for low, high, months in GPA_BANDS:
+def band_of(score: float) -> tuple[float, float, float] | None:
+    """The (lowest score, highest score, median months) band of `score`: the model's and the
+    SMART chart's one band rule."""
+    for band in GPA_BANDS:
+        low, high, _ = band
         if low <= score <= high:
-            return months
+            return band
     return None
+
+
+def median_survival(score: float) -> float | None:
+    band = band_of(score)
+    return None if band is None else band[2]
 
 
 def _performance_factor(record: PatientRecord) -> tuple[GpaFactor, bool]:

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from markupsafe import Markup
 
 from cds_service.model import constants
+from cds_service.model.gpa import band_of
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7F6000")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
@@ -84,6 +85,9 @@ class GpaBand:
 # Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians,
 # from the model's constants (their one home).
 GPA_BANDS = tuple(GpaBand(low, high, median) for low, high, median in constants.GPA_BANDS)
+GPA_MAX = 4.0  # the best score (Sperduto 2020 [57])
+# Where one band's box ends and the next begins on the 0-4 scale: halfway between them.
+GPA_BAND_EDGES = (0.0, *((a.high + b.low) / 2 for a, b in zip(GPA_BANDS, GPA_BANDS[1:])), GPA_MAX)
 
 
 # -- scales ---------------------------------------------------------------------------------------
@@ -231,7 +235,7 @@ class TimelineInput:
     sums: tuple[SumPoint, ...] = ()
     nadir_mm: float | None = None
     progression_mm: float | None = None  # nadir + the model's PD increase (20 % by default)
-    progression_label: str = "+20 %"  # that increase as text, from the same setting
+    progression_label: str = f"+{constants.RANO_PD_SLD_INCREASE * 100:.0f} %"  # that increase as text
     assessment_date: date | None = None
     title: str = "Lesion timeline"
     extra_desc: tuple[str, ...] = field(default_factory=tuple)
@@ -573,12 +577,9 @@ def _empty_svg(width: int, title: str, message: str) -> Markup:
 
 # -- GPA bar --------------------------------------------------------------------------------------
 def gpa_band(score: float | None) -> GpaBand | None:
-    if score is None:
-        return None
-    for band in GPA_BANDS:
-        if band.low - 0.25 < score <= band.high + 0.25 or (band.low == 0 and score <= band.high):
-            return band
-    return None
+    """The band of `score` by the model's rule (`model.gpa.band_of`)."""
+    band = None if score is None else band_of(score)
+    return None if band is None else GPA_BANDS[constants.GPA_BANDS.index(band)]
 
 
 def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int = 720,
@@ -612,9 +613,8 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
         f'<desc id="gpa-desc{suffix}">{esc(desc)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    edges = [0.0, 1.25, 2.25, 3.25, 4.0]
     for i, band in enumerate(GPA_BANDS):
-        x0, x1 = scale.x(edges[i]), scale.x(edges[i + 1])
+        x0, x1 = scale.x(GPA_BAND_EDGES[i]), scale.x(GPA_BAND_EDGES[i + 1])
         is_current = band is current
         stroke = ' stroke="#1a1a1a" stroke-width="3"' if is_current else \
             ' stroke="#8a8a8a" stroke-width="1"'
@@ -641,7 +641,7 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
     out.append(_text(width / 2, bar_top + bar_h + 50, "Breast GPA (0 = worst, 4 = best prognosis)",
                      anchor="middle", size=10, fill="#444444"))
     if score is not None:
-        x = scale.x(max(0.0, min(4.0, score)))
+        x = scale.x(max(0.0, min(GPA_MAX, score)))
         anchor = "start" if x < width * 0.25 else "end" if x > width * 0.75 else "middle"
         out.append(
             f'<g class="gpa-marker" data-score="{score:.1f}">'
@@ -667,4 +667,4 @@ class GpaScale:
     x1: float
 
     def x(self, value: float) -> float:
-        return self.x0 + value / 4.0 * (self.x1 - self.x0)
+        return self.x0 + value / GPA_MAX * (self.x1 - self.x0)
