@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from cds_service.errors import BadRequest, ServiceError
 from cds_service.http_json import read_json_body
+from cds_service.model.assessment import assessment_date_at
 
 bp = Blueprint("assessment_api", __name__)
 
@@ -37,7 +38,7 @@ MAX_JSON_DEPTH = 64
 
 def parse_assessment_date(value: str | None) -> date:
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return assessment_date_at(datetime.now(timezone.utc))
     try:
         if len(value) != len("YYYY-MM-DD"):
             raise ValueError(value)

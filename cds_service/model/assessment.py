@@ -9,7 +9,7 @@ Pure: no Flask, no HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from cds_service.model.patient import SkippedResource
@@ -31,6 +31,16 @@ LOCAL_AFTER_SURGERY = SituationCode.LOCAL_AFTER_SURGERY
 NO_PROGRESSION = SituationCode.NO_PROGRESSION
 NOT_SALVAGE = SituationCode.NOT_SALVAGE
 NOT_APPLICABLE = SituationCode.NOT_APPLICABLE
+
+
+def assessment_date_at(instant: datetime) -> date:
+    """The default assessment date of a call made at `instant`: its calendar day in UTC, the one
+    definition for the hooks, `POST /api/assessment` and the SMART app (docs/api.md). The model
+    reads no clock: the caller passes the instant (an aware datetime; a naive one is refused, it
+    would silently mean the server's local day)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("the instant of a call must carry its time zone")
+    return instant.astimezone(timezone.utc).date()
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,4 @@ def test_a_performance_status_off_the_record_is_said_the_same_way_everywhere() -
     known = PerformanceStatus(kps=60, ecog=None, good=False, basis="KPS 60")
     assert known.summary() == "KPS 60 (poor)"
     assert card_performance(srs_in_field(performance_status=known)) == "KPS 60 (poor)"
+
