@@ -111,8 +111,6 @@ PALLIATIVE_CARE_REFERRAL = (SNOMED, "306237005", "Referral to palliative care se
 # suggestion (the card names it and says why; the clinician orders it).
 RXNORM_DRUGS: dict[str, tuple[str, str]] = {
     c.drug: (c.code, c.display) for c in rxnorm.INGREDIENTS if c.confirmed}
-UNCONFIRMED_RXNORM_DRUGS: frozenset[str] = frozenset(
-    c.drug for c in rxnorm.INGREDIENTS if not c.confirmed)
 
 # Drugs of each regimen, in the order they are named (the model's REGIMENS).
 REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {r.code: r.drugs for r in REGIMENS if r.drugs}

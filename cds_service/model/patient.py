@@ -151,9 +151,6 @@ class Lesion:
     def latest(self) -> Measurement | None:
         return self.measurements[-1] if self.measurements else None
 
-    def measurements_after(self, day: date) -> tuple[Measurement, ...]:
-        return tuple(m for m in self.measurements if m.date > day)
-
 
 @dataclass(frozen=True)
 class LocalTreatment:
@@ -179,10 +176,6 @@ class LocalTreatment:
     @property
     def is_radiotherapy(self) -> bool:
         return self.kind is not TreatmentKind.SURGERY
-
-    @property
-    def is_focal_radiotherapy(self) -> bool:
-        return self.kind in (TreatmentKind.SRS, TreatmentKind.FSRT)
 
 
 @dataclass(frozen=True)

@@ -68,14 +68,3 @@ def hr_positive(record: PatientRecord) -> bool:
 
 def hr_negative(record: PatientRecord) -> bool:
     return record.er.status is _NEG and record.pr.status is _NEG
-
-
-def unresolved(record: PatientRecord) -> tuple[str, ...]:
-    """Receptors whose status is unknown or equivocal, named for the missing-data list."""
-    names = []
-    for name, receptor in (("HER2", record.her2), ("ER", record.er), ("PR", record.pr)):
-        if receptor.status is ReceptorStatus.EQUIVOCAL:
-            names.append(f"{name} status (equivocal, no resolving test)")
-        elif receptor.status is ReceptorStatus.UNKNOWN:
-            names.append(f"{name} status")
-    return tuple(names)
