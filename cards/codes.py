@@ -36,23 +36,10 @@ SUGGESTION_IDENTIFIER_SYSTEM = NAMING_SYSTEM_BASE + "cds-suggestion"
 SALVAGE_OPTIONS: dict[str, str] = OPTION_TITLES
 OPTION_SHORT: dict[str, str] = OPTION_SHORT_NAMES  # "consider surgery or FSRT"
 
+# The regimen's display is the model's title (one label; it disagreed: "Trastuzumab deruxtecan" on
+# the cards, "Trastuzumab deruxtecan (T-DXd)" in the assessment), investigational ones said so.
 SYSTEMIC_REGIMENS: dict[str, str] = {
-    "temozolomide": "Temozolomide",
-    "temozolomide-capecitabine": "Temozolomide + capecitabine",
-    "cmf": "Cyclophosphamide + methotrexate + 5-fluorouracil (CMF)",
-    "bevacizumab": "Bevacizumab",
-    "sacituzumab-govitecan": "Sacituzumab govitecan",
-    "conventional-chemotherapy": "Conventional chemotherapy",
-    "iniparib-irinotecan": "Iniparib + irinotecan (investigational)",
-    "tucatinib-trastuzumab-capecitabine": "Tucatinib + trastuzumab + capecitabine",
-    "trastuzumab-deruxtecan": "Trastuzumab deruxtecan",
-    "neratinib-capecitabine": "Neratinib + capecitabine",
-    "lapatinib-capecitabine": "Lapatinib + capecitabine",
-    "trastuzumab-emtansine": "Trastuzumab emtansine",
-    "pertuzumab-high-dose-trastuzumab": "Pertuzumab + high-dose trastuzumab",
-    "abemaciclib": "Abemaciclib",
-    "palbociclib": "Palbociclib",
-}
+    r.code: r.title + (" (investigational)" if r.investigational else "") for r in REGIMENS}
 
 SALVAGE_WARNINGS: dict[str, str] = WARNING_TITLES
 

@@ -64,14 +64,15 @@ class OptionCode(StrEnum):
     TUMOR_BOARD = "tumor-board"
 
 
-# The code system's display of each option (the cards' Coding.display).
+# The one title of each option: the assessment's Option.title and the code system's display on
+# the cards (they disagreed: "Surgical resection" / "Systemic therapy" on the cards).
 OPTION_TITLES: dict[str, str] = {
-    OptionCode.SURGERY: "Surgical resection",
+    OptionCode.SURGERY: "Salvage surgery (resection)",
     OptionCode.SRS: "Stereotactic radiosurgery (SRS)",
     OptionCode.FSRT: "Fractionated stereotactic radiotherapy (FSRT)",
     OptionCode.WBRT: "Whole-brain radiotherapy (WBRT)",
     OptionCode.RE_WBRT: "Repeat whole-brain radiotherapy (re-WBRT)",
-    OptionCode.SYSTEMIC: "Systemic therapy",
+    OptionCode.SYSTEMIC: "Systemic therapy with intracranial activity",
     OptionCode.BEST_SUPPORTIVE_CARE: "Best supportive care",
     OptionCode.TUMOR_BOARD: "Multidisciplinary tumour board",
 }
