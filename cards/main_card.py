@@ -59,7 +59,14 @@ from cards.suggestions import (
 )
 from cds_service.model.assessment import Assessment, Option, Regimen
 from cds_service.model.patient import Measurement, PatientRecord, SkippedResource
-from cds_service.model.vocabulary import NOT_ON_RECORD, SUBTYPE_LABELS, OptionCode, WarningCode
+from cds_service.model.vocabulary import (
+    NOT_ON_RECORD,
+    SUBTYPE_LABELS,
+    GpaFactorName,
+    OptionCode,
+    RanoCategory,
+    WarningCode,
+)
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -195,7 +202,7 @@ def status_line(assessment: Assessment, record: PatientRecord | None) -> str:
         text = f"RANO-BM **{md(rano.category)}**"
         deterioration = next((r for r in rano.reasons
                               if r.startswith("clinical deterioration")), None)
-        if rano.category == "PD" and deterioration and not any(
+        if rano.category == RanoCategory.PD and deterioration and not any(
                 r.startswith(("SLD ", "new lesion", "unequivocal")) for r in rano.reasons):
             text += f": {md(deterioration)}"  # PD by the clinical criterion alone
         elif rano.new_lesions:  # new lesions decide PD whatever the sum does
@@ -389,11 +396,12 @@ def patient_line(assessment: Assessment) -> str:
 RECEPTOR_SIGNS = {"positive": "+", "negative": "−"}  # equivocal / unknown are said in words
 
 
-GPA_FACTOR_LABELS = {"age": "age", "extracranial_metastases": "extracranial"}
+# the card's compact prefix of a factor whose value does not name it ("age: 56 years")
+GPA_FACTOR_PREFIXES = {GpaFactorName.AGE: "age", GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
 
 
 def gpa_factor(name: str, value: str | None) -> str:
-    label = GPA_FACTOR_LABELS.get(name)
+    label = GPA_FACTOR_PREFIXES.get(name)
     if value is None:
         return f"{md(name.replace('_', ' '))} missing"
     return f"{label}: {md(value)}" if label else md(value)
@@ -419,7 +427,7 @@ def gpa_line(assessment: Assessment) -> str:
         text += " → median survival not given"
     # the subtype is on the patient line just above: not said twice
     factors = [gpa_factor(f.name, f.value) for f in gpa.factors
-               if f.name != "subtype" or f.value is None]
+               if f.name != GpaFactorName.SUBTYPE or f.value is None]
     notes = [md(n) for n in gpa.notes if not _said_by_factors(n, factors)]
     if gpa.ecog_stand_in and not any("ECOG" in n for n in gpa.notes):
         notes.append("the KPS band was taken from ECOG")
