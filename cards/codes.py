@@ -10,17 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from cds_service.mapping import rxnorm
+from cds_service.model.evidence import REVIEW_DOI, REVIEW_SHORT, REVIEW_URL  # noqa: F401 (cards.codes.REVIEW_*)
 from cds_service.model.systemic import REGIMENS
-
-# --- The review every card cites -------------------------------------------------------------
-REVIEW_DOI = "10.3390/cancers14041096"
-REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
-REVIEW_CITATION = (
-    "Spalek MJ, Mandat T. Salvage Treatment for Progressive Brain Metastases in Breast Cancer. "
-    "Cancers 2022;14:1096"
+from cds_service.model.vocabulary import (
+    OPTION_SHORT_NAMES,
+    OPTION_TITLES,
+    WARNING_TITLES,
+    WarningCode,
 )
-REVIEW_SHORT = "Spalek & Mandat, Cancers 2022"
-SOURCE_LABEL = "BCBM salvage (Spalek & Mandat, Cancers 2022)"
+
+# --- The review every card cites (its citation lives in model/evidence.py) ------------------
+SOURCE_LABEL = f"BCBM salvage ({REVIEW_SHORT})"
 
 # --- Project code systems ----------------------------------------------------------------------
 CODE_SYSTEM_BASE = "https://salvage-cds.org/fhir/CodeSystem/"
@@ -32,64 +32,24 @@ NAMING_SYSTEM_BASE = "https://salvage-cds.org/fhir/NamingSystem/"
 LESION_IDENTIFIER_SYSTEM = NAMING_SYSTEM_BASE + "brain-lesion"
 SUGGESTION_IDENTIFIER_SYSTEM = NAMING_SYSTEM_BASE + "cds-suggestion"
 
-SALVAGE_OPTIONS: dict[str, str] = {
-    "surgery": "Surgical resection",
-    "srs": "Stereotactic radiosurgery (SRS)",
-    "fsrt": "Fractionated stereotactic radiotherapy (FSRT)",
-    "wbrt": "Whole-brain radiotherapy (WBRT)",
-    "re-wbrt": "Repeat whole-brain radiotherapy (re-WBRT)",
-    "systemic-therapy": "Systemic therapy",
-    "best-supportive-care": "Best supportive care",
-    "tumor-board": "Multidisciplinary tumour board",
-}
+# The option and warning displays are the model's vocabulary (one home for model, cards, SMART).
+SALVAGE_OPTIONS: dict[str, str] = OPTION_TITLES
+OPTION_SHORT: dict[str, str] = OPTION_SHORT_NAMES  # "consider surgery or FSRT"
 
-# Short names used in one-line summaries ("consider surgery or FSRT").
-OPTION_SHORT: dict[str, str] = {
-    "surgery": "surgery",
-    "srs": "SRS",
-    "fsrt": "FSRT",
-    "wbrt": "WBRT",
-    "re-wbrt": "re-WBRT",
-    "systemic-therapy": "systemic therapy",
-    "best-supportive-care": "best supportive care",
-    "tumor-board": "tumour board",
-}
-
+# The regimen's display is the model's title (one label; it disagreed: "Trastuzumab deruxtecan" on
+# the cards, "Trastuzumab deruxtecan (T-DXd)" in the assessment), investigational ones said so.
 SYSTEMIC_REGIMENS: dict[str, str] = {
-    "temozolomide": "Temozolomide",
-    "temozolomide-capecitabine": "Temozolomide + capecitabine",
-    "cmf": "Cyclophosphamide + methotrexate + 5-fluorouracil (CMF)",
-    "bevacizumab": "Bevacizumab",
-    "sacituzumab-govitecan": "Sacituzumab govitecan",
-    "conventional-chemotherapy": "Conventional chemotherapy",
-    "iniparib-irinotecan": "Iniparib + irinotecan (investigational)",
-    "tucatinib-trastuzumab-capecitabine": "Tucatinib + trastuzumab + capecitabine",
-    "trastuzumab-deruxtecan": "Trastuzumab deruxtecan",
-    "neratinib-capecitabine": "Neratinib + capecitabine",
-    "lapatinib-capecitabine": "Lapatinib + capecitabine",
-    "trastuzumab-emtansine": "Trastuzumab emtansine",
-    "pertuzumab-high-dose-trastuzumab": "Pertuzumab + high-dose trastuzumab",
-    "abemaciclib": "Abemaciclib",
-    "palbociclib": "Palbociclib",
-}
+    r.code: r.title + (" (investigational)" if r.investigational else "") for r in REGIMENS}
 
-SALVAGE_WARNINGS: dict[str, str] = {
-    "radionecrosis-risk": "Radionecrosis risk of re-irradiation",
-    "pseudoprogression-possible": "Possible pseudoprogression or radionecrosis",
-    "srs-size-limit": "Lesion too large for single-fraction SRS",
-    "hormonal-therapy-not-recommended": "Hormonal therapy alone is not a salvage option",
-    "poor-performance-status": "Poor performance status",
-    "missing-data": "Data missing for the assessment",
-    "outdated-imaging": "Brain imaging outdated: repeat MRI first",
-}
+SALVAGE_WARNINGS: dict[str, str] = WARNING_TITLES
 
 # Warnings that get a card of their own (they change a decision); the others are shown on the
 # main card only.
 WARNING_CARD_CODES = (
-    "radionecrosis-risk",
-    "pseudoprogression-possible",
-    "poor-performance-status",
-    "hormonal-therapy-not-recommended",
+    WarningCode.RADIONECROSIS_RISK,
+    WarningCode.PSEUDOPROGRESSION_POSSIBLE,
+    WarningCode.POOR_PERFORMANCE_STATUS,
+    WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED,
 )
 
 OVERRIDE_REASONS: dict[str, str] = {
@@ -138,8 +98,6 @@ PALLIATIVE_CARE_REFERRAL = (SNOMED, "306237005", "Referral to palliative care se
 # suggestion (the card names it and says why; the clinician orders it).
 RXNORM_DRUGS: dict[str, tuple[str, str]] = {
     c.drug: (c.code, c.display) for c in rxnorm.INGREDIENTS if c.confirmed}
-UNCONFIRMED_RXNORM_DRUGS: frozenset[str] = frozenset(
-    c.drug for c in rxnorm.INGREDIENTS if not c.confirmed)
 
 # Drugs of each regimen, in the order they are named (the model's REGIMENS).
 REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {r.code: r.drugs for r in REGIMENS if r.drugs}

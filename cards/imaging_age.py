@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import date
 
 from cds_service.model.assessment import Assessment
+from cds_service.model.vocabulary import OptionCode
 
-ALWAYS_RECOMMENDED = frozenset({"tumor-board"})  # the board decides, whatever the data's age
+ALWAYS_RECOMMENDED = frozenset({OptionCode.TUMOR_BOARD})  # the board decides, whatever the data's age
 MAIN_INDICATOR = "warning"  # progressive BCBM: action is due
 OUTDATED_INDICATOR = "info"  # the data are too old to call for action on these options
 

@@ -17,8 +17,9 @@ from typing import Any
 from cards.common import patient_override_reasons, review_link, source
 from cards.render import bullets, card, md, section
 from cds_service.model.assessment import Assessment
+from cds_service.model.vocabulary import WarningCode
 
-MISSING_DATA_TOPIC = "missing-data"
+MISSING_DATA_TOPIC = WarningCode.MISSING_DATA
 
 SUMMARY_UNAVAILABLE = "BCBM salvage assessment incomplete: part of the record could not be obtained"
 SUMMARY_CUT = "BCBM salvage assessment incomplete: part of the record was cut short"

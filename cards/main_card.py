@@ -59,20 +59,21 @@ from cards.suggestions import (
 )
 from cds_service.model.assessment import Assessment, Option, Regimen
 from cds_service.model.patient import Measurement, PatientRecord, SkippedResource
+from cds_service.model.vocabulary import (
+    NOT_ON_RECORD,
+    SUBTYPE_LABELS,
+    GpaFactorName,
+    OptionCode,
+    RanoCategory,
+    WarningCode,
+)
 
 log = logging.getLogger("salvage_cds.cards")
 
-NOT_TOPIC_OPTIONS = ("tumor-board",)
+NOT_TOPIC_OPTIONS = (OptionCode.TUMOR_BOARD,)
 # warnings the main card says elsewhere: missing data in its own block, outdated imaging in the
 # first line (no sentence twice, issue 14)
-SAID_ELSEWHERE = frozenset({"missing-data", "outdated-imaging"})  # always offered: never "the" option a card is about
-SUBTYPE_NAMES = {
-    "her2": "HER2-positive",
-    "luminal-a": "Luminal A",
-    "luminal-b": "Luminal B",
-    "triple-negative": "Triple-negative",
-    "unknown": "Subtype unknown",
-}
+SAID_ELSEWHERE = frozenset({WarningCode.MISSING_DATA, WarningCode.OUTDATED_IMAGING})  # always offered: never "the" option a card is about
 LESIONS_SHOWN = 5  # lesions named in the evidence line; the SMART plan has them all
 SYSTEMIC_SHOWN = 3  # systemic regimens on the card; the SMART plan lists every one
 SKIPPED_SHOWN = 5  # resources the mapping could not use: the first few, then a count
@@ -201,7 +202,7 @@ def status_line(assessment: Assessment, record: PatientRecord | None) -> str:
         text = f"RANO-BM **{md(rano.category)}**"
         deterioration = next((r for r in rano.reasons
                               if r.startswith("clinical deterioration")), None)
-        if rano.category == "PD" and deterioration and not any(
+        if rano.category == RanoCategory.PD and deterioration and not any(
                 r.startswith(("SLD ", "new lesion", "unequivocal")) for r in rano.reasons):
             text += f": {md(deterioration)}"  # PD by the clinical criterion alone
         elif rano.new_lesions:  # new lesions decide PD whatever the sum does
@@ -338,7 +339,7 @@ def option_line(index: int, option: Option, assessment: Assessment) -> str:
     flags = [f for f, on in (("selected patients only", option.selected_patients_only),
                              ("re-irradiation", option.reirradiation)) if on]
     head = f"{index}. **{option_name(option)}**" + (f" ({', '.join(flags)})" if flags else "")
-    if option.code == "systemic-therapy":
+    if option.code == OptionCode.SYSTEMIC:
         body = systemic_text(assessment)
         line = f"{head}: {body}" if body else f"{head} {ref_numbers(option.references)}".rstrip()
         return line + (f". {md(option.note)}" if option.note else "")
@@ -352,7 +353,7 @@ def option_line(index: int, option: Option, assessment: Assessment) -> str:
 def options_block(assessment: Assessment) -> str:
     options = ranked(assessment.options)
     lines = [option_line(i, o, assessment) for i, o in enumerate(options, start=1)]
-    if assessment.systemic_regimens and not any(o.code == "systemic-therapy" for o in options):
+    if assessment.systemic_regimens and not any(o.code == OptionCode.SYSTEMIC for o in options):
         lines.append(f"- Systemic regimens for this subtype: {systemic_text(assessment)}")
     return "**Options (ranked)**\n\n" + "\n".join(lines) if lines else ""
 
@@ -380,17 +381,12 @@ def warning_lines(assessment: Assessment) -> list[str]:
 
 
 def _performance(assessment: Assessment) -> str:
-    ps = assessment.performance_status
-    scores = ps.scores_text()
-    if scores is None:
-        return "KPS/ECOG not recorded"
-    verdict = {True: "good", False: "poor", None: "unknown"}[ps.good]
-    return f"{scores} ({verdict})"
+    return assessment.performance_status.summary() or f"KPS/ECOG {NOT_ON_RECORD}"
 
 
 def patient_line(assessment: Assessment) -> str:
     subtype = assessment.subtype
-    name = SUBTYPE_NAMES.get(subtype.code, md(subtype.code))
+    name = SUBTYPE_LABELS.get(subtype.code, md(subtype.code))
     receptors = ", ".join(f"{marker}{RECEPTOR_SIGNS.get(value, ' ' + md(value))}"
                           for marker, value in (("HER2", subtype.her2), ("ER", subtype.er),
                                                 ("PR", subtype.pr)))
@@ -400,11 +396,12 @@ def patient_line(assessment: Assessment) -> str:
 RECEPTOR_SIGNS = {"positive": "+", "negative": "−"}  # equivocal / unknown are said in words
 
 
-GPA_FACTOR_LABELS = {"age": "age", "extracranial_metastases": "extracranial"}
+# the card's compact prefix of a factor whose value does not name it ("age: 56 years")
+GPA_FACTOR_PREFIXES = {GpaFactorName.AGE: "age", GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
 
 
 def gpa_factor(name: str, value: str | None) -> str:
-    label = GPA_FACTOR_LABELS.get(name)
+    label = GPA_FACTOR_PREFIXES.get(name)
     if value is None:
         return f"{md(name.replace('_', ' '))} missing"
     return f"{label}: {md(value)}" if label else md(value)
@@ -430,7 +427,7 @@ def gpa_line(assessment: Assessment) -> str:
         text += " → median survival not given"
     # the subtype is on the patient line just above: not said twice
     factors = [gpa_factor(f.name, f.value) for f in gpa.factors
-               if f.name != "subtype" or f.value is None]
+               if f.name != GpaFactorName.SUBTYPE or f.value is None]
     notes = [md(n) for n in gpa.notes if not _said_by_factors(n, factors)]
     if gpa.ecog_stand_in and not any("ECOG" in n for n in gpa.notes):
         notes.append("the KPS band was taken from ECOG")
@@ -495,7 +492,7 @@ def detail(assessment: Assessment, *, record: PatientRecord | None = None,
 
 # --- suggestions ---------------------------------------------------------------------------------
 def recommended_codes(options: Sequence[Option]) -> set[str]:
-    out = {o.code for o in options if o.code == "tumor-board"}
+    out = {o.code for o in options if o.code == OptionCode.TUMOR_BOARD}
     first = main_option(options)
     if first is not None and not first.selected_patients_only:
         out.add(first.code)
@@ -529,7 +526,7 @@ def main_card(assessment: Assessment, ctx: OrderContext, *, public_base_url: str
         indicator=main_indicator(assessment),
         detail=detail(assessment, record=record, unavailable=unavailable, notes=notes,
                       skipped=skipped, extra_lines=extra_lines),
-        source=source(topic.code if topic else "tumor-board"),
+        source=source(topic.code if topic else OptionCode.TUMOR_BOARD),
         suggestions=suggestions(assessment, ctx),
         selection_behavior="any",
         override_reasons=patient_override_reasons(),

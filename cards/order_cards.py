@@ -45,6 +45,7 @@ from cards.suggestions import (
 )
 from cds_service.model.assessment import OrderCorrection, OrderFinding
 from cds_service.model.patient import PatientRecord
+from cds_service.model.vocabulary import OptionCode, WarningCode
 
 log = logging.getLogger("salvage_cds.cards")
 
@@ -241,11 +242,11 @@ def topic_code(finding: OrderFinding) -> str:
     if finding.code in codes.SALVAGE_WARNINGS or finding.code in codes.SALVAGE_OPTIONS:
         return finding.code
     # A check the contract has no code for: file it under the kind of order it is about.
-    return "systemic-therapy" if finding.resource_id.startswith("Medication") else "tumor-board"
+    return OptionCode.SYSTEMIC if finding.resource_id.startswith("Medication") else OptionCode.TUMOR_BOARD
 
 
 # Findings that ask for the composite dose or compare with a prior course: the card shows it.
-PRIOR_DOSE_FINDINGS = ("radionecrosis-risk", "re-wbrt")
+PRIOR_DOSE_FINDINGS = (WarningCode.RADIONECROSIS_RISK, OptionCode.RE_WBRT)
 
 
 def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]], *,

@@ -59,11 +59,12 @@ from cards.render import (
 )
 from cds_service.mapping import terminology
 from cds_service.model.assessment import Option, Regimen, SystemicRegimen
+from cds_service.model.vocabulary import OptionCode
 
 log = logging.getLogger("salvage_cds.cards")
 
-RT_OPTIONS = ("srs", "fsrt", "wbrt", "re-wbrt")
-WHOLE_BRAIN_OPTIONS = ("wbrt", "re-wbrt")
+RT_OPTIONS = (OptionCode.SRS, OptionCode.FSRT, OptionCode.WBRT, OptionCode.RE_WBRT)
+WHOLE_BRAIN_OPTIONS = (OptionCode.WBRT, OptionCode.RE_WBRT)
 MAX_TARGETS_IN_LABEL = 3
 
 
@@ -193,7 +194,7 @@ def rt_targets(option: Option) -> list[RtTarget]:
             continue
         chosen, others = pick(regimens)
         targets.append(RtTarget(False, chosen.total_dose_gy, chosen.fractions, lesion, others))
-    if not targets and option.code != "srs" and None in by_lesion:
+    if not targets and option.code != OptionCode.SRS and None in by_lesion:
         # a regimen that does not depend on the lesion (FSRT): one volume per targeted lesion
         chosen, others = pick(by_lesion[None])
         lesions: Sequence[str | None] = option.lesions or (None,)
@@ -281,9 +282,9 @@ def radiotherapy_prescription(option_code: str, targets: Sequence[RtTarget], ctx
 
 # --- other service requests ---------------------------------------------------------------------
 SERVICE_REQUEST_CODES = {
-    "surgery": (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE),
-    "tumor-board": (codes.PATIENT_REFERRAL, None),
-    "best-supportive-care": (codes.PALLIATIVE_CARE_REFERRAL, None),
+    OptionCode.SURGERY: (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE),
+    OptionCode.TUMOR_BOARD: (codes.PATIENT_REFERRAL, None),
+    OptionCode.BEST_SUPPORTIVE_CARE: (codes.PALLIATIVE_CARE_REFERRAL, None),
 }
 
 
@@ -301,7 +302,7 @@ def service_request(option_code: str, ctx: OrderContext, *, suggestion_uuid: str
             "text": codes.SALVAGE_OPTIONS[option_code],
         },
         **ctx.common(),
-        "bodySite": [{"coding": [codes.snomed(codes.BRAIN)]}] if option_code == "surgery" else [],
+        "bodySite": [{"coding": [codes.snomed(codes.BRAIN)]}] if option_code == OptionCode.SURGERY else [],
         "reasonReference": ctx.reason(),
         "note": [{"text": CallValue(note)}] if note else [],
     }
@@ -317,9 +318,9 @@ _RT_ORDER_CODES = (codes.RT_COURSE, codes.RT_CATEGORY, codes.PALLIATIVE_INTENT, 
                    codes.PTV, codes.ENTIRE, codes.PARTIAL)
 OPTION_ORDER_CODES: dict[str, tuple[tuple[str, str, str], ...]] = {
     **{code: _RT_ORDER_CODES for code in RT_OPTIONS},
-    "surgery": (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE, codes.BRAIN),
-    "tumor-board": (codes.PATIENT_REFERRAL,),
-    "best-supportive-care": (codes.PALLIATIVE_CARE_REFERRAL,),
+    OptionCode.SURGERY: (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE, codes.BRAIN),
+    OptionCode.TUMOR_BOARD: (codes.PATIENT_REFERRAL,),
+    OptionCode.BEST_SUPPORTIVE_CARE: (codes.PALLIATIVE_CARE_REFERRAL,),
 }
 
 
@@ -494,15 +495,15 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
                            f"({total})", resource)]
     elif option.code in SERVICE_REQUEST_CODES:
         wording = {
-            "surgery": "Request neurosurgical resection",
-            "tumor-board": "Refer to the multidisciplinary tumour board",
-            "best-supportive-care": "Refer to palliative / best supportive care",
+            OptionCode.SURGERY: "Request neurosurgical resection",
+            OptionCode.TUMOR_BOARD: "Refer to the multidisciplinary tumour board",
+            OptionCode.BEST_SUPPORTIVE_CARE: "Refer to palliative / best supportive care",
         }[option.code]
         resource = service_request(option.code, ctx, suggestion_uuid=suggestion_uuid,
                                    note=rationale)
         label = f"{caution}{wording}"
         actions = [_create(f"Draft ServiceRequest: {wording.lower()}", resource)]
-    elif option.code == "systemic-therapy":
+    elif option.code == OptionCode.SYSTEMIC:
         regimen = orderable_regimen(regimens)
         if regimen is None:
             return None

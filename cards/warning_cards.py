@@ -22,20 +22,21 @@ from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.anchoring import targets_unknown
 from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
+from cds_service.model.vocabulary import NOT_ON_RECORD, SubtypeCode, WarningCode
 
 SUMMARIES = {
-    "radionecrosis-risk": (
+    WarningCode.RADIONECROSIS_RISK: (
         "Re-irradiating a treated volume carries a significant radionecrosis risk: "
         "check the composite dose, prefer FSRT"
     ),
-    "pseudoprogression-possible": (
+    WarningCode.PSEUDOPROGRESSION_POSSIBLE: (
         "Growth of an irradiated lesion may be radionecrosis: confirm with perfusion MRI, "
         "MRS or PET before salvage"
     ),
-    "poor-performance-status": (
+    WarningCode.POOR_PERFORMANCE_STATUS: (
         "Poor performance status ($ps): aggressive local salvage for selected patients only"
     ),
-    "hormonal-therapy-not-recommended": (
+    WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED: (
         "Hormonal therapy alone is not a salvage option for progressive BCBM"
     ),
 }
@@ -45,25 +46,25 @@ ADVICE_AFTER_WBRT_ONLY = (
     "cumulative dose when planning. The review's radionecrosis figures come from repeat SRS/FSRT "
     "of the same volume [40–42]; FSRT may be preferred when the risk is significant [15].")
 ADVICE = {
-    "radionecrosis-risk": (
+    WarningCode.RADIONECROSIS_RISK: (
         "Register the new images with the prior plan and assess the composite dose: after "
         "re-SRS, volumes of 0.28 / 0.76 / 1.6 cm³ receiving ≥ 40 Gy went with 10 / 20 / 50 % "
         "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. Prefer FSRT when the risk is significant [15]; "
         "surgery is the mainstay for in-field progression [37–39]."
     ),
-    "pseudoprogression-possible": (
+    WarningCode.PSEUDOPROGRESSION_POSSIBLE: (
         "Enlargement after SRS/FSRT may be post-radiation necrosis, not tumour [19, 20]. Before "
         "salvage, consider perfusion or diffusion MRI, MR spectroscopy, PET or SPECT [23–29]; "
         "only pathology is certain (in 4 of 32 patients resected after Gamma Knife SRS the "
         "specimen showed only radionecrosis [38])."
     ),
-    "poor-performance-status": (
+    WarningCode.POOR_PERFORMANCE_STATUS: (
         "With KPS ≤ 60 or ECOG ≥ 2, aggressive local options are for selected patients only and "
         "best supportive care is an option; survival after salvage SRS was longer with KPS ≥ 90 "
         "[31] or ≥ 70 [32], and performance status was the main prognostic factor after "
         "re-irradiation [34]."
     ),
-    "hormonal-therapy-not-recommended": (
+    WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED: (
         "No trial or large retrospective study supports hormonal therapy as salvage of "
         "progressive BCBM, only case reports [77–79]: add or switch to a regimen with "
         "intracranial activity (main card).$subtype_advice"
@@ -73,12 +74,12 @@ ADVICE = {
 # Subtype-specific sentence of the hormonal-therapy card (CDK4/6 inhibitors only for HR+/HER2-,
 # clinical-model §5b; HER2-directed regimens only for HER2+).
 HORMONAL_SUBTYPE_ADVICE = {
-    "luminal-a": " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
+    SubtypeCode.LUMINAL_A: " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
                  "palbociclib) showed a moderate intracranial response in early-phase trials "
                  "[80, 81].",
-    "luminal-b": " For HER2-positive disease, HER2-directed regimens are the systemic options "
+    SubtypeCode.LUMINAL_B: " For HER2-positive disease, HER2-directed regimens are the systemic options "
                  "[70–76].",
-    "her2": " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
+    SubtypeCode.HER2_ENRICHED: " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
 }
 
 
@@ -124,14 +125,14 @@ def _course_facts(warning: Warning, assessment: Assessment, record: PatientRecor
     courses = _irradiated(assessment, record)
     if not courses and _unlinked_focal(record):
         unlinked = "; ".join(_unlinked_focal(record))
-        if warning.code == "radionecrosis-risk":
+        if warning.code == WarningCode.RADIONECROSIS_RISK:
             return f"Prior dose: {unlinked} (targets not on record)."
         return f"The progression may lie in the volume of {unlinked} (targets not on record)."
-    if not courses and _whole_brain(record) and warning.code == "radionecrosis-risk":
+    if not courses and _whole_brain(record) and warning.code == WarningCode.RADIONECROSIS_RISK:
         return f"Prior dose: {'; '.join(_whole_brain(record))}."
     if not courses:
         return "Prior focal course: not identified on record."
-    if warning.code == "radionecrosis-risk":
+    if warning.code == WarningCode.RADIONECROSIS_RISK:
         return "Prior dose: " + "; ".join(f"{c} ({lesions})" for c, lesions in courses) + "."
     if not assessment.situation.progressing_lesions:  # deterioration with stable imaging
         return ("No lesion has grown since " + "; ".join(f"{c} ({lesions})"
@@ -147,7 +148,7 @@ def _ps_facts(assessment: Assessment, record: PatientRecord | None) -> str:
         if score is not None:
             scores.append(f"{name} {score.value}" + (f" ({score.date.isoformat()})"
                                                        if score.date else ""))
-    text = ", ".join(scores) or assessment.performance_status.scores_text() or "not recorded"
+    text = ", ".join(scores) or assessment.performance_status.scores_text() or NOT_ON_RECORD
     return f"Recorded: {text}."
 
 
@@ -159,11 +160,11 @@ def _hormonal_facts(record: PatientRecord | None) -> str:
 
 def facts(warning: Warning, assessment: Assessment, record: PatientRecord | None) -> str:
     """The patient's own facts behind the warning, in one sentence."""
-    if warning.code in ("radionecrosis-risk", "pseudoprogression-possible"):
+    if warning.code in (WarningCode.RADIONECROSIS_RISK, WarningCode.PSEUDOPROGRESSION_POSSIBLE):
         return _course_facts(warning, assessment, record)
-    if warning.code == "poor-performance-status":
+    if warning.code == WarningCode.POOR_PERFORMANCE_STATUS:
         return _ps_facts(assessment, record)
-    if warning.code == "hormonal-therapy-not-recommended":
+    if warning.code == WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED:
         return _hormonal_facts(record)
     return md(warning.message)
 
@@ -199,7 +200,7 @@ def _after_wbrt_only(record: PatientRecord | None) -> bool:
 def _summary(warning: Warning, record: PatientRecord | None) -> str:
     """After WBRT alone the radionecrosis card says what applies there — the cumulative dose —
     not the repeat-SRS advice (SRS after WBRT is the standard salvage, review §4.1)."""
-    if warning.code == "radionecrosis-risk" and _after_wbrt_only(record):
+    if warning.code == WarningCode.RADIONECROSIS_RISK and _after_wbrt_only(record):
         return SUMMARY_AFTER_WBRT_ONLY
     return SUMMARIES[warning.code]
 
@@ -207,7 +208,7 @@ def _summary(warning: Warning, record: PatientRecord | None) -> str:
 def _advice(warning: Warning, record: PatientRecord | None) -> str:
     """The review's advice; re-irradiation after WBRT alone (no SRS/FSRT on record) gets the
     cumulative-dose advice, not the repeat-SRS figures (model/safety_warnings.py)."""
-    if warning.code == "radionecrosis-risk" and _after_wbrt_only(record):
+    if warning.code == WarningCode.RADIONECROSIS_RISK and _after_wbrt_only(record):
         return ADVICE_AFTER_WBRT_ONLY
     return ADVICE.get(warning.code, "")
 

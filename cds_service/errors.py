@@ -52,11 +52,6 @@ class PayloadTooLarge(ServiceError):
     code = "payload-too-large"
 
 
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    code = "unsupported-media-type"
-
-
 class PreconditionFailed(ServiceError):
     """Per the CDS Hooks specification: required data neither prefetched nor obtainable."""
 
@@ -69,8 +64,3 @@ class StorageUnavailable(ServiceError):
 
     status = 503
     code = "storage-unavailable"
-
-
-class TimeBudgetExceeded(ServiceError):
-    status = 503
-    code = "time-budget-exceeded"

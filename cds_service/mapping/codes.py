@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cds_service.mapping.rxnorm import ingredient
+from cds_service.mapping.rxnorm import ingredient, read_only
 from cds_service.model.patient import TherapyClass
 
 # --- Code systems --------------------------------------------------------------------------------
@@ -338,10 +338,11 @@ DRUGS: tuple[Drug, ...] = (
     Drug("pertuzumab", _H, ingredient("pertuzumab"), ("perjeta",)),
     # tucatinib: 2361285 is the ingredient (rxnorm.py); 2361286, which the mCODE extraction
     # tests and our builders use, is read too but never ordered
-    Drug("tucatinib", _H, ingredient("tucatinib") | {"2361286"}, ("tukysa",)),
+    Drug("tucatinib", _H, ingredient("tucatinib") | read_only("tucatinib"), ("tukysa",)),
     Drug("lapatinib", _H, ingredient("lapatinib"), ("tykerb", "tyverb")),
     Drug("neratinib", _H, ingredient("neratinib"), ("nerlynx",)),
-    Drug("trastuzumab emtansine", _H, ingredient("trastuzumab emtansine") | {"1371046"},  # (1)
+    Drug("trastuzumab emtansine", _H,
+         ingredient("trastuzumab emtansine") | read_only("trastuzumab emtansine"),  # (1)
          ("ado trastuzumab emtansine", "t dm1", "tdm1", "kadcyla")),
     Drug("trastuzumab deruxtecan", _H, ingredient("trastuzumab deruxtecan"),
          ("fam trastuzumab deruxtecan", "t dxd", "tdxd", "enhertu")),
@@ -373,7 +374,7 @@ DRUGS: tuple[Drug, ...] = (
     Drug("epirubicin", _CH, frozenset({"3995"}), ()),
     Drug("eribulin", _CH, frozenset({"1045452", "1045453"}), ("halaven",)),  # (1) each
     Drug("sacituzumab govitecan", _CH, ingredient("sacituzumab govitecan"), ("trodelvy",)),
-    Drug("irinotecan", _CH, frozenset({"51499"}), ()),
+    Drug("irinotecan", _CH, read_only("irinotecan"), ()),
     Drug("cisplatin", _CH, frozenset({"2555"}), ()),
     Drug("carboplatin", _CH, frozenset({"40048"}), ()),
     Drug("gemcitabine", _CH, frozenset({"12574"}), ()),

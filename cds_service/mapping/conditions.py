@@ -12,7 +12,7 @@ remission/inactive still counts when an active metastasis names it as its primar
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from cds_service.mapping import codes
@@ -117,65 +117,100 @@ def _other_primary(index: ResourceIndex, metastasis: Json) -> str | None:
     return None
 
 
+@dataclass
+class _Tally:
+    """What the Conditions establish so far (a working value of `map_conditions`)."""
+
+    counted: dict[str, list[tuple[Json, list[Code]]]] = field(
+        default_factory=lambda: {k: [] for k in KINDS})
+    # breast cancers not current, counted only when an active metastasis names them as its primary
+    waiting_breast: list[tuple[Json, list[Code], str]] = field(default_factory=list)
+    cns_refs: set[str] = field(default_factory=set)
+    linked_primaries: set[str] = field(default_factory=set)
+    symptoms: list[Symptom] = field(default_factory=list)
+
+
 def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
     conditions = index.of_type("Condition")
-    counted: dict[str, list[tuple[Json, list[Code]]]] = {k: [] for k in KINDS}
-    waiting_breast: list[tuple[Json, list[Code], str]] = []  # not current, may be rescued
-    cns_refs: set[str] = set()
-    linked_primaries: set[str] = set()
-    symptoms: list[Symptom] = []
-
+    tally = _Tally()
     for condition in conditions:
-        found = notes.guard(condition, lambda c=condition: kinds_of(c)) or {}
-        if BRAIN in found or LMD in found:
-            cns_refs.add(reference_of(condition))
-        symptom_hits = _symptom_codes(condition)
-        if not found and not symptom_hits:
-            continue
-        void = void_reason(condition)
-        if void:
-            notes.skip(condition, void)
-            continue
-        other_primary = _other_primary(index, condition) if (BRAIN in found or LMD in found) \
-            else None
-        if other_primary is not None:
-            # A brain metastasis of another cancer (say, lung) is not BCBM, even in a patient who
-            # also has breast cancer: firing on it would be advice for the wrong population.
-            notes.skip(condition, f"metastasis of another primary cancer ({other_primary})")
-            found = {k: v for k, v in found.items() if k not in (BRAIN, LMD)}
-            if not found and not symptom_hits:
-                continue
-        inactive = inactive_reason(condition)
-        for kind, hits in found.items():
-            if inactive is None:
-                counted[kind].append((condition, hits))
-            elif kind == BREAST:
-                waiting_breast.append((condition, hits, inactive))
-            else:
-                notes.skip(condition, inactive)
-        if inactive is None and any(k in found for k in SECONDARY_KINDS):
-            linked_primaries.update(related_primaries(condition))
-        if symptom_hits:
-            if inactive:
-                notes.skip(condition, inactive)
-            else:
-                symptoms.extend(_symptoms(condition, symptom_hits))
+        _read_condition(index, notes, condition, tally)
+    _count_linked_primaries(notes, tally)
+    return _condition_facts(tally, no_conditions=not conditions)
 
-    for condition, hits, reason in waiting_breast:
-        if reference_of(condition) in linked_primaries:
-            counted[BREAST].append((condition, hits))  # primary of an active metastasis
+
+def _read_condition(index: ResourceIndex, notes: Notes, condition: Json, tally: _Tally) -> None:
+    """One Condition: what it is, whether it counts, and what it adds to `tally`."""
+    found = notes.guard(condition, lambda c=condition: kinds_of(c)) or {}
+    if BRAIN in found or LMD in found:
+        tally.cns_refs.add(reference_of(condition))
+    symptom_hits = _symptom_codes(condition)
+    if not found and not symptom_hits:
+        return
+    void = void_reason(condition)
+    if void:
+        notes.skip(condition, void)
+        return
+    found = _without_other_primary_metastases(index, notes, condition, found)
+    if not found and not symptom_hits:
+        return
+    inactive = inactive_reason(condition)
+    _count_kinds(notes, condition, found, inactive, tally)
+    if symptom_hits:
+        if inactive:
+            notes.skip(condition, inactive)
+        else:
+            tally.symptoms.extend(_symptoms(condition, symptom_hits))
+
+
+def _without_other_primary_metastases(index: ResourceIndex, notes: Notes, condition: Json,
+                                      found: dict[str, list[Code]]) -> dict[str, list[Code]]:
+    """A brain metastasis of another cancer (say, lung) is not BCBM, even in a patient who also
+    has breast cancer: firing on it would be advice for the wrong population."""
+    if BRAIN not in found and LMD not in found:
+        return found
+    other_primary = _other_primary(index, condition)
+    if other_primary is None:
+        return found
+    notes.skip(condition, f"metastasis of another primary cancer ({other_primary})")
+    return {k: v for k, v in found.items() if k not in (BRAIN, LMD)}
+
+
+def _count_kinds(notes: Notes, condition: Json, found: dict[str, list[Code]],
+                 inactive: str | None, tally: _Tally) -> None:
+    """Count a current Condition under each of its kinds; keep a breast cancer that is not
+    current for `_count_linked_primaries`; skip any other that is not current."""
+    for kind, hits in found.items():
+        if inactive is None:
+            tally.counted[kind].append((condition, hits))
+        elif kind == BREAST:
+            tally.waiting_breast.append((condition, hits, inactive))
+        else:
+            notes.skip(condition, inactive)
+    if inactive is None and any(k in found for k in SECONDARY_KINDS):
+        tally.linked_primaries.update(related_primaries(condition))
+
+
+def _count_linked_primaries(notes: Notes, tally: _Tally) -> None:
+    """A breast cancer recorded as not current still counts as the primary of an active
+    metastasis that names it (metastatic disease from it is on record)."""
+    for condition, hits, reason in tally.waiting_breast:
+        if reference_of(condition) in tally.linked_primaries:
+            tally.counted[BREAST].append((condition, hits))
         else:
             notes.skip(condition, reason)
 
-    no_conditions = not conditions  # no problem list at all: nothing can be said "absent"
-    symptoms.sort(key=lambda s: (s.date is None, s.date or date.min, s.source))
+
+def _condition_facts(tally: _Tally, no_conditions: bool) -> ConditionFacts:
+    """`no_conditions`: no problem list at all, so nothing can be said "absent"."""
+    symptoms = sorted(tally.symptoms, key=lambda s: (s.date is None, s.date or date.min, s.source))
     return ConditionFacts(
-        breast_cancer=_fact(counted[BREAST], no_conditions),
-        brain_metastases=_fact(counted[BRAIN], no_conditions),
-        leptomeningeal=_fact(counted[LMD], no_conditions),
-        extracranial=_fact(counted[EXTRACRANIAL], no_conditions),
+        breast_cancer=_fact(tally.counted[BREAST], no_conditions),
+        brain_metastases=_fact(tally.counted[BRAIN], no_conditions),
+        leptomeningeal=_fact(tally.counted[LMD], no_conditions),
+        extracranial=_fact(tally.counted[EXTRACRANIAL], no_conditions),
         symptoms=tuple(symptoms),
-        cns_condition_refs=frozenset(cns_refs),
+        cns_condition_refs=frozenset(tally.cns_refs),
     )
 
 

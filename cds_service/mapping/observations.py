@@ -46,10 +46,6 @@ def usable(observation: Json, notes: Notes) -> bool:
     return True
 
 
-def sort_day(point: FhirDate | None) -> date:
-    return point.start if point else date.min  # undated results lose to any dated one
-
-
 # --- Receptors -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReceptorResult:

@@ -85,3 +85,37 @@ def orderable_code(drug: str) -> IngredientCode | None:
     """The confirmed ingredient code of `drug`; None when it has none (never ordered then)."""
     code = BY_DRUG.get(drug)
     return code if code is not None and code.confirmed else None
+
+
+# --- Codes read, never ordered -------------------------------------------------------------------
+# Other RxNorm codes the mapping reads for a drug of the regimens (codes.DRUGS), besides the
+# ingredient code above: read, never put on an order (orders carry the confirmed ingredient codes
+# only). The terminology table (terminology.RXNORM_READ_ONLY) lists them from here.
+MCODE_EXTRACTION = "mCODE extraction framework tests and cancer-type tables (public)"
+PUBLIC_LISTING = "public FHIR resource / value-set JSON listing the code with this meaning"
+
+
+@dataclass(frozen=True)
+class ReadOnlyCode:
+    drug: str  # the model's generic name
+    code: str
+    display: str
+    sources: tuple[str, ...]
+    note: str = ""  # why it is not the ingredient code, or why unconfirmed
+
+
+READ_ONLY: tuple[ReadOnlyCode, ...] = (
+    ReadOnlyCode("tucatinib", "2361286",
+                 "tucatinib (code of the mCODE extraction 'tucatinib' filter)",
+                 (MCODE_EXTRACTION,), "UNCONFIRMED: one listing; the ingredient is 2361285"),
+    ReadOnlyCode("trastuzumab emtansine", "1371046", "Kadcyla (ado-trastuzumab emtansine, brand)",
+                 (MCODE_EXTRACTION, "public FSH MedicationRequest example coding it 'KADCYLA'")),
+    ReadOnlyCode("irinotecan", "51499", "irinotecan (ingredient)", (PUBLIC_LISTING,),
+                 "UNCONFIRMED: one listing gives irinotecan IN, another test table cisplatin; "
+                 "only in the investigational iniparib regimen, never ordered"),
+)
+
+
+def read_only(drug: str) -> frozenset[str]:
+    """The codes of `drug` the mapping reads but never orders (empty when it has none)."""
+    return frozenset(c.code for c in READ_ONLY if c.drug == drug)

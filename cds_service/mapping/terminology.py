@@ -55,8 +55,8 @@ HL7_SOURCES = frozenset({MCODE, MCODE_STU1, MCODE_SECONDARY, MCODE_ELIXHAUSER, C
 UZL = "UZ Leuven REO FHIR value set of metastasis sites (public FSH)"
 GECCO = "GECCO IG de.gecco 1.0.5, discharge-disposition value set (public)"
 MII = "German MII / oBDS oncology ConceptMaps and value sets (public FSH)"
-MCODE_EXTRACTION = "mCODE extraction framework tests and cancer-type tables (public)"
-LIST_A = "public FHIR resource / value-set JSON listing the code with this meaning"
+MCODE_EXTRACTION = rxnorm.MCODE_EXTRACTION
+LIST_A = rxnorm.PUBLIC_LISTING
 LIST_B = "a second, independent public code table listing the code with this meaning"
 
 
@@ -267,17 +267,10 @@ def _rxnorm_entries() -> tuple[TermCode, ...]:
                  for c in rxnorm.INGREDIENTS)
 
 
-# RxNorm codes of regimen drugs the mapping also reads (codes.DRUGS) outside rxnorm.py: read,
-# never ordered (orders carry the confirmed ingredient codes of rxnorm.py only).
-RXNORM_READ_ONLY: tuple[TermCode, ...] = (
-    TermCode(RXNORM, "2361286", "tucatinib (code of the mCODE extraction 'tucatinib' filter)",
-             (MCODE_EXTRACTION,), "UNCONFIRMED: one listing; the ingredient is 2361285"),
-    TermCode(RXNORM, "1371046", "Kadcyla (ado-trastuzumab emtansine, brand)",
-             (MCODE_EXTRACTION, "public FSH MedicationRequest example coding it 'KADCYLA'")),
-    TermCode(RXNORM, "51499", "irinotecan (ingredient)", (LIST_A,),
-             "UNCONFIRMED: one listing gives irinotecan IN, another test table cisplatin; only "
-             "in the investigational iniparib regimen, never ordered"),
-)
+# RxNorm codes of regimen drugs the mapping also reads (codes.DRUGS) outside the ingredient table:
+# read, never ordered; their one home is rxnorm.READ_ONLY.
+RXNORM_READ_ONLY: tuple[TermCode, ...] = tuple(
+    TermCode(RXNORM, c.code, c.display, c.sources, c.note) for c in rxnorm.READ_ONLY)
 
 TABLE: tuple[TermCode, ...] = (*SNOMED_CODES, *LOINC_CODES, *ICD10_CODES, *_rxnorm_entries(),
                                *RXNORM_READ_ONLY)

@@ -9,32 +9,38 @@ Pure: no Flask, no HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from cds_service.model.patient import SkippedResource
-
-# Situation codes (clinical-model §3), first match wins in this order.
-LEPTOMENINGEAL = "leptomeningeal-disease"
-DISSEMINATED_AFTER_WBRT = "disseminated-progression-after-wbrt"
-DISSEMINATED_AFTER_LOCAL = "disseminated-progression-after-local"
-LOCAL_AFTER_SRS_IN_FIELD = "local-progression-after-srs-in-field"
-LOCAL_AFTER_SRS_OUT_OF_FIELD = "local-progression-after-srs-out-of-field"
-LOCAL_AFTER_WBRT = "local-progression-after-wbrt"
-LOCAL_AFTER_SURGERY = "local-progression-after-surgery"
-NO_PROGRESSION = "no-progression"
-NOT_SALVAGE = "not-salvage"
-NOT_APPLICABLE = "not-applicable"
-
-PROGRESSIVE_SITUATIONS = (
-    LEPTOMENINGEAL,
-    DISSEMINATED_AFTER_WBRT,
-    DISSEMINATED_AFTER_LOCAL,
-    LOCAL_AFTER_SRS_IN_FIELD,
-    LOCAL_AFTER_SRS_OUT_OF_FIELD,
-    LOCAL_AFTER_WBRT,
-    LOCAL_AFTER_SURGERY,
+from cds_service.model.vocabulary import (  # noqa: F401 (PROGRESSIVE_SITUATIONS re-exported)
+    PERFORMANCE_VERDICTS,
+    PROGRESSIVE_SITUATIONS,
+    Severity,
+    SituationCode,
 )
+
+# The situation codes under their historical names (the codes and labels live in vocabulary.py).
+LEPTOMENINGEAL = SituationCode.LEPTOMENINGEAL
+DISSEMINATED_AFTER_WBRT = SituationCode.DISSEMINATED_AFTER_WBRT
+DISSEMINATED_AFTER_LOCAL = SituationCode.DISSEMINATED_AFTER_LOCAL
+LOCAL_AFTER_SRS_IN_FIELD = SituationCode.LOCAL_AFTER_SRS_IN_FIELD
+LOCAL_AFTER_SRS_OUT_OF_FIELD = SituationCode.LOCAL_AFTER_SRS_OUT_OF_FIELD
+LOCAL_AFTER_WBRT = SituationCode.LOCAL_AFTER_WBRT
+LOCAL_AFTER_SURGERY = SituationCode.LOCAL_AFTER_SURGERY
+NO_PROGRESSION = SituationCode.NO_PROGRESSION
+NOT_SALVAGE = SituationCode.NOT_SALVAGE
+NOT_APPLICABLE = SituationCode.NOT_APPLICABLE
+
+
+def assessment_date_at(instant: datetime) -> date:
+    """The default assessment date of a call made at `instant`: its calendar day in UTC, the one
+    definition for the hooks, `POST /api/assessment` and the SMART app (docs/api.md). The model
+    reads no clock: the caller passes the instant (an aware datetime; a naive one is refused, it
+    would silently mean the server's local day)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("the instant of a call must carry its time zone")
+    return instant.astimezone(timezone.utc).date()
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,11 @@ class PerformanceStatus:
         scores = [f"{name} {value}" for name, value in (("KPS", self.kps), ("ECOG", self.ecog))
                   if value is not None]
         return ", ".join(scores) or None
+
+    def summary(self) -> str | None:
+        """The scores with their verdict, e.g. "KPS 80, ECOG 1 (good)"; None when there is none."""
+        scores = self.scores_text()
+        return None if scores is None else f"{scores} ({PERFORMANCE_VERDICTS[self.good]})"
 
     def to_json(self) -> dict[str, Any]:
         return {"kps": self.kps, "ecog": self.ecog, "good": self.good, "basis": self.basis}
@@ -252,7 +263,7 @@ class Warning:
     code: str  # salvage-warning code
     message: str
     references: tuple[int, ...] = ()
-    severity: str = "warning"  # info | warning | critical (maps to the card indicator)
+    severity: str = Severity.WARNING  # info | warning | critical (maps to the card indicator)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -376,6 +387,6 @@ class OrderFinding:
     code: str  # salvage-warning code, or salvage-option code for an info ("srs" preferred...)
     message: str
     resource_id: str  # "ServiceRequest/x" | "MedicationRequest/y"
-    severity: str = "warning"  # info | warning | critical
+    severity: str = Severity.WARNING  # info | warning | critical
     references: tuple[int, ...] = ()
     corrections: tuple[OrderCorrection, ...] = ()  # one suggestion each; empty = advice only

@@ -27,14 +27,15 @@ from cds_service.model.assessment import (
     Warning,
 )
 from cds_service.model.patient import PatientRecord, Receptor, ReceptorReading
+from cds_service.model.vocabulary import OptionCode, WarningCode
 
 # NRG Oncology CC001 (Brown PD et al., J Clin Oncol 2020;38:1019); ASCO-SNO-ASTRO 2021
 # (Vogelbaum MA et al., J Clin Oncol 2022;40:492): memantine and hippocampal avoidance when
 # there is no metastasis in the hippocampal region and expected survival is >= 4 months.
 HA_WBRT_MIN_EXPECTED_SURVIVAL_MONTHS = 4.0
 HA_WBRT_SOURCE = "NRG Oncology CC001; ASCO-SNO-ASTRO 2021"
-HA_WBRT_OPTIONS = frozenset({"wbrt", "re-wbrt"})
-HA_WBRT_FIRST_COURSE_OPTION = "wbrt"  # the guidance is for a first course (docs §11)
+HA_WBRT_OPTIONS = frozenset({OptionCode.WBRT, OptionCode.RE_WBRT})
+HA_WBRT_FIRST_COURSE_OPTION = OptionCode.WBRT  # the guidance is for a first course (docs §11)
 HA_WBRT_EXCLUDED_SITUATIONS = frozenset({LEPTOMENINGEAL})
 EANO_ESMO_2021 = "EANO-ESMO 2021"  # Le Rhun et al., Ann Oncol 2021;32:1332
 # ESO-ESMO 5th international consensus guidelines for advanced breast cancer (ABC5; Cardoso,
@@ -83,7 +84,7 @@ def laser_interstitial_thermal_therapy(situation_code: str) -> BeyondReview | No
 
 
 def radionecrosis_management(warnings: tuple[Warning, ...]) -> BeyondReview | None:
-    if not any(w.code == "pseudoprogression-possible" for w in warnings):
+    if not any(w.code == WarningCode.PSEUDOPROGRESSION_POSSIBLE for w in warnings):
         return None
     return BeyondReview(
         "radionecrosis-management",

@@ -43,7 +43,6 @@ FSRT_PREFERRED_ABOVE_MM = Decimal("20")  # review Table 1: FSRT "tumors larger t
 FSRT_FIGURE_1_REGIMEN = (30.0, 5)  # review Figure 1A and 1B: 5 x 6 Gy
 FSRT_3_FRACTION_RANGE = ((21.0, 3), (27.0, 3))  # 3 x 7-9 Gy
 FSRT_5_FRACTION_RANGE = ((25.0, 5), (35.0, 5))  # 5 x 5-7 Gy
-FSRT_REGIMENS = (FSRT_FIGURE_1_REGIMEN, *FSRT_3_FRACTION_RANGE, *FSRT_5_FRACTION_RANGE)
 FSRT_FOR_LARGE_LESION = FSRT_FIGURE_1_REGIMEN  # choice: what an SRS order for a lesion > 4 cm
 # becomes (5 fractions for the largest volumes [15]; the review's own 5 x 6 Gy, Figure 1)
 WBRT_REGIMENS = ((20.0, 5), (30.0, 10))  # 5 x 4 Gy or 10 x 3 Gy; longer regimens no benefit [16]

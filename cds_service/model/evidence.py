@@ -496,3 +496,26 @@ def cite(*numbers: int) -> tuple[int, ...]:
 def span(first: int, last: int) -> tuple[int, ...]:
     """[first–last] as the review writes a range, validated."""
     return cite(*range(first, last + 1))
+
+
+# --- Citing the review and its references: one formatter for the cards and the SMART app --------
+REVIEW_URL = f"https://doi.org/{REVIEW_DOI}"
+REVIEW_SHORT = "Spalek & Mandat, Cancers 2022"
+AUTHORS_SHOWN = 3  # authors named before "et al." in a reference line
+
+
+def citation(ref: Reference) -> str:
+    """One reference line: authors, title, journal year;volume:pages, then what the review says
+    of the study (design, size) when it says it."""
+    authors = ", ".join(ref.authors[:AUTHORS_SHOWN])
+    if authors and (ref.et_al or len(ref.authors) > AUTHORS_SHOWN):
+        authors += " et al."
+    parts = [p.rstrip(".") for p in (authors, ref.title) if p]
+    venue = " ".join(str(p) for p in (ref.journal, ref.year) if p)
+    if venue and ref.volume:
+        venue += f";{ref.volume}" + (f":{ref.pages}" if ref.pages else "")
+    if venue:
+        parts.append(venue)
+    text = ". ".join(parts) + "." if parts else f"Reference {ref.number} of the review."
+    study = ", ".join(p for p in (ref.study_type, ref.size) if p)
+    return text + (f" Study: {study}." if study else "")

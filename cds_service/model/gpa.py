@@ -44,6 +44,7 @@ from cds_service.model.evidence import cite
 from cds_service.model.patient import PatientRecord, Presence
 from cds_service.model.performance import KPS, choose_score
 from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
+from cds_service.model.vocabulary import GPA_FACTOR_MISSING, GPA_SUBTYPE_NAMES, GpaFactorName
 
 GPA_REFERENCES = cite(57)
 GPA_DERIVATION_NOTE = (
@@ -55,12 +56,6 @@ GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL = (
     "poor (review §4.4) and the Breast GPA was not derived for it; the score is shown for its "
     "factors only")
 MEDIAN_WITHHELD_SITUATIONS = {LEPTOMENINGEAL: GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL}
-SUBTYPE_NAMES = {
-    "triple-negative": "basal (triple-negative)",
-    "luminal-a": "luminal A (ER/PR+, HER2-)",
-    "her2": "HER2-enriched (HER2+, ER-, PR-)",
-    "luminal-b": "luminal B (HER2+, ER or PR +)",
-}
 
 
 def kps_points(kps: int) -> float:
@@ -77,21 +72,29 @@ def ecog_points(ecog: int) -> float:
     return 0.0
 
 
-def median_survival(score: float) -> float | None:
-    for low, high, months in GPA_BANDS:
+def band_of(score: float) -> tuple[float, float, float] | None:
+    """The (lowest score, highest score, median months) band of `score`: the model's and the
+    SMART chart's one band rule."""
+    for band in GPA_BANDS:
+        low, high, _ = band
         if low <= score <= high:
-            return months
+            return band
     return None
+
+
+def median_survival(score: float) -> float | None:
+    band = band_of(score)
+    return None if band is None else band[2]
 
 
 def _performance_factor(record: PatientRecord) -> tuple[GpaFactor, bool]:
     score = choose_score(record)
     if score is None:
-        return GpaFactor("kps", None, None), False
+        return GpaFactor(GpaFactorName.KPS, None, None), False
     if score.scale == KPS:
-        return GpaFactor("kps", f"KPS {score.value}", kps_points(score.value)), False
+        return GpaFactor(GpaFactorName.KPS, f"KPS {score.value}", kps_points(score.value)), False
     band = GPA_ECOG_TO_KPS_BAND.get(score.value, "<= 60")
-    return GpaFactor("kps", f"ECOG {score.value} (stands in for KPS {band})",
+    return GpaFactor(GpaFactorName.KPS, f"ECOG {score.value} (stands in for KPS {band})",
                      ecog_points(score.value)), True
 
 
@@ -100,53 +103,47 @@ def _subtype_factor(record: PatientRecord, config: ModelConfig) -> GpaFactor:
     subtypes = possible_subtypes(record.her2.status, record.er.status, record.pr.status)
     values = {points[s] for s in subtypes}
     if len(values) != 1:
-        return GpaFactor("subtype", None, None)
-    names = " or ".join(SUBTYPE_NAMES[s] for s in sorted(subtypes))
+        return GpaFactor(GpaFactorName.SUBTYPE, None, None)
+    names = " or ".join(GPA_SUBTYPE_NAMES[s] for s in sorted(subtypes))
     if len(subtypes) > 1:
         names += " (same points either way)"
-    return GpaFactor("subtype", names, values.pop())
+    return GpaFactor(GpaFactorName.SUBTYPE, names, values.pop())
 
 
 def _age_factor(record: PatientRecord, on: date) -> GpaFactor:
     age = record.age_on(on)
     if age is None:
-        return GpaFactor("age", None, None)
-    return GpaFactor("age", f"{age} years",
+        return GpaFactor(GpaFactorName.AGE, None, None)
+    return GpaFactor(GpaFactorName.AGE, f"{age} years",
                      GPA_AGE_POINTS_YOUNG if age < GPA_AGE_YOUNG_BELOW else 0.0)
 
 
 def _brain_factor(record: PatientRecord) -> GpaFactor:
     count = len({lesion.id for lesion in record.lesions})
     if count == 0:
-        return GpaFactor("brain_metastases", None, None)
-    return GpaFactor("brain_metastases", f"{count} lesion{'s' if count > 1 else ''} on record",
+        return GpaFactor(GpaFactorName.BRAIN_METASTASES, None, None)
+    return GpaFactor(GpaFactorName.BRAIN_METASTASES,
+                     f"{count} lesion{'s' if count > 1 else ''} on record",
                      GPA_SINGLE_BRAIN_METASTASIS_POINTS if count == 1 else 0.0)
 
 
 def _extracranial_factor(record: PatientRecord) -> GpaFactor:
     presence = record.extracranial.presence
     if presence is Presence.PRESENT:
-        return GpaFactor("extracranial_metastases", "present", 0.0)
+        return GpaFactor(GpaFactorName.EXTRACRANIAL_METASTASES, "present", 0.0)
     if presence is Presence.ABSENT:
-        return GpaFactor("extracranial_metastases", "absent (none recorded)",
+        return GpaFactor(GpaFactorName.EXTRACRANIAL_METASTASES, "absent (none recorded)",
                          GPA_NO_EXTRACRANIAL_POINTS)
-    return GpaFactor("extracranial_metastases", None, None)
+    return GpaFactor(GpaFactorName.EXTRACRANIAL_METASTASES, None, None)
 
 
-MISSING_NAMES = {
-    "kps": "performance status (KPS or ECOG)",
-    "subtype": "receptor status (HER2, ER, PR) to tell the subtype",
-    "age": "birth date (age)",
-    "brain_metastases": "number of brain metastases (no brain lesion on record)",
-    "extracranial_metastases": "extracranial metastasis status",
-}
 
 
 def breast_gpa(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG) -> Gpa:
     performance, stand_in = _performance_factor(record)
     factors = (performance, _subtype_factor(record, config), _age_factor(record, on),
                _brain_factor(record), _extracranial_factor(record))
-    missing = tuple(f"GPA factor missing: {MISSING_NAMES[f.name]}"
+    missing = tuple(f"GPA factor missing: {GPA_FACTOR_MISSING[f.name]}"
                     for f in factors if f.points is None)
     notes = [GPA_DERIVATION_NOTE]
     if stand_in:

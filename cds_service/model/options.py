@@ -52,23 +52,15 @@ from cds_service.model.facts import (
 from cds_service.model.patient import PatientRecord, TreatmentKind
 from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
 from cds_service.model.systemic import switch_line_advice
+from cds_service.model.vocabulary import OPTION_TITLES, OptionCode, WarningCode
 
-SURGERY, SRS, FSRT, WBRT, RE_WBRT = "surgery", "srs", "fsrt", "wbrt", "re-wbrt"
-SYSTEMIC, BSC, TUMOR_BOARD = "systemic-therapy", "best-supportive-care", "tumor-board"
+SURGERY, SRS, FSRT, WBRT, RE_WBRT = (
+    OptionCode.SURGERY, OptionCode.SRS, OptionCode.FSRT, OptionCode.WBRT, OptionCode.RE_WBRT)
+SYSTEMIC, BSC, TUMOR_BOARD = (
+    OptionCode.SYSTEMIC, OptionCode.BEST_SUPPORTIVE_CARE, OptionCode.TUMOR_BOARD)
 AGGRESSIVE_LOCAL = frozenset({SURGERY, SRS, FSRT, WBRT, RE_WBRT})
 LIMITED_SITUATIONS = frozenset({LOCAL_AFTER_WBRT, LOCAL_AFTER_SURGERY, LOCAL_AFTER_SRS_IN_FIELD,
                                 LOCAL_AFTER_SRS_OUT_OF_FIELD})
-
-TITLES = {
-    SURGERY: "Salvage surgery (resection)",
-    SRS: "Stereotactic radiosurgery (SRS)",
-    FSRT: "Fractionated stereotactic radiotherapy (FSRT)",
-    WBRT: "Whole-brain radiotherapy (WBRT)",
-    RE_WBRT: "Repeat whole-brain radiotherapy (re-WBRT)",
-    SYSTEMIC: "Systemic therapy with intracranial activity",
-    BSC: "Best supportive care",
-    TUMOR_BOARD: "Multidisciplinary tumour board",
-}
 
 
 @dataclass
@@ -121,7 +113,7 @@ class OptionSet:
 
 
 def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Option:  # noqa: ANN003
-    return Option(code=code, rank=0, title=TITLES[code], rationale=rationale,
+    return Option(code=code, rank=0, title=OPTION_TITLES[code], rationale=rationale,
                   references=references, **kw)
 
 
@@ -134,7 +126,7 @@ def _srs(b: _Build, rationale: str, references: tuple[int, ...], *, selected: bo
     plan = srs_plan(diameters)
     for lesion, diameter in plan.too_large:
         b.warnings.append(Warning(
-            code="srs-size-limit",
+            code=WarningCode.SRS_SIZE_LIMIT,
             message=(f"Lesion {lesion} measures {cm_text(diameter)} (> "
                      f"{cm_text(SRS_MAX_DIAMETER_MM)}): single-fraction SRS is not suitable "
                      "(review Table 1); consider FSRT (3 x 7-9 Gy or 5 x 5-7 Gy) or surgery."),

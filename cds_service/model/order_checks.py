@@ -59,6 +59,7 @@ from cds_service.model.regimens import srs_max_dose_for_diameter, srs_suitable
 from cds_service.model.safety_warnings import COMPOSITE_DOSE_ADVICE, composite_dose_figures
 from cds_service.model.situation import classify
 from cds_service.model.systemic import hormonal_only
+from cds_service.model.vocabulary import OptionCode, Severity, WarningCode
 
 CGY_PER_GY = 100
 
@@ -68,8 +69,8 @@ def _gy(cgy: float) -> str:
 
 
 def _missing(order_id: str, message: str) -> OrderFinding:
-    return OrderFinding(code="missing-data", message=message, resource_id=order_id,
-                        severity="info")
+    return OrderFinding(code=WarningCode.MISSING_DATA, message=message, resource_id=order_id,
+                        severity=Severity.INFO)
 
 
 def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list[OrderFinding]:
@@ -95,14 +96,14 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
         total, fractions = FSRT_FOR_LARGE_LESION
         shown = ", ".join(f"{lid} {cm_text(d)}" for lid, d in sorted(too_large.items()))
         return [OrderFinding(
-            code="srs-size-limit",
+            code=WarningCode.SRS_SIZE_LIMIT,
             message=(f"SRS is not suitable for lesions larger than 4 cm ({shown}); FSRT is the "
                      f"usual choice for large lesions: {fractions} x {total / fractions:g} Gy "
                      "(review Table 1, Figure 1), or surgery."),
             resource_id=rid, references=cite(14, 15),
             corrections=(OrderCorrection(
                 action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-                reirradiation=flag, option_code="fsrt",
+                reirradiation=flag, option_code=OptionCode.FSRT,
                 description=f"Change to FSRT {fractions} x {total / fractions:g} Gy"),))]
     if order.total_dose_cgy is None:
         return [_missing(rid, "The SRS prescription has no total dose: it cannot be checked.")]
@@ -112,14 +113,14 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
         return []
     tightest = min(limits, key=lambda lid: (limits[lid], lid))
     return [OrderFinding(
-        code="srs-size-limit",
+        code=WarningCode.SRS_SIZE_LIMIT,
         message=(f"SRS dose {_gy(order.total_dose_cgy)} exceeds the review Table 1 dose for "
                  f"lesion {tightest} ({cm_text(diameters[tightest])}): at most "
                  f"{allowed_gy:g} Gy in one fraction."),
         resource_id=rid, references=cite(14),
         corrections=(OrderCorrection(
             action="update", total_dose_cgy=allowed_gy * CGY_PER_GY, fractions=SRS_FRACTIONS,
-            reirradiation=flag, option_code="srs",
+            reirradiation=flag, option_code=OptionCode.SRS,
             description=f"Change the dose to {allowed_gy:g} Gy x 1 (review Table 1)"),))]
 
 
@@ -140,7 +141,7 @@ def check_reirradiation(record: PatientRecord,
         total, fractions = FSRT_FOR_LARGE_LESION
         corrections = (OrderCorrection(
             action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-            reirradiation=True, option_code="fsrt",
+            reirradiation=True, option_code=OptionCode.FSRT,
             description=f"Change to FSRT {fractions} x {total / fractions:g} Gy (re-irradiation)"),)
     elif order.reirradiation is not True:
         corrections = (OrderCorrection(
@@ -148,7 +149,7 @@ def check_reirradiation(record: PatientRecord,
             reirradiation=True, option_code=order.kind.value if order.kind else None,
             description="Mark the course as re-irradiation"),)
     return [OrderFinding(
-        code="radionecrosis-risk",
+        code=WarningCode.RADIONECROSIS_RISK,
         message=(f"This course re-irradiates {where} (prior SRS/FSRT): significant risk of "
                  "post-radiation necrosis. " + COMPOSITE_DOSE_ADVICE.format(v40=v40, crude=crude)),
         resource_id=order.resource_id, references=cite(15, 40, 42), corrections=corrections)]
@@ -168,7 +169,7 @@ def check_wbrt_after_wbrt(record: PatientRecord,
         return []
     total, fractions = RE_WBRT_REGIMEN
     return [OrderFinding(
-        code="re-wbrt",
+        code=OptionCode.RE_WBRT,
         message=(f"Prior WBRT on record: the draft {order.fractions} x {per_fraction:g} Gy "
                  f"({total_gy:g} Gy) exceeds the re-WBRT regimen; repeat WBRT is usually more "
                  f"conservative, {fractions} x {total / fractions:g} Gy ({total:g} Gy), and for "
@@ -176,7 +177,7 @@ def check_wbrt_after_wbrt(record: PatientRecord,
         resource_id=rid, references=cite(49),
         corrections=(OrderCorrection(
             action="update", total_dose_cgy=total * CGY_PER_GY, fractions=fractions,
-            reirradiation=True, option_code="re-wbrt",
+            reirradiation=True, option_code=OptionCode.RE_WBRT,
             description=f"Change to re-WBRT {fractions} x {total / fractions:g} Gy"),))]
 
 
@@ -185,7 +186,7 @@ def check_wbrt_after_surgery(situation: Situation,
     if situation.code != LOCAL_AFTER_SURGERY:
         return []
     return [OrderFinding(
-        code="srs", severity="info", resource_id=order.resource_id, references=(),
+        code=OptionCode.SRS, severity=Severity.INFO, resource_id=order.resource_id, references=(),
         message=("Limited progression after surgery alone: salvage SRS or FSRT of the cavity / "
                  "tumour bed is the preferred method when performance status is good and it is "
                  "feasible; WBRT is reserved for disseminated progression (review §4.2)."))]
@@ -219,7 +220,7 @@ def check_hormonal_alone(record: PatientRecord, situation: Situation,
     if not hormonal_only(classes):
         return []
     return [OrderFinding(
-        code="hormonal-therapy-not-recommended", resource_id=m.resource_id,
+        code=WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED, resource_id=m.resource_id,
         references=span(77, 81),
         message=(f"{(m.drug or 'This drug').capitalize()} would be the only systemic therapy for "
                  "progressive BCBM: hormonal therapy alone is not a salvage option (only case "

@@ -14,7 +14,6 @@ from datetime import date
 from enum import Enum
 
 from cds_service.model.classify import TreatmentKind, classify_radiotherapy
-from cds_service.model.subtype import derive_subtype
 
 
 class Presence(str, Enum):
@@ -144,9 +143,6 @@ class Lesion:
     def latest(self) -> Measurement | None:
         return self.measurements[-1] if self.measurements else None
 
-    def measurements_after(self, day: date) -> tuple[Measurement, ...]:
-        return tuple(m for m in self.measurements if m.date > day)
-
 
 @dataclass(frozen=True)
 class LocalTreatment:
@@ -172,10 +168,6 @@ class LocalTreatment:
     @property
     def is_radiotherapy(self) -> bool:
         return self.kind is not TreatmentKind.SURGERY
-
-    @property
-    def is_focal_radiotherapy(self) -> bool:
-        return self.kind in (TreatmentKind.SRS, TreatmentKind.FSRT)
 
 
 @dataclass(frozen=True)
@@ -300,11 +292,6 @@ class PatientRecord:
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return years
-
-    @property
-    def subtype(self) -> str:
-        """her2 | luminal-a | luminal-b | triple-negative | unknown (model/subtype.py)."""
-        return derive_subtype(self.her2.status, self.er.status, self.pr.status)
 
     @property
     def last_local_treatment(self) -> LocalTreatment | None:

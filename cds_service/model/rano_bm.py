@@ -31,8 +31,9 @@ from cds_service.model.assessment import LesionResponse, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, RANO_CONFIRMATION_DAYS, ModelConfig
 from cds_service.model.facts import as_float, mm, on_immunotherapy, reference_date
 from cds_service.model.patient import Lesion, PatientRecord, SteroidTrend
+from cds_service.model.vocabulary import RanoCategory
 
-PD, PR, SD, CR = "PD", "PR", "SD", "CR"
+PD, PR, SD, CR = RanoCategory.PD, RanoCategory.PR, RanoCategory.SD, RanoCategory.CR
 IMMUNOTHERAPY_NEW_LESION = ("new lesion(s) {lesions} during immune checkpoint therapy: not PD on "
                             "their own (RANO-BM, review Table 2: 'except patients who receive "
                             "immunotherapy') - progression to be confirmed by a repeat MRI")

@@ -10,15 +10,20 @@ either way) and name the missing receptor otherwise.
 from __future__ import annotations
 
 from cds_service.model.patient import PatientRecord, ReceptorStatus
-from cds_service.model.subtype import derive_subtype
+from cds_service.model.vocabulary import SubtypeCode
 
-HER2_ENRICHED, LUMINAL_A, LUMINAL_B, TRIPLE_NEGATIVE, UNKNOWN = (
-    "her2", "luminal-a", "luminal-b", "triple-negative", "unknown")
+HER2_ENRICHED = SubtypeCode.HER2_ENRICHED
+LUMINAL_A = SubtypeCode.LUMINAL_A
+LUMINAL_B = SubtypeCode.LUMINAL_B
+TRIPLE_NEGATIVE = SubtypeCode.TRIPLE_NEGATIVE
+UNKNOWN = SubtypeCode.UNKNOWN
 
 _POS, _NEG = ReceptorStatus.POSITIVE, ReceptorStatus.NEGATIVE
 
 
-def _options(status: ReceptorStatus) -> tuple[bool, ...]:
+def _options(status: ReceptorStatus | str) -> tuple[bool, ...]:
+    """What a receptor could be: known results fix it, equivocal or unknown could be either."""
+    status = ReceptorStatus(status)
     if status is _POS:
         return (True,)
     if status is _NEG:
@@ -26,21 +31,26 @@ def _options(status: ReceptorStatus) -> tuple[bool, ...]:
     return (True, False)
 
 
-def _subtype(her2: bool, er: bool, pr: bool) -> str:
+def _subtype(her2: bool, er: bool, pr: bool) -> SubtypeCode:
+    """The subtype rule itself (one positive hormone receptor suffices)."""
     if her2:
         return LUMINAL_B if er or pr else HER2_ENRICHED
     return LUMINAL_A if er or pr else TRIPLE_NEGATIVE
 
 
-def possible_subtypes(her2: ReceptorStatus, er: ReceptorStatus,
-                      pr: ReceptorStatus) -> frozenset[str]:
+def possible_subtypes(her2: ReceptorStatus | str, er: ReceptorStatus | str,
+                      pr: ReceptorStatus | str) -> frozenset[SubtypeCode]:
+    """Every subtype the known results allow, trying each value an unsettled receptor could take."""
     return frozenset(_subtype(h, e, p) for h in _options(her2) for e in _options(er)
                      for p in _options(pr))
 
 
-def subtype_code(her2: ReceptorStatus, er: ReceptorStatus, pr: ReceptorStatus) -> str:
-    """The project's one subtype rule (`model/subtype.py`); agrees with `possible_subtypes`."""
-    return derive_subtype(her2, er, pr)
+def subtype_code(her2: ReceptorStatus | str, er: ReceptorStatus | str,
+                 pr: ReceptorStatus | str) -> SubtypeCode:
+    """The subtype when the known results fix it, else unknown (never a guess): ER+ with PR
+    unknown and HER2- is luminal-a, while HER2 equivocal is always unknown."""
+    subtypes = possible_subtypes(her2, er, pr)
+    return next(iter(subtypes)) if len(subtypes) == 1 else UNKNOWN
 
 
 def her2_positive(record: PatientRecord) -> bool:
@@ -58,14 +68,3 @@ def hr_positive(record: PatientRecord) -> bool:
 
 def hr_negative(record: PatientRecord) -> bool:
     return record.er.status is _NEG and record.pr.status is _NEG
-
-
-def unresolved(record: PatientRecord) -> tuple[str, ...]:
-    """Receptors whose status is unknown or equivocal, named for the missing-data list."""
-    names = []
-    for name, receptor in (("HER2", record.her2), ("ER", record.er), ("PR", record.pr)):
-        if receptor.status is ReceptorStatus.EQUIVOCAL:
-            names.append(f"{name} status (equivocal, no resolving test)")
-        elif receptor.status is ReceptorStatus.UNKNOWN:
-            names.append(f"{name} status")
-    return tuple(names)

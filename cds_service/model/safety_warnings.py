@@ -17,8 +17,9 @@ from cds_service.model.patient import PatientRecord
 from cds_service.model.performance import choose_score
 from cds_service.model.situation import Progression
 from cds_service.model.systemic import hormonal_only
+from cds_service.model.vocabulary import OptionCode, Severity, WarningCode
 
-FOCAL_OPTIONS = ("srs", "fsrt")
+FOCAL_OPTIONS = (OptionCode.SRS, OptionCode.FSRT)
 
 
 def composite_dose_figures() -> tuple[str, str]:
@@ -78,12 +79,12 @@ def radionecrosis_risk(record: PatientRecord, situation: Situation, progression:
                  "Where a new SRS/FSRT target overlaps a prior SRS/FSRT volume, re-irradiation "
                  "carries")
         return Warning(
-            code="radionecrosis-risk",
+            code=WarningCode.RADIONECROSIS_RISK,
             message=(f"{where} a significant risk of post-radiation necrosis (PRN). "
                      + COMPOSITE_DOSE_ADVICE.format(v40=v40, crude=crude)),
             references=cite(15, 40, 41, 42))
     return Warning(
-        code="radionecrosis-risk",
+        code=WarningCode.RADIONECROSIS_RISK,
         message=("SRS/FSRT after WBRT re-irradiates brain that received the whole-brain dose: "
                  "account for the cumulative dose when planning. The review's PRN figures come "
                  f"from repeat SRS/FSRT of the same volume ({crude}); FSRT may be preferred over "
@@ -98,7 +99,7 @@ def pseudoprogression(record: PatientRecord, situation: Situation,
     if not _possibly_in_field(record, situation, progression) or progression.pathology_confirmed:
         return None
     return Warning(
-        code="pseudoprogression-possible",
+        code=WarningCode.PSEUDOPROGRESSION_POSSIBLE,
         message=("Enlargement of a lesion treated with SRS/FSRT may be post-radiation necrosis "
                  "(pseudoprogression) rather than tumour [19, 20]. Before salvage, consider "
                  "perfusion/diffusion MRI, MR spectroscopy, PET or SPECT [23-29]; only a "
@@ -112,7 +113,7 @@ def poor_performance(record: PatientRecord, performance: PerformanceStatus) -> W
     score = choose_score(record)
     shown = score.text() if score else "poor performance status"
     return Warning(
-        code="poor-performance-status",
+        code=WarningCode.POOR_PERFORMANCE_STATUS,
         message=(f"Poor performance status ({shown}): aggressive local options are for "
                  "selected patients only; best supportive care is an option. Performance status "
                  "was the most important prognostic factor in reirradiated patients [34]."),
@@ -125,7 +126,7 @@ def hormonal_therapy_alone(record: PatientRecord) -> Warning | None:
         return None
     drugs = ", ".join(sorted({t.drug for t in record.systemic_therapies}))
     return Warning(
-        code="hormonal-therapy-not-recommended",
+        code=WarningCode.HORMONAL_THERAPY_NOT_RECOMMENDED,
         message=(f"Hormonal therapy ({drugs}) is the only active systemic therapy. No clinical "
                  "trial or large retrospective study supports hormonal therapy as salvage "
                  "treatment of progressive BCBM, only case reports [77-79]; it should not be "
@@ -137,7 +138,7 @@ def hormonal_therapy_alone(record: PatientRecord) -> Warning | None:
 def missing_data(items: tuple[str, ...]) -> Warning | None:
     if not items:
         return None
-    return Warning(code="missing-data", severity="info",
+    return Warning(code=WarningCode.MISSING_DATA, severity=Severity.INFO,
                    message="Not on record, and needed for this decision: " + "; ".join(items)
                    + ". Nothing was assumed in its place.")
 

@@ -50,20 +50,7 @@ from cds_service.model.patient import (
     Trend,
 )
 from cds_service.model.rano_bm import PD
-
-LABELS = {
-    LEPTOMENINGEAL: "Leptomeningeal disease after local therapy of BCBM",
-    DISSEMINATED_AFTER_WBRT: "Disseminated intracranial progression after WBRT",
-    DISSEMINATED_AFTER_LOCAL: "Disseminated intracranial progression after surgery/SRS/FSRT",
-    LOCAL_AFTER_SRS_IN_FIELD: "Local progression within a previously SRS/FSRT-irradiated volume",
-    LOCAL_AFTER_SRS_OUT_OF_FIELD: "Limited progression outside the prior SRS/FSRT volumes",
-    LOCAL_AFTER_WBRT: "Limited progression after WBRT",
-    LOCAL_AFTER_SURGERY: "Limited progression after surgery without radiotherapy",
-    NO_PROGRESSION: "BCBM treated locally, no progression on record",
-    NOT_SALVAGE: "BCBM never treated locally: not a salvage situation",
-    NOT_APPLICABLE: "Not breast cancer with brain metastases",
-}
-
+from cds_service.model.vocabulary import SITUATION_LABELS
 
 @dataclass
 class Progression:
@@ -252,7 +239,7 @@ def progression_evidence(record: PatientRecord, rano: RanoBm,
 
 
 def _situation(code: str, **kw) -> Situation:  # noqa: ANN003 - Situation fields
-    return Situation(code=code, label=LABELS[code], **kw)
+    return Situation(code=code, label=SITUATION_LABELS[code], **kw)
 
 
 @dataclass(frozen=True)
@@ -333,14 +320,14 @@ STABLE_IMAGING_LABEL = "Clinical deterioration after SRS/FSRT with stable imagin
 
 def _label(code: str, position: Position, imaging_stable: bool = False) -> str:
     if code != LOCAL_AFTER_SRS_IN_FIELD:
-        return LABELS[code]
+        return SITUATION_LABELS[code]
     if imaging_stable:
         return STABLE_IMAGING_LABEL
     if position.unknown and not position.outside:
         return POSITION_UNKNOWN_LABEL
     if position.outside:
         return MIXED_LABEL
-    return LABELS[code]
+    return SITUATION_LABELS[code]
 
 
 def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_CONFIG

@@ -24,16 +24,18 @@ from cds_service.model import evidence
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
+from cds_service.model.vocabulary import (
+    GPA_FACTOR_LABELS,
+    NOT_ON_RECORD,
+    RANO_LABELS,
+    RANO_NOT_ASSESSABLE,
+    SEVERITY_LABELS,
+    SEVERITY_ORDER,
+    SUBTYPE_LABELS,
+    Severity,
+)
 from cds_service.smart import svg
 from cds_service.smart.data import PatientData
-
-REVIEW_CITATION = ("Spalek MJ, Mandat T. Salvage Treatment for Progressive Brain Metastases in "
-                   "Breast Cancer. Cancers 2022;14:1096")
-REVIEW_URL = "https://doi.org/10.3390/cancers14041096"
-DOI_RESOLVER = "https://doi.org/"
-# A reference without a DOI on record links to a search by its title, labelled as a search.
-PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
-_DOI_SAFE = "/:;()"  # kept as written in doi.org paths; "<", ">", "#", "?" and spaces are escaped
 
 TREATMENT_NAMES = {
     TreatmentKind.SURGERY: "Surgery",
@@ -42,21 +44,6 @@ TREATMENT_NAMES = {
     TreatmentKind.WBRT: "WBRT",
     TreatmentKind.OTHER_RT: "Brain RT",
 }
-RANO_LABELS = {
-    "CR": "Complete response (CR)",
-    "PR": "Partial response (PR)",
-    "SD": "Stable disease (SD)",
-    "PD": "Progressive disease (PD)",
-}
-GPA_FACTOR_LABELS = {
-    "kps": "Performance status (KPS)",
-    "subtype": "Tumour subtype",
-    "age": "Age",
-    "brain_metastases": "Number of brain metastases",
-    "extracranial_metastases": "Extracranial metastases",
-}
-SEVERITY_LABELS = {"critical": "Critical", "warning": "Warning", "info": "Note"}
-
 
 # -- view objects ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -236,8 +223,8 @@ class PlanPage:
     skipped: tuple[str, ...]
     notes: tuple[str, ...]
     references: tuple[ReferenceView, ...]
-    review_citation: str = REVIEW_CITATION
-    review_url: str = REVIEW_URL
+    review_citation: str = evidence.REVIEW_CITATION
+    review_url: str = evidence.REVIEW_URL
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -342,7 +329,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         missing=tuple(dict.fromkeys((*assessment.missing_data, *data.missing))),
         skipped=tuple(f"{s.reference}: {s.reason}" for s in record.skipped),
         notes=tuple(data.notes),
-        references=tuple(reference(n) for n in _all_references(assessment)),
+        references=tuple(reference(n) for n in assessment.references),
     )
 
 
@@ -450,29 +437,21 @@ def _host(url: str) -> str:
 
 
 def _performance(assessment: Assessment) -> str:
-    ps = assessment.performance_status
-    scores = ps.scores_text()
-    if scores is None:
-        return "not on record"
-    quality = {True: "good", False: "poor", None: "not assessable"}[ps.good]
-    return f"{scores} ({quality})"
+    return assessment.performance_status.summary() or NOT_ON_RECORD
 
 
 def _subtype(assessment: Assessment) -> str:
     s = assessment.subtype
-    names = {"her2": "HER2-positive (HR-negative)", "luminal-a": "Luminal A (HR+, HER2−)",
-             "luminal-b": "Luminal B (HR+, HER2+)", "triple-negative": "Triple-negative",
-             "unknown": "Unknown"}
-    return f"{names.get(s.code, s.code)} — HER2 {s.her2}, ER {s.er}, PR {s.pr}"
+    return f"{SUBTYPE_LABELS.get(s.code, s.code)} — HER2 {s.her2}, ER {s.er}, PR {s.pr}"
 
 
 def _by_severity(warnings: Any) -> list[Any]:
-    order = {"critical": 0, "warning": 1, "info": 2}
-    return sorted(warnings, key=lambda w: order.get(w.severity, 3))
+    return sorted(warnings, key=lambda w: SEVERITY_ORDER.get(w.severity, len(SEVERITY_ORDER)))
 
 
 def _warning(w: Any) -> WarningView:
-    return WarningView(severity=w.severity, severity_label=SEVERITY_LABELS.get(w.severity, "Note"),
+    return WarningView(severity=w.severity,
+                       severity_label=SEVERITY_LABELS.get(w.severity, SEVERITY_LABELS[Severity.INFO]),
                        code=w.code, message=w.message, references=tuple(w.references))
 
 
@@ -520,7 +499,7 @@ def _rano(rano: RanoBm, sld: SumOfDiameters, progressing: set[str]) -> RanoView:
         change = f"{pct:+.0f} %"
     return RanoView(
         category=rano.category,
-        category_label=RANO_LABELS.get(rano.category or "", "Not assessable"),
+        category_label=RANO_LABELS.get(rano.category or "", RANO_NOT_ASSESSABLE),
         baseline=svg.mm(sld.baseline),
         nadir=svg.mm(sld.nadir),
         current=svg.mm(sld.current),
@@ -541,71 +520,30 @@ def _rano(rano: RanoBm, sld: SumOfDiameters, progressing: set[str]) -> RanoView:
     )
 
 
-def _all_references(assessment: Assessment) -> list[int]:
-    numbers = set(assessment.references)
-    for o in assessment.options:
-        numbers.update(o.references)
-    for w in assessment.warnings:
-        numbers.update(w.references)
-    for r in assessment.systemic_regimens:
-        numbers.update(r.references)
-    numbers.update(assessment.gpa.references)
-    return sorted(n for n in numbers if isinstance(n, int))
-
-
 # -- references -----------------------------------------------------------------------------------
-def _lookup(number: int) -> Any:
-    for name in ("reference", "get", "lookup"):
-        fn = getattr(evidence, name, None)
-        if callable(fn):
-            try:
-                return fn(number)
-            except (KeyError, LookupError, ValueError):
-                return None
-    table = getattr(evidence, "REFERENCES", None)
-    if isinstance(table, dict):
-        return table.get(number)
-    return None
-
-
-def _field(entry: Any, *names: str) -> Any:
-    for name in names:
-        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
-        if value:
-            return value
-    return None
-
-
 def reference(number: int) -> ReferenceView:
-    """One reference line: authors, title, journal year;volume:pages, and what the review says of
-    the study (design, size) when the registry has it."""
-    entry = _lookup(number)
-    if entry is None:
-        return ReferenceView(number, f"Reference {number} of Spalek & Mandat, Cancers 2022.", None)
-    authors = _field(entry, "authors", "author")
-    if isinstance(authors, (list, tuple)):
-        et_al = bool(_field(entry, "et_al")) or len(authors) > 3
-        authors = ", ".join(str(a) for a in authors[:3]) + (" et al." if et_al else "")
-    parts = [str(p).rstrip(".") for p in (authors, _field(entry, "title")) if p]
-    venue = " ".join(str(p) for p in (_field(entry, "journal", "source"), _field(entry, "year"))
-                     if p)
-    volume, pages = _field(entry, "volume"), _field(entry, "pages")
-    if venue and volume:
-        venue += f";{volume}" + (f":{pages}" if pages else "")
-    if venue:
-        parts.append(venue)
-    text = ". ".join(parts) + "." if parts else f"Reference {number} of the review."
-    study = ", ".join(str(p) for p in (_field(entry, "study_type"), _field(entry, "size")) if p)
-    if study:
-        text += f" Study: {study}."
-    doi = _field(entry, "doi")
-    if doi:
-        doi = str(doi).removeprefix("https://doi.org/").removeprefix("doi:")
-        return ReferenceView(number, text, DOI_RESOLVER + quote(doi, safe=_DOI_SAFE), "doi")
-    candidate = _field(entry, "url")
-    if isinstance(candidate, str) and candidate.startswith("https://"):
-        return ReferenceView(number, text, candidate, "web")
-    title = _field(entry, "title")
-    if title:
-        return ReferenceView(number, text, PUBMED_SEARCH + quote_plus(str(title)), "search")
-    return ReferenceView(number, text, None)
+    """One reference line (model/evidence.py formats it), with its link when it has one."""
+    entry = evidence.REFERENCES.get(number)
+    if entry is None:  # never for a number the model cited (`cite` refuses unknown numbers)
+        return ReferenceView(number, f"Reference {number} of {evidence.REVIEW_SHORT}.", None)
+    url, kind = link(entry) or (None, None)
+    return ReferenceView(number, evidence.citation(entry), url, kind)
+
+
+DOI_RESOLVER = "https://doi.org/"
+PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
+_DOI_SAFE = "/:;()"  # kept as written in doi.org paths; "<", ">", "#", "?" and spaces are escaped
+
+
+def link(ref: evidence.Reference) -> tuple[str, str] | None:
+    """Where the reference can be read, and what the link is: ("doi", the paper itself), ("web",
+    the address the review gives) or ("search", a PubMed search by its title, offered when no DOI
+    is on record: a search, not the paper)."""
+    if ref.doi:
+        doi = ref.doi.removeprefix(DOI_RESOLVER).removeprefix("doi:")
+        return DOI_RESOLVER + quote(doi, safe=_DOI_SAFE), "doi"
+    if ref.url and ref.url.startswith("https://"):
+        return ref.url, "web"
+    if ref.title:
+        return PUBMED_SEARCH + quote_plus(ref.title), "search"
+    return None

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from markupsafe import Markup
 
 from cds_service.model import constants
+from cds_service.model.gpa import band_of
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7F6000")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
@@ -84,6 +85,9 @@ class GpaBand:
 # Updated Breast GPA (Sperduto 2020, review ref. 57; clinical-model §8): score bands and medians,
 # from the model's constants (their one home).
 GPA_BANDS = tuple(GpaBand(low, high, median) for low, high, median in constants.GPA_BANDS)
+GPA_MAX = 4.0  # the best score (Sperduto 2020 [57])
+# Where one band's box ends and the next begins on the 0-4 scale: halfway between them.
+GPA_BAND_EDGES = (0.0, *((a.high + b.low) / 2 for a, b in zip(GPA_BANDS, GPA_BANDS[1:])), GPA_MAX)
 
 
 # -- scales ---------------------------------------------------------------------------------------
@@ -231,7 +235,7 @@ class TimelineInput:
     sums: tuple[SumPoint, ...] = ()
     nadir_mm: float | None = None
     progression_mm: float | None = None  # nadir + the model's PD increase (20 % by default)
-    progression_label: str = "+20 %"  # that increase as text, from the same setting
+    progression_label: str = f"+{constants.RANO_PD_SLD_INCREASE * 100:.0f} %"  # that increase as text
     assessment_date: date | None = None
     title: str = "Lesion timeline"
     extra_desc: tuple[str, ...] = field(default_factory=tuple)
@@ -246,22 +250,78 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
     scaled down: the page shows it below 640 px (class ``lesion-timeline-phone``)."""
     if phone:
         width = PHONE_WIDTH
-    suffix = "-phone" if phone else ""
+    days = _timeline_days(data)
+    if not days:
+        return _empty_svg(width, data.title, "No dated lesion measurement or treatment on record.")
+    layout = _timeline_layout(data, days, width, phone)
+    out = _timeline_open(data, days, layout)
+    frames, captions = _panel_frames(layout)
+    out += frames
+    out += _time_axis(layout)
+    out += _assessment_date_line(layout, data.assessment_date)
+    out += _treatment_markers(layout)
+    out += _lesion_series(layout, data.lesions)
+    out += _lesion_labels(layout, data.lesions)
+    out += _sum_series(layout, data.sums, data.progression_mm)
+    out += _threshold_lines(layout, data)
+    out.extend(captions)  # last: over the treatment lines
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class _TimelineLayout:
+    """Where everything of one timeline goes: the time scale, the two panels and their y scales,
+    the rows of the treatment labels above the plot."""
+
+    width: int
+    phone: bool
+    left: float
+    right: float
+    start: date
+    end: date
+    x_scale: TimeScale
+    treatments: tuple[TreatmentMark, ...]  # by start date
+    label_rows: tuple[int, ...]  # the label row of each treatment
+    p1_top: float
+    p1_bottom: float
+    p2_top: float
+    p2_bottom: float
+    height: int
+    y1: LinearScale
+    y1_ticks: tuple[float, ...]
+    y2: LinearScale
+    y2_ticks: tuple[float, ...]
+
+    @property
+    def suffix(self) -> str:
+        return "-phone" if self.phone else ""
+
+    @property
+    def plot_right(self) -> float:
+        return self.width - self.right
+
+
+TIMELINE_LABEL_H = 15.0  # height of one row of treatment labels
+TIMELINE_LABEL_FONT = 11
+TIMELINE_PANEL_HEIGHTS = (230.0, 46.0, 150.0)  # diameters panel, gap, sum panel
+
+
+def _timeline_days(data: TimelineInput) -> list[date]:
     days = [d for s in data.lesions for d, _ in s.points]
     days += [t.start for t in data.treatments] + [t.end for t in data.treatments if t.end]
     if data.assessment_date:
         days.append(data.assessment_date)
-    if not days:
-        return _empty_svg(width, data.title, "No dated lesion measurement or treatment on record.")
+    return days
 
+
+def _timeline_layout(data: TimelineInput, days: list[date], width: int,
+                     phone: bool) -> _TimelineLayout:
     start, end = time_domain(days)
     left, right = (36.0, 104.0) if phone else (60.0, 150.0)
-    label_font = 11
-    label_h = 15.0
-
     # Treatment labels above the plot, in as many rows as needed to avoid overlaps.
     x_scale = TimeScale(start, end, left, width - right)
-    ordered = sorted(data.treatments, key=lambda t: t.start)
+    ordered = tuple(sorted(data.treatments, key=lambda t: t.start))
     extents = []
     for t in ordered:
         x = x_scale.x(t.start)
@@ -269,21 +329,27 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
         extents.append((x - 7, x - 7 + text_w))
     rows = _label_rows(extents)
     label_rows = (max(rows) + 1) if rows else 0
-    top = 34.0 + label_rows * label_h + 8
-    panel1_h, gap, panel2_h = 230.0, 46.0, 150.0
+    top = 34.0 + label_rows * TIMELINE_LABEL_H + 8
+    panel1_h, gap, panel2_h = TIMELINE_PANEL_HEIGHTS
     p1_top, p1_bottom = top, top + panel1_h
     p2_top = p1_bottom + gap
     p2_bottom = p2_top + panel2_h
-    height = int(p2_bottom + 46)
 
     lesion_max = max((v for s in data.lesions for _, v in s.points), default=10.0)
     y1_high, y1_ticks = nice_ticks(max(lesion_max * 1.1, 5.0))
-    y1 = LinearScale(0.0, y1_high, p1_bottom, p1_top)
     sum_values = [p.total_mm for p in data.sums]
     sum_values += [v for v in (data.nadir_mm, data.progression_mm) if v is not None]
     y2_high, y2_ticks = nice_ticks(max(max(sum_values, default=10.0) * 1.12, 5.0), 4)
-    y2 = LinearScale(0.0, y2_high, p2_bottom, p2_top)
+    return _TimelineLayout(
+        width=width, phone=phone, left=left, right=right, start=start, end=end, x_scale=x_scale,
+        treatments=ordered, label_rows=tuple(rows),
+        p1_top=p1_top, p1_bottom=p1_bottom, p2_top=p2_top, p2_bottom=p2_bottom,
+        height=int(p2_bottom + 46),
+        y1=LinearScale(0.0, y1_high, p1_bottom, p1_top), y1_ticks=tuple(y1_ticks),
+        y2=LinearScale(0.0, y2_high, p2_bottom, p2_top), y2_ticks=tuple(y2_ticks))
 
+
+def _timeline_desc(data: TimelineInput, days: list[date]) -> str:
     n_lesions = len(data.lesions)
     desc = [
         f"{n_lesions} lesion{'s' if n_lesions != 1 else ''} measured between "
@@ -294,85 +360,118 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
         desc.append(f"Sum of diameters nadir {mm(data.nadir_mm)}; progression threshold "
                     f"({data.progression_label}) {mm(data.progression_mm)}.")
     desc.extend(data.extra_desc)
+    return " ".join(desc)
 
-    out: list[str] = [
+
+def _timeline_open(data: TimelineInput, days: list[date], layout: _TimelineLayout) -> list[str]:
+    """The <svg> element with its title, description and white background."""
+    width, height, suffix = layout.width, layout.height, layout.suffix
+    return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart lesion-timeline{suffix}" '
         f'role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'aria-labelledby="timeline-title{suffix} timeline-desc{suffix}" font-family="sans-serif" '
-        f'data-lesion-count="{n_lesions}" data-treatment-count="{len(data.treatments)}">',
+        f'data-lesion-count="{len(data.lesions)}" data-treatment-count="{len(data.treatments)}">',
         f'<title id="timeline-title{suffix}">{esc(data.title)}</title>',
-        f'<desc id="timeline-desc{suffix}">{esc(" ".join(desc))}</desc>',
+        f'<desc id="timeline-desc{suffix}">{esc(_timeline_desc(data, days))}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
 
-    # Panel frames, grid and y axes (captions are drawn last, over the treatment lines).
+
+def _panel_frames(layout: _TimelineLayout) -> tuple[list[str], list[str]]:
+    """Panel frames, grid and y axes; the captions apart (drawn last, over the treatment lines)."""
+    out: list[str] = []
     captions: list[str] = []
+    left, right = layout.left, layout.plot_right
     for scale, ticks, p_top, p_bottom, caption in (
-        (y1, y1_ticks, p1_top, p1_bottom, "Longest diameter per lesion (mm)"),
-        (y2, y2_ticks, p2_top, p2_bottom, "Sum of longest diameters (mm)"),
+        (layout.y1, layout.y1_ticks, layout.p1_top, layout.p1_bottom,
+         "Longest diameter per lesion (mm)"),
+        (layout.y2, layout.y2_ticks, layout.p2_top, layout.p2_bottom,
+         "Sum of longest diameters (mm)"),
     ):
         captions.append(_text(left, p_top - 8, caption, size=12, weight="bold", halo=True))
         for tick in ticks:
             y = scale.y(tick)
-            out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" '
+            out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" '
                        f'y2="{y:.1f}" stroke="#e3e3e3" stroke-width="1"/>')
             out.append(_text(left - 6, y + 4, _num(tick), anchor="end", size=10, fill="#444444"))
-        out.append(f'<rect x="{left:.1f}" y="{p_top:.1f}" width="{width - right - left:.1f}" '
+        out.append(f'<rect x="{left:.1f}" y="{p_top:.1f}" width="{right - left:.1f}" '
                    f'height="{p_bottom - p_top:.1f}" fill="none" stroke="#8a8a8a" '
                    f'stroke-width="1"/>')
+    return out, captions
 
-    # Time axis: month ticks under each panel, labels under the lower one.
-    for tick in month_ticks(start, end, max_ticks=3 if phone else 9):
-        x = x_scale.x(tick)
-        for p_top, p_bottom in ((p1_top, p1_bottom), (p2_top, p2_bottom)):
+
+def _panels(layout: _TimelineLayout) -> tuple[tuple[float, float], tuple[float, float]]:
+    return (layout.p1_top, layout.p1_bottom), (layout.p2_top, layout.p2_bottom)
+
+
+def _time_axis(layout: _TimelineLayout) -> list[str]:
+    """Month ticks under each panel, labels under both."""
+    out: list[str] = []
+    for tick in month_ticks(layout.start, layout.end, max_ticks=3 if layout.phone else 9):
+        x = layout.x_scale.x(tick)
+        for p_top, p_bottom in _panels(layout):
             out.append(f'<line x1="{x:.1f}" y1="{p_top:.1f}" x2="{x:.1f}" y2="{p_bottom:.1f}" '
                        f'stroke="#f0f0f0" stroke-width="1"/>')
             out.append(f'<line x1="{x:.1f}" y1="{p_bottom:.1f}" x2="{x:.1f}" '
                        f'y2="{p_bottom + 4:.1f}" stroke="#666666" stroke-width="1"/>')
-        out.append(_text(x, p2_bottom + 17, month_label(tick), anchor="middle", size=10,
+        out.append(_text(x, layout.p2_bottom + 17, month_label(tick), anchor="middle", size=10,
                          fill="#444444"))
-        out.append(_text(x, p1_bottom + 15, month_label(tick), anchor="middle", size=10,
+        out.append(_text(x, layout.p1_bottom + 15, month_label(tick), anchor="middle", size=10,
                          fill="#595959"))
+    return out
 
-    # Assessment date.
-    if data.assessment_date and start <= data.assessment_date <= end:
-        x = x_scale.x(data.assessment_date)
-        out.append(
-            f'<g class="assessment-date"><line x1="{x:.1f}" y1="{p1_top:.1f}" x2="{x:.1f}" '
-            f'y2="{p2_bottom:.1f}" stroke="#222222" stroke-width="1" stroke-dasharray="2 3"/>'
-            + _text(x, p2_bottom + 32, f"assessed {data.assessment_date.isoformat()}",
-                    anchor="middle", size=10, fill="#222222") + "</g>")
 
-    # Treatments: a band for a course, a line at its start, a labelled flag above the plot.
-    for t, row in zip(ordered, rows, strict=True):
+def _assessment_date_line(layout: _TimelineLayout, day: date | None) -> list[str]:
+    if not day or not layout.start <= day <= layout.end:
+        return []
+    x = layout.x_scale.x(day)
+    return [
+        f'<g class="assessment-date"><line x1="{x:.1f}" y1="{layout.p1_top:.1f}" x2="{x:.1f}" '
+        f'y2="{layout.p2_bottom:.1f}" stroke="#222222" stroke-width="1" stroke-dasharray="2 3"/>'
+        + _text(x, layout.p2_bottom + 32, f"assessed {day.isoformat()}",
+                anchor="middle", size=10, fill="#222222") + "</g>"]
+
+
+def _treatment_markers(layout: _TimelineLayout) -> list[str]:
+    """Each treatment: a band for a course, a line at its start, a labelled flag above the plot."""
+    out: list[str] = []
+    for t, row in zip(layout.treatments, layout.label_rows, strict=True):
         colour = TREATMENT_COLOURS.get(t.kind, "#555555")
-        x = x_scale.x(t.start)
-        label_y = 30.0 + row * label_h
+        x = layout.x_scale.x(t.start)
+        label_y = 30.0 + row * TIMELINE_LABEL_H
         parts = [f'<g class="treatment-marker" data-kind="{esc(t.kind)}" '
                  f'data-start="{t.start.isoformat()}"'
                  + (f' data-end="{t.end.isoformat()}"' if t.end else "") + ">",
                  f"<title>{esc(t.detail or t.label)}</title>"]
         if t.end and t.end > t.start:
-            x_end = x_scale.x(t.end)
-            for p_top, p_bottom in ((p1_top, p1_bottom), (p2_top, p2_bottom)):
+            x_end = layout.x_scale.x(t.end)
+            for p_top, p_bottom in _panels(layout):
                 parts.append(f'<rect x="{x:.1f}" y="{p_top:.1f}" width="{max(x_end - x, 1.5):.1f}" '
                              f'height="{p_bottom - p_top:.1f}" fill="{colour}" '
                              f'fill-opacity="0.12"/>')
-        parts.append(f'<line x1="{x:.1f}" y1="{label_y + 3:.1f}" x2="{x:.1f}" y2="{p2_bottom:.1f}" '
+        parts.append(f'<line x1="{x:.1f}" y1="{label_y + 3:.1f}" x2="{x:.1f}" '
+                     f'y2="{layout.p2_bottom:.1f}" '
                      f'stroke="{colour}" stroke-width="1.6" stroke-dasharray="6 3"/>')
         parts.append(f'<polygon points="{x - 5:.1f},{label_y - 9:.1f} {x + 5:.1f},{label_y - 9:.1f} '
                      f'{x:.1f},{label_y - 1:.1f}" fill="{colour}"/>')
-        parts.append(_text(x + 8, label_y - 1, t.label, size=label_font, weight="bold",
+        parts.append(_text(x + 8, label_y - 1, t.label, size=TIMELINE_LABEL_FONT, weight="bold",
                            fill=colour, css="treatment-label", halo=True))
         parts.append("</g>")
         out.append("".join(parts))
+    return out
 
-    # Lesion series with direct labels at the right edge.
-    label_targets = []
-    for i, series in enumerate(data.lesions):
-        colour = PALETTE[i % len(PALETTE)]
-        shape = MARKERS[i % len(MARKERS)]
-        pts = [(x_scale.x(d), y1.y(v)) for d, v in series.points]
+
+def _series_style(i: int) -> tuple[str, str]:
+    """The colour and marker shape of the i-th lesion series."""
+    return PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+
+
+def _lesion_series(layout: _TimelineLayout, lesions: tuple[LesionSeries, ...]) -> list[str]:
+    """One polyline with its markers per lesion in the top panel."""
+    out: list[str] = []
+    for i, series in enumerate(lesions):
+        colour, shape = _series_style(i)
+        pts = [(layout.x_scale.x(d), layout.y1.y(v)) for d, v in series.points]
         width_px = 2.8 if series.progressing else 1.8
         parts = [f'<g class="lesion-series" data-lesion="{esc(series.lesion_id)}"'
                  f' data-progressing="{"true" if series.progressing else "false"}">',
@@ -386,62 +485,75 @@ def lesion_timeline_svg(data: TimelineInput, *, width: int = 900, phone: bool = 
                          f'on {day.isoformat()}</title>{_marker(shape, x, y, colour)}</g>')
         parts.append("</g>")
         out.append("".join(parts))
-        if pts:
-            label_targets.append((i, pts[-1][1]))
-    if label_targets:
-        placed = _spread([y for _, y in label_targets], 14.0, p1_top + 8, p1_bottom - 2)
-        for (i, _), y in zip(label_targets, placed, strict=True):
-            series = data.lesions[i]
-            colour = PALETTE[i % len(PALETTE)]
-            last_value = series.points[-1][1]
-            # On a phone, the id only (the values are in the table next to the chart).
-            value = "" if phone else f" {mm(last_value)}"
-            text = f"{series.lesion_id}{value}" + (" ▲" if series.progressing else "")
-            out.append(_marker(MARKERS[i % len(MARKERS)], width - right + 12, y - 4, colour,
-                               size=3.5))
-            # Dark text (contrast ≥ 4.5:1); the coloured marker before it names the series.
-            out.append(_text(width - right + 20, y, _truncate(text, 14 if phone else 20), size=11,
-                             fill="#1a1a1a",
-                             weight="bold" if series.progressing else "normal",
-                             css="lesion-label"))
+    return out
 
-    # Sum of diameters, nadir, +20 % line.
-    if data.sums:
-        pts = [(x_scale.x(p.day), y2.y(p.total_mm)) for p in data.sums]
-        parts = ['<g class="sum-series">', "<title>Sum of longest diameters</title>"]
-        if len(pts) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="#222222" '
-                         f'stroke-width="2.2"/>')
-        for (x, y), point in zip(pts, data.sums, strict=True):
-            above = data.progression_mm is not None and point.total_mm >= data.progression_mm
-            colour = "#C00000" if above else "#222222"
-            parts.append(f'<g class="measurement"><title>Sum {esc(mm(point.total_mm))} on '
-                         f'{point.day.isoformat()} ({point.lesions_counted} lesion'
-                         f'{"s" if point.lesions_counted != 1 else ""})</title>'
-                         f'{_marker("circle", x, y, colour, size=4.0)}</g>')
-        parts.append("</g>")
-        out.append("".join(parts))
-    else:
-        out.append(_text((left + width - right) / 2, (p2_top + p2_bottom) / 2,
-                         "No scan with target-lesion measurements", anchor="middle",
-                         fill="#666666"))
+
+def _lesion_labels(layout: _TimelineLayout, lesions: tuple[LesionSeries, ...]) -> list[str]:
+    """Direct labels at the right edge, at each series' last value, pushed apart."""
+    targets = [(i, layout.y1.y(s.points[-1][1])) for i, s in enumerate(lesions) if s.points]
+    if not targets:
+        return []
+    out: list[str] = []
+    x = layout.plot_right
+    placed = _spread([y for _, y in targets], 14.0, layout.p1_top + 8, layout.p1_bottom - 2)
+    for (i, _), y in zip(targets, placed, strict=True):
+        series = lesions[i]
+        colour, shape = _series_style(i)
+        # On a phone, the id only (the values are in the table next to the chart).
+        value = "" if layout.phone else f" {mm(series.points[-1][1])}"
+        text = f"{series.lesion_id}{value}" + (" ▲" if series.progressing else "")
+        out.append(_marker(shape, x + 12, y - 4, colour, size=3.5))
+        # Dark text (contrast ≥ 4.5:1); the coloured marker before it names the series.
+        out.append(_text(x + 20, y, _truncate(text, 14 if layout.phone else 20), size=11,
+                         fill="#1a1a1a",
+                         weight="bold" if series.progressing else "normal",
+                         css="lesion-label"))
+    return out
+
+
+def _sum_series(layout: _TimelineLayout, sums: tuple[SumPoint, ...],
+                progression_mm: float | None) -> list[str]:
+    """The sum of diameters in the bottom panel, points at or above the threshold in red."""
+    if not sums:
+        return [_text((layout.left + layout.plot_right) / 2, (layout.p2_top + layout.p2_bottom) / 2,
+                      "No scan with target-lesion measurements", anchor="middle",
+                      fill="#666666")]
+    pts = [(layout.x_scale.x(p.day), layout.y2.y(p.total_mm)) for p in sums]
+    parts = ['<g class="sum-series">', "<title>Sum of longest diameters</title>"]
+    if len(pts) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#222222" '
+                     f'stroke-width="2.2"/>')
+    for (x, y), point in zip(pts, sums, strict=True):
+        above = progression_mm is not None and point.total_mm >= progression_mm
+        colour = "#C00000" if above else "#222222"
+        parts.append(f'<g class="measurement"><title>Sum {esc(mm(point.total_mm))} on '
+                     f'{point.day.isoformat()} ({point.lesions_counted} lesion'
+                     f'{"s" if point.lesions_counted != 1 else ""})</title>'
+                     f'{_marker("circle", x, y, colour, size=4.0)}</g>')
+    parts.append("</g>")
+    return ["".join(parts)]
+
+
+def _threshold_lines(layout: _TimelineLayout, data: TimelineInput) -> list[str]:
+    """The nadir and the progression threshold (nadir + the model's PD increase), labelled."""
     lines = [(value, css, colour, dash, label) for value, css, colour, dash, label in (
         (data.nadir_mm, "nadir-line", "#007A5A", "5 3", "nadir"),
         (data.progression_mm, "progression-line", "#C00000", "9 4",
-         data.progression_label if phone else f"{data.progression_label} (PD)"),
+         data.progression_label if layout.phone else f"{data.progression_label} (PD)"),
     ) if value is not None]
-    label_ys = _spread([y2.y(line[0]) + 4 for line in lines], 14.0, p2_top + 10, p2_bottom + 4)
+    label_ys = _spread([layout.y2.y(line[0]) + 4 for line in lines], 14.0, layout.p2_top + 10,
+                       layout.p2_bottom + 4)
+    out: list[str] = []
     for (value, css, colour, dash, label), label_y in zip(lines, label_ys, strict=True):
-        y = y2.y(value)
-        out.append(f'<line class="{css}" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" '
+        y = layout.y2.y(value)
+        out.append(f'<line class="{css}" x1="{layout.left:.1f}" y1="{y:.1f}" '
+                   f'x2="{layout.plot_right:.1f}" '
                    f'y2="{y:.1f}" stroke="{colour}" stroke-width="1.6" '
                    f'stroke-dasharray="{dash}"/>')
-        out.append(_text(width - right + 8, label_y, f"{label} {mm(value)}", size=11,
+        out.append(_text(layout.plot_right + 8, label_y, f"{label} {mm(value)}", size=11,
                          fill=colour))
-    out.extend(captions)
-    out.append("</svg>")
-    return Markup("".join(out))
+    return out
 
 
 def _series_title(series: LesionSeries) -> str:
@@ -465,12 +577,9 @@ def _empty_svg(width: int, title: str, message: str) -> Markup:
 
 # -- GPA bar --------------------------------------------------------------------------------------
 def gpa_band(score: float | None) -> GpaBand | None:
-    if score is None:
-        return None
-    for band in GPA_BANDS:
-        if band.low - 0.25 < score <= band.high + 0.25 or (band.low == 0 and score <= band.high):
-            return band
-    return None
+    """The band of `score` by the model's rule (`model.gpa.band_of`)."""
+    band = None if score is None else band_of(score)
+    return None if band is None else GPA_BANDS[constants.GPA_BANDS.index(band)]
 
 
 def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int = 720,
@@ -504,9 +613,8 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
         f'<desc id="gpa-desc{suffix}">{esc(desc)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    edges = [0.0, 1.25, 2.25, 3.25, 4.0]
     for i, band in enumerate(GPA_BANDS):
-        x0, x1 = scale.x(edges[i]), scale.x(edges[i + 1])
+        x0, x1 = scale.x(GPA_BAND_EDGES[i]), scale.x(GPA_BAND_EDGES[i + 1])
         is_current = band is current
         stroke = ' stroke="#1a1a1a" stroke-width="3"' if is_current else \
             ' stroke="#8a8a8a" stroke-width="1"'
@@ -533,7 +641,7 @@ def gpa_bar_svg(score: float | None, median_months: float | None, *, width: int 
     out.append(_text(width / 2, bar_top + bar_h + 50, "Breast GPA (0 = worst, 4 = best prognosis)",
                      anchor="middle", size=10, fill="#444444"))
     if score is not None:
-        x = scale.x(max(0.0, min(4.0, score)))
+        x = scale.x(max(0.0, min(GPA_MAX, score)))
         anchor = "start" if x < width * 0.25 else "end" if x > width * 0.75 else "middle"
         out.append(
             f'<g class="gpa-marker" data-score="{score:.1f}">'
@@ -559,4 +667,4 @@ class GpaScale:
     x1: float
 
     def x(self, value: float) -> float:
-        return self.x0 + value / 4.0 * (self.x1 - self.x0)
+        return self.x0 + value / GPA_MAX * (self.x1 - self.x0)

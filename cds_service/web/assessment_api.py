@@ -18,6 +18,7 @@ from cds_service.assessment.pipeline import assess_resources
 from cds_service.config import ServiceConfig
 from cds_service.errors import BadRequest, ServiceError
 from cds_service.mapping.context import subject_key
+from cds_service.model.assessment import assessment_date_at
 from cds_service.web.http_json import read_json_body
 
 bp = Blueprint("assessment_api", __name__)
@@ -40,7 +41,7 @@ MAX_JSON_DEPTH = 64
 
 def parse_assessment_date(value: str | None) -> date:
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return assessment_date_at(datetime.now(timezone.utc))
     try:
         if len(value) != len("YYYY-MM-DD"):
             raise ValueError(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -26,6 +26,7 @@ from cds_service.errors import (
 )
 from cds_service.storage.feedback_store import FeedbackOutcome
 from cds_service.fhir.gather import gather
+from cds_service.model.assessment import assessment_date_at
 from cds_service.web.http_json import read_json_body
 from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
@@ -68,7 +69,8 @@ def call_service(service_id: str) -> Any:
     deadline = time.monotonic() + config.request_budget_s
     data = gather(service, body, config, effective_allowlist(services.allowlist), deadline,
                   services.fhir_threads, services.fhir_connections)
-    call = HookCall(service=service, request=body, data=data, config=config, today=date.today())
+    call = HookCall(service=service, request=body, data=data, config=config,
+                    today=assessment_date_at(datetime.now(timezone.utc)))
     response = service.handler(call)
     metrics.count_hook_call(service.id, response.get("cards", []))
     # Off the request path; a failure costs only the link for later feedback, never the cards.

@@ -128,7 +128,7 @@ def test_her2_progressing_on_tucatinib_is_offered_t_dxd_to_order(live_service,
     # review §5.3: "Even better results were found in the recently published subgroup analysis
     # from a phase III DESTINY-Breast03 trial. Patients with HER2-positive BCBM who received
     # fam-trastuzumab deruxtecan-nxki (T-DXd) had significantly better intracranial response"
-    assert suggestion["label"].endswith("Order Trastuzumab deruxtecan")
+    assert suggestion["label"].endswith("Order Trastuzumab deruxtecan (T-DXd)")
     assert rxnorm_codes(suggestion) == ["2267582"]
     for action in suggestion["actions"]:
         assert_valid_fhir(action["resource"])

@@ -9,6 +9,7 @@ import pytest
 
 from cds_service.mapping import collect_resources, map_draft_orders, map_patient
 from cds_service.model.patient import PatientRecord, Presence, ReceptorStatus, TherapyClass, Trend
+from cds_service.model.receptors import subtype_code
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "mcode-stu4-examples"
 FILES = sorted(p for p in EXAMPLES.glob("*.json"))
@@ -61,7 +62,7 @@ def test_jenny_m_bundle():
     assert record.er.sources == ("Observation/tumor-marker-test-er-jenny-m",)
     assert record.er.date.isoformat() == "2018-03-10"
     assert (record.ecog.value, record.ecog.date.isoformat()) == (0, "2018-04-12")
-    assert record.subtype == "luminal-a"
+    assert subtype_code(record.her2.status, record.er.status, record.pr.status) == "luminal-a"
     # the chest-wall course (volumes qualified Entire) is not whole-brain radiotherapy, and the
     # breast tumour size (measured on a specimen) is not a brain lesion
     assert record.treatments == () and record.lesions == ()

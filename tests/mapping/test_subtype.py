@@ -1,4 +1,4 @@
-"""derive_subtype: every combination of HER2/ER/PR that decides (or does not decide) the subtype."""
+"""subtype_code: every combination of HER2/ER/PR that decides (or does not decide) the subtype."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from cds_service.mapping import map_patient
 from cds_service.model.patient import ReceptorStatus
-from cds_service.model.subtype import derive_subtype
+from cds_service.model.receptors import subtype_code
 from tests.support import fhir_builders as b
 
 P, N, E, U = "positive", "negative", "equivocal", "unknown"
@@ -38,19 +38,23 @@ P, N, E, U = "positive", "negative", "equivocal", "unknown"
     (U, P, N, "unknown"),
     (U, U, U, "unknown"),
 ])
-def test_derive_subtype(her2, er, pr, expected):
-    assert derive_subtype(her2, er, pr) == expected
-    assert derive_subtype(ReceptorStatus(her2), ReceptorStatus(er), ReceptorStatus(pr)) == expected
+def test_subtype_code(her2, er, pr, expected):
+    assert subtype_code(her2, er, pr) == expected
+    assert subtype_code(ReceptorStatus(her2), ReceptorStatus(er), ReceptorStatus(pr)) == expected
 
 
 def test_every_combination_gives_one_of_the_five_codes():
-    codes = {derive_subtype(*combo) for combo in itertools.product((P, N, E, U), repeat=3)}
+    codes = {subtype_code(*combo) for combo in itertools.product((P, N, E, U), repeat=3)}
     assert codes == {"her2", "luminal-a", "luminal-b", "triple-negative", "unknown"}
 
 
-def test_patient_record_subtype_property():
+def record_subtype(record) -> str:
+    return subtype_code(record.her2.status, record.er.status, record.pr.status)
+
+
+def test_mapped_receptors_give_the_subtype():
     pid = "p1"
     record = map_patient([b.patient(pid), *b.receptors(pid, her2="positive", er="negative",
                                                        pr="negative")])
-    assert record.subtype == "her2"
-    assert map_patient([b.patient(pid)]).subtype == "unknown"
+    assert record_subtype(record) == "her2"
+    assert record_subtype(map_patient([b.patient(pid)])) == "unknown"

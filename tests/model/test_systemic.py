@@ -116,18 +116,6 @@ def test_hormonal_therapy_with_a_cdk46_inhibitor_is_not_warned() -> None:
     assert "palbociclib" not in [r.code for r in result.systemic_regimens]  # current line
 
 
-@pytest.mark.parametrize(("her2", "er", "pr"), list(itertools.product(STATUSES, repeat=3)))
-def test_gpa_subtype_sets_agree_with_the_project_subtype_rule(her2: str, er: str, pr: str) -> None:
-    from cds_service.model.patient import ReceptorStatus
-    from cds_service.model.receptors import possible_subtypes
-    from cds_service.model.subtype import derive_subtype
-
-    statuses = [ReceptorStatus(s) for s in (her2, er, pr)]
-    subtypes = possible_subtypes(*statuses)
-    expected = next(iter(subtypes)) if len(subtypes) == 1 else "unknown"
-    assert derive_subtype(*statuses) == expected
-
-
 def test_regimens_follow_the_named_evidence_ranking() -> None:
     from cds_service.model.systemic import EVIDENCE_RANKING, REGIMENS
     # review §5.3: HER2CLIMB (randomized) [70] and DESTINY-Breast03 ("Even better results") [75]

@@ -407,7 +407,7 @@ def test_a_doi_with_characters_unsafe_in_a_url_is_escaped_in_the_link(monkeypatc
 
     fake = replace(REFERENCES[1],
                    doi="10.1002/(SICI)1097-0142(19990101)85:1<1::AID-CNCR1>3.0.CO;2-#")
-    monkeypatch.setattr(plan_module, "_lookup", lambda number: fake)
+    monkeypatch.setitem(plan_module.evidence.REFERENCES, 1, fake)
     view = plan_reference(1)
     assert view.link_kind == "doi"
     assert view.url == ("https://doi.org/10.1002/(SICI)1097-0142(19990101)85:1%3C1::AID-CNCR1%3E3.0."

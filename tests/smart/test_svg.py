@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import date
+from decimal import Decimal
 
 from cds_service.smart import svg
 
@@ -112,6 +113,23 @@ def test_gpa_band_edges():
     assert svg.gpa_band(3.5).median_months == 36.3
     assert svg.gpa_band(4.0).median_months == 36.3
     assert svg.gpa_band(None) is None
+
+
+def test_the_gpa_chart_uses_the_model_band_rule_and_boxes_between_bands():
+    """The chart's band of every possible score is the one whose median the model reports."""
+    from cds_service.model.gpa import median_survival
+
+    for step in range(9):
+        score = step / 2
+        assert svg.gpa_band(score).median_months == median_survival(score)
+    assert svg.GPA_BAND_EDGES == (0.0, 1.25, 2.25, 3.25, 4.0)
+
+
+def test_the_default_progression_label_is_the_model_pd_increase():
+    from cds_service.model.constants import RANO_PD_SLD_INCREASE
+
+    assert RANO_PD_SLD_INCREASE == Decimal("0.20")
+    assert svg.TimelineInput(lesions=()).progression_label == "+20 %"
 
 
 def test_gpa_bar_without_score():

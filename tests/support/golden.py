@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +30,22 @@ GOLDEN_DAY = date(2024, 3, 1)  # the vignettes' assessment date: imaging days to
 
 @contextmanager
 def frozen_today(day: date = GOLDEN_DAY) -> Iterator[None]:
-    """Hook calls answered as if today were `day` (the service takes `date.today()` per call)."""
+    """Hook calls answered as if today were `day` (the service reads the UTC clock per call,
+    `model.assessment.assessment_date_at`): noon UTC of `day`."""
     from cds_service.web import cds_blueprint
 
-    class _Day(date):
+    class _Clock(datetime):
         @classmethod
-        def today(cls) -> date:  # type: ignore[override]
-            return day
+        def now(cls, tz=None):  # type: ignore[override]  # noqa: ANN001, ANN206
+            noon = datetime.combine(day, time(12), tzinfo=timezone.utc)
+            return noon.astimezone(tz) if tz is not None else noon.replace(tzinfo=None)
 
-    original = cds_blueprint.date
-    cds_blueprint.date = _Day  # type: ignore[misc]
+    original = cds_blueprint.datetime
+    cds_blueprint.datetime = _Clock  # type: ignore[misc]
     try:
         yield
     finally:
-        cds_blueprint.date = original  # type: ignore[misc]
+        cds_blueprint.datetime = original  # type: ignore[misc]
 HEADING = re.compile(r"^\*\*([^*]+)\*\*$", re.MULTILINE)
 # The imaging's age grows by one every day (the hooks assess on today's date): kept as "N".
 IMAGING_AGE = re.compile(r"\b\d+ days old\b")
