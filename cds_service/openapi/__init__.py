@@ -134,9 +134,9 @@ ERROR_MEANINGS = {
     401: "CDS client JWT missing or refused (not in --dev mode)",
     404: "no CDS service with this id",
     412: "required data (patient, conditions) neither prefetched nor obtainable from fhirServer",
+    403: "feedback entries about cards issued to another client: refused (the others stored)",
     413: "request body too large",
-    415: "request body is not JSON",
-    503: "database unavailable or time budget exceeded: retry later",
+    503: "database unavailable: the feedback was not stored, send it again",
 }
 
 SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
@@ -156,13 +156,13 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
             "security": jwt, "parameters": [service_id],
             "requestBody": {"required": True, **_json_body("HookRequest", "CDS Hooks request")},
             "responses": {"200": _json_body("HookResponse", "cards ({\"cards\": []} when silent)"),
-                          **_errors(400, 401, 404, 412, 413, 415, 503)}}},
+                          **_errors(400, 401, 404, 412, 413)}}},
         "/cds-services/{service_id}/feedback": {"post": {
             "operationId": "feedback", "summary": "CDS Hooks 2.0 feedback",
             "security": jwt, "parameters": [service_id],
             "requestBody": {"required": True, **_json_body("FeedbackRequest", "feedback")},
             "responses": {"200": _json_body("FeedbackStored", "stored (after the commit)"),
-                          **_errors(400, 401, 404, 413, 415, 503)}}},
+                          **_errors(400, 401, 403, 404, 413, 503)}}},
         "/api/assessment": {"post": {
             "operationId": "assess", "summary": "one patient's FHIR Bundle in, the assessment out",
             "security": jwt, "parameters": [{"name": "date", "in": "query", "required": False,
@@ -170,7 +170,7 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
                             "schema": {"type": "string", "format": "date"}}],
             "requestBody": {"required": True, **_json_body("FhirBundle", "a FHIR R4 Bundle")},
             "responses": {"200": _json_body("Assessment", "the salvage assessment"),
-                          **_errors(400, 401, 413, 415)}}},
+                          **_errors(400, 401, 413)}}},
         "/health": {"get": {
             "operationId": "health", "summary": "liveness and database check",
             "responses": {"200": _json_body("Health", "healthy"),
