@@ -58,7 +58,11 @@ class ServiceConfig:
 
     # HTTP -------------------------------------------------------------------------------------
     cors_origins: tuple[str, ...] = ("*",)
-    max_request_bytes: int = 5 * 1024 * 1024
+    # The largest legitimate chart: as many resources as the service reads through its own FHIR
+    # queries in one call (fhir_max_call_entries, 20,000), at the size of a lab Observation
+    # (~1.3 kB in a search Bundle: 20,000 are 25 MiB in bench/scaling.py), with headroom for
+    # larger resources. docs/performance.md gives the cost of a call at that size.
+    max_request_bytes: int = 32 * 1024 * 1024
     max_json_depth: int = 64
     # Refused by gunicorn before the app, answered as JSON (cds_service/security/gunicorn_errors.py):
     max_request_line: int = 4094  # bytes of the request line (method, URL, version): else 414

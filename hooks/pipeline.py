@@ -79,8 +79,8 @@ class PatientAssessment:
 
 
 def assess_call(call: HookCall) -> PatientAssessment:
-    resources = tuple(collect_resources(*call.data.resources()))
-    record = map_patient(list(resources), patient_id=call.context.get("patientId"))
+    resources = collect_resources(*call.data.resources())  # a tuple map_patient takes as it is
+    record = map_patient(resources, patient_id=call.context.get("patientId"))
     assessment = assess(record, on=call.today, config=model_config(call.config))
     return PatientAssessment(
         resources=resources,
