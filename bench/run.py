@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.run --quick    # fewer requests, for a smoke check
     .venv/bin/python -m bench.run --scaling-only   # only the scaling and floor part (step 6)
     .venv/bin/python -m bench.run --no-scaling     # only steps 1-5
+    .venv/bin/python -m bench.run --machinery      # each piece of performance machinery with and
+                                                   # without it (bench/machinery.py), ~5 minutes
 
 What it does:
 1. starts the real test FHIR server (tests/fhir_server, Medplum) and loads a realistic progressive
@@ -370,9 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     part = parser.add_mutually_exclusive_group()
     part.add_argument("--scaling-only", action="store_true", help="only the scaling/floor part")
     part.add_argument("--no-scaling", action="store_true", help="skip the scaling/floor part")
+    part.add_argument("--machinery", action="store_true",
+                      help="only: each piece of performance machinery with and without it")
     args = parser.parse_args(argv)
     if args.scaling_only:
         return _scaling_main(args)
+    if args.machinery:
+        return _machinery_main(args)
     scale = 0.2 if args.quick else 1.0
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
@@ -470,3 +476,49 @@ def _scaling_main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _machinery_main(args: argparse.Namespace) -> int:
+    import requests
+
+    from bench.machinery import (FULL_PREFETCH_PIECES, NO_PREFETCH_PIECES, compare,
+                                 print_summary, summarise)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    resources = realistic_patient()
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    pv_full = json.dumps(hook_request(pid, prefetch=full_prefetch(resources))).encode()
+    scale = 0.2 if args.quick else 1.0
+    n = lambda count: max(40, int(count * scale))  # noqa: E731
+    path = "/cds-services/bcbm-salvage"
+    rounds = 2 if args.quick else 3
+
+    def full() -> list[Scenario]:
+        return [Scenario("patient-view full prefetch c1", "POST", path, pv_full, n(400), 1),
+                Scenario("patient-view full prefetch c8", "POST", path, pv_full, n(1200), 8)]
+
+    fhir, fhir_url = start_fhir_server()
+    try:
+        admin(fhir_url, "/__admin/reset")
+        requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
+        admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
+        pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
+
+        def no_prefetch() -> list[Scenario]:
+            return [Scenario("patient-view no prefetch c1", "POST", path, pv_fallback, n(100), 1),
+                    Scenario("patient-view no prefetch c8", "POST", path, pv_fallback, n(400), 8)]
+
+        with mp.get_context("spawn").Pool(8) as pool:
+            rows = summarise(compare(pool, args.workers, FULL_PREFETCH_PIECES, full, rounds),
+                             FULL_PREFETCH_PIECES)
+            rows += summarise(compare(pool, args.workers, NO_PREFETCH_PIECES, no_prefetch,
+                                      rounds), NO_PREFETCH_PIECES)
+    finally:
+        stop_process_group(fhir)
+    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "machinery.json"
+    output.write_text(json.dumps({"command": "python -m bench.run --machinery", "rounds": rounds,
+                                  "pieces": rows}, indent=2, default=str) + "\n")
+    print_summary(rows)
+    print(f"\nwritten to {output}")
+    return 0
