@@ -19,7 +19,8 @@ from bench.run import ROOT, Result, Scenario, run_scenario, start_service
 from tests.processes import stop_process_group
 
 VARIANTS = ROOT / "bench" / "variants"
-FULL_PREFETCH_PIECES = ("template memo", "orjson provider", "batch writer", "relaxed engine")
+FULL_PREFETCH_PIECES = ("template memo", "orjson provider", "batch writer", "writer linger",
+                        "relaxed engine")
 NO_PREFETCH_PIECES = ("FHIR thread pool",)
 EARNS_CPU = 0.05
 EARNS_LATENCY = 0.05
@@ -51,10 +52,18 @@ def _measure(pool: Any, workers: int | None, piece: str | None,
         stop_process_group(service)
 
 
+def selected(pieces: tuple[str, ...]) -> tuple[str, ...]:
+    """BENCH_PIECES (comma-separated) measures only those pieces."""
+    wanted = os.environ.get("BENCH_PIECES")
+    return tuple(p for p in pieces if p in wanted.split(",")) if wanted else pieces
+
+
 def compare(pool: Any, workers: int | None, pieces: tuple[str, ...],
             scenarios: Callable[[], list[Scenario]], rounds: int) -> dict[str, Any]:
     """{piece or "as is": {scenario: [Result per round]}}, the variants interleaved per round."""
     runs: dict[str, dict[str, list[Result]]] = {}
+    if not pieces:
+        return runs
     for _ in range(rounds):
         for piece in (None, *pieces):
             label = piece or "as is"
@@ -68,7 +77,9 @@ def summarise(runs: dict[str, dict[str, list[Result]]], pieces: tuple[str, ...]
               ) -> list[dict[str, Any]]:
     """Per piece: service CPU per call and p50/p99 with and without it (medians over rounds,
     ranges kept), and whether it earns its lines."""
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if not runs:
+        return rows
     base = runs["as is"]
     for piece in pieces:
         without = runs[piece]

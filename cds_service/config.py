@@ -44,8 +44,8 @@ class ServiceConfig:
     # concurrent FHIR queries per hook call: at least one per prefetch key (9), so no query of a
     # call waits behind another (hooks/prefetch_templates.py)
     fhir_max_workers: int = 12
-    # Threads of a worker process shared by the FHIR queries of all its hook calls (started once:
-    # threads per call cost ~1.5 ms of CPU); a call that finds too few free starts its own
+    # Threads of a worker process shared by the FHIR queries of all its hook calls (started once,
+    # not per call: docs/performance.md); a call that finds too few free starts its own
     # (cds_service/fhir/threads.py).
     fhir_pool_threads: int = 32
     fhir_max_response_bytes: int = 20 * 1024 * 1024

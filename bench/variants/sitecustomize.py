@@ -42,6 +42,18 @@ def _without_batch_writer() -> None:
     FeedbackStore.queue_issued_cards = queue_issued_cards  # type: ignore[method-assign]
 
 
+def _without_linger() -> None:
+    """The batch writer writes what is queued at once, without waiting for company."""
+    from cds_service.batch_writer import BatchWriter
+
+    init = BatchWriter.__init__
+
+    def no_linger(self, *args, **kwargs):  # noqa: ANN
+        init(self, *args, **{**kwargs, "linger_s": 0.0})
+
+    BatchWriter.__init__ = no_linger  # type: ignore[method-assign]
+
+
 def _without_relaxed_engine() -> None:
     """The batch writer kept, its transactions on the durable engine."""
     from cds_service.feedback_store import FeedbackStore
@@ -69,6 +81,7 @@ PLAIN_VERSIONS = {
     "template memo": _without_template_memo,
     "orjson provider": _without_orjson_provider,
     "batch writer": _without_batch_writer,
+    "writer linger": _without_linger,
     "relaxed engine": _without_relaxed_engine,
     "FHIR thread pool": _without_thread_pool,
 }
