@@ -147,7 +147,10 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
                          field="Content-Type")
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
-    raw = request.stream.read(max_bytes + 1)
+    # The announced length when there is one: asking for more makes the stream allocate (and the
+    # WSGI layer copy through) a buffer of the whole limit on every call.
+    raw = request.stream.read(request.content_length if request.content_length is not None
+                              else max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
     if not raw.strip():
