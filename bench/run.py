@@ -1,11 +1,11 @@
 """Benchmark of the hook path: the service as deployed, driven from separate processes.
 
-    .venv/bin/python -m bench.run            # full run (~1-2 minutes), writes bench/results/latest.json
+    .venv/bin/python -m bench.run            # full run (~6 minutes), writes bench/results/latest.json
     .venv/bin/python -m bench.run --quick    # fewer requests, for a smoke check
     .venv/bin/python -m bench.run --scaling-only   # only the scaling and floor part (step 6)
     .venv/bin/python -m bench.run --no-scaling     # only steps 1-5
     .venv/bin/python -m bench.run --machinery      # each piece of performance machinery with and
-                                                   # without it (bench/machinery.py), ~5 minutes
+                                                   # without it (bench/machinery.py), ~13 minutes
 
 What it does:
 1. starts the real test FHIR server (tests/fhir_server, Medplum) and loads a realistic progressive

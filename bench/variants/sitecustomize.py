@@ -26,15 +26,13 @@ def _without_orjson_provider() -> None:
 
 def _without_batch_writer() -> None:
     """Issued-card links written inline, one durable transaction per call (the plain version)."""
-    from cds_service.feedback_store import FeedbackStore, issued_card_rows
+    from cds_service.feedback_store import FeedbackStore, issued_card_rows, issued_cards_table
 
-    def queue_issued_cards(self, service_id, hook_instance, cards, client_iss=None):  # noqa: ANN
+    def queue_issued_cards(self, service_id, hook_instance, cards, client_iss=None):  # noqa: ANN001
         rows = issued_card_rows(service_id, hook_instance, cards, client_iss)
         if rows:
             try:
                 with self.engine.begin() as conn:
-                    from cds_service.feedback_store import issued_cards_table
-
                     conn.execute(issued_cards_table.insert(), rows)
             except Exception:  # noqa: BLE001 - as the writer: a lost link never costs a card
                 pass
@@ -48,7 +46,7 @@ def _without_linger() -> None:
 
     init = BatchWriter.__init__
 
-    def no_linger(self, *args, **kwargs):  # noqa: ANN
+    def no_linger(self, *args, **kwargs):  # noqa: ANN001
         init(self, *args, **{**kwargs, "linger_s": 0.0})
 
     BatchWriter.__init__ = no_linger  # type: ignore[method-assign]
@@ -60,7 +58,7 @@ def _without_relaxed_engine() -> None:
 
     opened = FeedbackStore.open.__func__  # type: ignore[attr-defined]
 
-    def open_durable(cls, url):  # noqa: ANN
+    def open_durable(cls, url):  # noqa: ANN001
         store = opened(cls, url)
         if store.issued_cards_engine is not store.engine:
             store.issued_cards_engine.dispose()
