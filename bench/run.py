@@ -1,7 +1,11 @@
 """Benchmark of the hook path: the service as deployed, driven from separate processes.
 
-    .venv/bin/python -m bench.run            # full run (~1-2 minutes), writes bench/results/latest.json
+    .venv/bin/python -m bench.run            # full run (~6 minutes), writes bench/results/latest.json
     .venv/bin/python -m bench.run --quick    # fewer requests, for a smoke check
+    .venv/bin/python -m bench.run --scaling-only   # only the scaling and floor part (step 6)
+    .venv/bin/python -m bench.run --no-scaling     # only steps 1-5
+    .venv/bin/python -m bench.run --machinery      # each piece of performance machinery with and
+                                                   # without it (bench/machinery.py), ~13 minutes
 
 What it does:
 1. starts the real test FHIR server (tests/fhir_server, Medplum) and loads a realistic progressive
@@ -19,7 +23,11 @@ What it does:
 5. reports p50/p95/p99, throughput, errors, the CPU time the gunicorn workers and the load
    generator spent per request (read from /proc), peak RSS per gunicorn worker and the ratio of
    patient-view throughput to discovery throughput (machine-independent), checks the targets of
-   issue 6 and writes everything to JSON.
+   issue 6 and writes everything to JSON;
+6. scaling and the floor (`bench/scaling.py`, issue 19): service CPU per call against a parse-only
+   Flask app served the same way, on the same bodies from the bench patient to +20,000
+   Observations (26 MiB), interleaved; cost per added resource; memory under four concurrent
+   4 MiB calls; the targets marked met or missed.
 """
 
 from __future__ import annotations
@@ -361,7 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke check)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    part = parser.add_mutually_exclusive_group()
+    part.add_argument("--scaling-only", action="store_true", help="only the scaling/floor part")
+    part.add_argument("--no-scaling", action="store_true", help="skip the scaling/floor part")
+    part.add_argument("--machinery", action="store_true",
+                      help="only: each piece of performance machinery with and without it")
     args = parser.parse_args(argv)
+    if args.scaling_only:
+        return _scaling_main(args)
+    if args.machinery:
+        return _machinery_main(args)
     scale = 0.2 if args.quick else 1.0
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
@@ -412,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         "discovery_to_patient_view_service_cpu_ratio": cpu_ratio,
         "targets": checks,
     }
+    if not args.no_scaling:
+        from bench.scaling import run_scaling
+
+        report["scaling"] = run_scaling(args.workers)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -426,8 +447,78 @@ def main(argv: list[str] | None = None) -> int:
           f"discovery / patient-view service CPU per request (c8): {cpu_ratio}")
     for name, ok in checks.items():
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
+    scaling_met = True
+    if "scaling" in report:
+        from bench.scaling import print_report
+
+        print_report(report["scaling"])
+        scaling_met = all(c["met"] for c in report["scaling"]["checks"].values())
     print(f"\nwritten to {args.output}")
-    return 0 if all(checks.values()) else 1
+    return 0 if all(checks.values()) and scaling_met else 1
+
+
+def _scaling_main(args: argparse.Namespace) -> int:
+    from bench.scaling import print_report, run_scaling
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    report = {"command": "python -m bench.run --scaling-only",
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform()},
+              "gunicorn_workers": args.workers or default_workers(),
+              "scaling": run_scaling(args.workers)}
+    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "scaling.json"
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print_report(report["scaling"])
+    print(f"\nwritten to {output}")
+    return 0 if all(c["met"] for c in report["scaling"]["checks"].values()) else 1
+
+
+
+def _machinery_main(args: argparse.Namespace) -> int:
+    import requests
+
+    from bench.machinery import (FULL_PREFETCH_PIECES, NO_PREFETCH_PIECES, compare,
+                                 print_summary, selected, summarise)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    resources = realistic_patient()
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    pv_full = json.dumps(hook_request(pid, prefetch=full_prefetch(resources))).encode()
+    scale = 0.2 if args.quick else 1.0
+    n = lambda count: max(40, int(count * scale))  # noqa: E731
+    path = "/cds-services/bcbm-salvage"
+    rounds = 2 if args.quick else 3
+
+    def full() -> list[Scenario]:
+        return [Scenario("patient-view full prefetch c1", "POST", path, pv_full, n(400), 1),
+                Scenario("patient-view full prefetch c8", "POST", path, pv_full, n(1200), 8)]
+
+    fhir, fhir_url = start_fhir_server()
+    try:
+        admin(fhir_url, "/__admin/reset")
+        requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
+        admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
+        pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
+
+        def no_prefetch() -> list[Scenario]:
+            return [Scenario("patient-view no prefetch c1", "POST", path, pv_fallback, n(100), 1),
+                    Scenario("patient-view no prefetch c8", "POST", path, pv_fallback, n(400), 8)]
+
+        with mp.get_context("spawn").Pool(8) as pool:
+            pieces = selected(FULL_PREFETCH_PIECES)
+            rows = summarise(compare(pool, args.workers, pieces, full, rounds), pieces)
+            pieces = selected(NO_PREFETCH_PIECES)
+            rows += summarise(compare(pool, args.workers, pieces, no_prefetch, rounds), pieces)
+    finally:
+        stop_process_group(fhir)
+    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "machinery.json"
+    output.write_text(json.dumps({"command": "python -m bench.run --machinery", "rounds": rounds,
+                                  "pieces": rows}, indent=2, default=str) + "\n")
+    print_summary(rows)
+    print(f"\nwritten to {output}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ Two entry points:
   checks (required members, one-of-many choices, no null or empty element, no unknown member)
   depend only on which members are present, the same in the template and in the resource.
 
-  Why: validating six suggestion resources (~130 elements) cost ~1.4 ms of the ~5 ms of CPU of a
-  patient-view call; with the memo it is ~0.25 ms (measured in process on the benchmark patient).
+  Why: validating the suggestion resources of a call through their models was a large part of
+  a patient-view call's CPU (docs/performance.md, `python -m bench.run --machinery`).
 
 No result is cached across patients: what is kept is the verdict on a template, which holds no
 value of any patient, and every call's own values are checked on every call.

@@ -268,7 +268,7 @@ def card(*, summary: str, indicator: str, source: Mapping[str, Any], detail: str
 def _clean_suggestion(suggestion: Mapping[str, Any]) -> dict[str, Any]:
     """`strip_empty` of a suggestion, except the resources of its actions: every builder strips
     or checks them before they get here (`cards.suggestions.stripped_and_validated`,
-    `validate_resource`), and walking each resource again cost ~0.1 ms per call."""
+    `validate_resource`): walking each resource again would be work done twice."""
     out: dict[str, Any] = {}
     for key, value in suggestion.items():
         if key == "label" and isinstance(value, str):

@@ -96,7 +96,7 @@ SUGGESTION_RESOURCE_TYPES = ("ServiceRequest", "MedicationRequest", "BodyStructu
 
 
 # A resource touching every element type the builders use: fhir.resources imports (and pydantic
-# builds) each nested element class on first use, which cost the first call of a worker ~50 ms.
+# builds) each nested element class on first use, which would slow the first call of a worker.
 _WARM_UP_SAMPLE = {
     "resourceType": "ServiceRequest", "id": "warm-up", "status": "draft",
     "intent": "original-order",

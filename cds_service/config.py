@@ -44,8 +44,8 @@ class ServiceConfig:
     # concurrent FHIR queries per hook call: at least one per prefetch key (9), so no query of a
     # call waits behind another (cds_service/assessment/queries.py)
     fhir_max_workers: int = 12
-    # Threads of a worker process shared by the FHIR queries of all its hook calls (started once:
-    # threads per call cost ~1.5 ms of CPU); a call that finds too few free starts its own
+    # Threads of a worker process shared by the FHIR queries of all its hook calls (started once,
+    # not per call: docs/performance.md); a call that finds too few free starts its own
     # (cds_service/fhir/threads.py).
     fhir_pool_threads: int = 32
     fhir_max_response_bytes: int = 20 * 1024 * 1024
@@ -58,7 +58,11 @@ class ServiceConfig:
 
     # HTTP -------------------------------------------------------------------------------------
     cors_origins: tuple[str, ...] = ("*",)
-    max_request_bytes: int = 5 * 1024 * 1024
+    # The largest legitimate chart: as many resources as the service reads through its own FHIR
+    # queries in one call (fhir_max_call_entries, 20,000), at the size of a lab Observation
+    # (~1.3 kB in a search Bundle: 20,000 are 25 MiB in bench/scaling.py), with headroom for
+    # larger resources. docs/performance.md gives the cost of a call at that size.
+    max_request_bytes: int = 32 * 1024 * 1024
     max_json_depth: int = 64
     # Refused by gunicorn before the app, answered as JSON (cds_service/security/gunicorn_errors.py):
     max_request_line: int = 4094  # bytes of the request line (method, URL, version): else 414

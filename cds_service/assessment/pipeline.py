@@ -86,8 +86,8 @@ def assess_resources(values: Iterable[Any], *, on: date, config: ServiceConfig,
 
     patient_id: the patient in context; resources about another patient are skipped. When None,
     the single Patient resource in the data (if there is exactly one) decides."""
-    resources = tuple(collect_resources(*values))
-    record = map_patient(list(resources), patient_id=patient_id)
+    resources = collect_resources(*values)  # a tuple map_patient takes as it is (no second pass)
+    record = map_patient(resources, patient_id=patient_id)
     settings = model_config(config)
     return PatientAssessment(
         resources=resources,

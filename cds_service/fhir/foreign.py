@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.mapping.collect import collect_resources
+from cds_service.mapping.collect import walk_resources
 from cds_service.mapping.context import subject_key
 from cds_service.mapping.read import reference_of, text
 
@@ -23,7 +23,7 @@ def about_another_patient(value: Any, patient_id: Any) -> list[str]:
         return []
     me = f"Patient/{pid.removeprefix('Patient/')}"
     found = []
-    for resource in collect_resources(value):
+    for resource in walk_resources(value):  # duplicates are dropped below
         if resource.get("resourceType") == "Patient":
             if reference_of(resource) != me:
                 found.append(reference_of(resource))
@@ -31,7 +31,7 @@ def about_another_patient(value: Any, patient_id: Any) -> list[str]:
         subject = subject_key(resource)
         if subject and subject.startswith("Patient/") and subject != me:
             found.append(reference_of(resource))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def foreign_prefetch_note(key: str, foreign: list[str]) -> str:

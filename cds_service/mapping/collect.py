@@ -5,6 +5,8 @@ Accepted: a resource; a Bundle of any type (entry[].resource, nested Bundles too
 of those; None (no data); a fhir.resources model (dumped to JSON). OperationOutcomes are kept in
 the list so that the mapping can record them (they are never patient data). Duplicates by
 type/id keep the copy with the latest meta.lastUpdated (the first one seen when that cannot tell).
+The resources are the caller's own dicts, not copies: nothing downstream changes them. The result
+is a `Collected` tuple, which collect_resources hands back as it is when given it again.
 
 Transaction Bundles may name entries by ``urn:uuid:`` fullUrls and refer to them that way; those
 references are rewritten to "Type/id" as a FHIR server does when it commits the transaction, so
@@ -21,12 +23,25 @@ from cds_service.mapping.read import Json, last_updated, obj, objs, text
 MAX_BUNDLE_DEPTH = 8  # Bundles nested deeper than this are not followed (defence against cycles)
 
 
-def collect_resources(*values: Any) -> list[dict[str, Any]]:
+class Collected(tuple):
+    """What collect_resources returned: flat and de-duplicated already."""
+
+    __slots__ = ()
+
+
+def collect_resources(*values: Any) -> Collected:
     """Every resource in `values`, de-duplicated by type/id (see the module docstring)."""
+    if len(values) == 1 and type(values[0]) is Collected:
+        return values[0]
+    return Collected(_dedupe(walk_resources(*values)))
+
+
+def walk_resources(*values: Any) -> list[Json]:
+    """Every resource in `values`, in order, duplicates included."""
     found: list[Json] = []
     for value in values:
         _walk(value, found, 0)
-    return _dedupe(found)
+    return found
 
 
 def _walk(value: Any, found: list[Json], depth: int) -> None:
@@ -91,18 +106,22 @@ def _rewrite(value: Any, aliases: Mapping[str, str]) -> Any:
 def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
     kept: dict[tuple[str, str], int] = {}
     out: list[dict[str, Any]] = []
-    for resource in found:
+    for resource in map(_as_dict, found):
         rid = text(resource.get("id"))
         if rid is None:
-            out.append(dict(resource))
+            out.append(resource)
             continue
         key = (str(resource.get("resourceType")), rid)
         if key not in kept:
             kept[key] = len(out)
-            out.append(dict(resource))
+            out.append(resource)
             continue
         index = kept[key]
         newer, older = last_updated(resource), last_updated(out[index])
         if newer is not None and (older is None or newer > older):
-            out[index] = dict(resource)
+            out[index] = resource
     return out
+
+
+def _as_dict(resource: Json) -> dict[str, Any]:
+    return resource if type(resource) is dict else dict(resource)

@@ -1,7 +1,7 @@
 """Optional strict validation with fhir.resources (R4B), for integrators testing their feeds.
 
-The hot path reads the JSON defensively instead (validating costs about 1 ms per resource, far
-over the per-patient budget). With `map_patient(..., validate=True)` every resource the mapping
+The hot path reads the JSON defensively instead (validating every resource costs far more than
+the whole call). With `map_patient(..., validate=True)` every resource the mapping
 reads is also validated; a failure is recorded as a SkippedResource whose reason says the resource
 is not valid R4B and was read from its JSON anyway — never a crash, never a silent drop.
 """

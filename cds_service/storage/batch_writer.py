@@ -2,8 +2,8 @@
 
 Used for the issued-cards links (`FeedbackStore.queue_issued_cards`), written on every hook call.
 Written inline, each call paid a transaction of its own, and under concurrency the gunicorn workers
-queued on SQLite's write lock (its busy handler sleeps 1, 2, 5... ms between tries): at
-concurrency 8 the benchmark saw ~0.7 ms more CPU per call and a p99 of 60-90 ms instead of ~40.
+queued on SQLite's write lock (its busy handler sleeps between tries), which showed in the CPU of
+a call and in the p99 at concurrency 8 (docs/performance.md, `python -m bench.run --machinery`).
 
 Batching: once a row set arrives, the thread lingers up to `linger_s` (default 50 ms) for more,
 then writes everything in one transaction — a few calls per transaction at ordinary load instead

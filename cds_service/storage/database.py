@@ -16,8 +16,7 @@ Two commit policies (`wait_for_disk`):
   `relaxed_transaction`, which never corrupts, only loses the last commits, and never outlives
   its transaction — so not even a transaction-pooling proxy can carry it to another one). Used
   only for the service's own bookkeeping written on every hook call (which cards were issued):
-  there an fsync per call serialises the workers on the disk (measured: -20 % patient-view
-  throughput at concurrency 8, bench/run.py).
+  there an fsync per call serialises the workers on the disk (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
-"""Reading a JSON request body safely: content type, size cap, parse errors, nesting depth."""
+"""Reading a JSON request body safely: content type, size cap, parse errors, nesting depth.
+
+The nesting depth is checked on the bytes before parsing, from the brackets outside strings, so
+hostile nesting is refused before any object is built; only a body with brackets inside its
+strings is checked by walking the parsed value. The body is parsed with the garbage collector
+paused: parsing builds only new containers that hold no cycle, so the collector's passes over
+them (most of a large body's parse time) could never free anything.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from typing import Any
@@ -14,6 +22,11 @@ JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
 
 _CONTAINERS = (dict, list)
+
+# Bytes kept to find the brackets outside strings: the brackets, as one kind of pair (the parser
+# checks they match), and the quotes.
+_ONE_KIND_OF_BRACKETS = bytes.maketrans(b"[]{}", b"()()")
+_NOT_KEPT = bytes(set(range(256)) - set(b'[]{}"'))
 
 # A \uD800-\uDFFF escape: once the body is strict UTF-8, the only way JSON can carry a lone
 # surrogate, which is not Unicode text and fails later wherever text is encoded (SQLite, logs).
@@ -65,19 +78,36 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
-    media_type = (request.mimetype or "").lower()
-    if media_type not in JSON_MEDIA_TYPES:
-        shown = media_type or "none"
-        raise BadRequest(f"Content-Type must be application/json (got {shown})",
-                         field="Content-Type")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise PayloadTooLarge(f"request body exceeds {max_bytes} bytes")
-    raw = request.stream.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"request body exceeds {max_bytes} bytes")
-    if not raw.strip():
-        raise BadRequest("request body is empty; a JSON object is required", field="(body)")
+def bracket_depth_exceeds(raw: bytes, limit: int) -> bool | None:
+    """True when the JSON text `raw` nests deeper than `limit` levels, False when it does not,
+    None when the brackets cannot tell (then `json_depth_exceeds` on the parsed value does).
+
+    Counted as in `json_depth_exceeds`. With the escaped backslashes and quotes removed, every
+    string is a pair of quotes around its own text; keeping only quotes and brackets, a string
+    without brackets in it becomes two adjacent quotes. If no quote is left once those pairs are
+    gone, no bracket was inside a string, and what is left is the nesting itself. Each pass then
+    removes the innermost pairs, so the passes count the deepest nesting of containers, `b`; the
+    JSON depth is `b`, or `b + 1` when the deepest container has members. Unbalanced brackets
+    (malformed JSON) are left to the parser.
+    """
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = raw.translate(_ONE_KIND_OF_BRACKETS, _NOT_KEPT).replace(b'""', b"")
+    if b'"' in kept:
+        return None  # brackets inside strings
+    depth = 0
+    while kept:
+        shorter = kept.replace(b"()", b"")
+        if len(shorter) == len(kept):
+            break  # malformed: the parser says so
+        kept = shorter
+        depth += 1
+        if depth > limit:
+            return True
+    return None if depth == limit else False
+
+
+def _parse(raw: bytes, max_depth: int) -> Any:
     try:
         # strict UTF-8 (RFC 8259: JSON between systems is UTF-8): json.loads(bytes) would also take
         # UTF-16/32 and surrogates encoded as bytes, neither of which is Unicode text we can store
@@ -85,16 +115,58 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8 JSON", field="(body)") from None
     try:
-        body = json.loads(text)
+        body = _loads_uncollected(text)
     except RecursionError:
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)") from None
     except ValueError as exc:
         raise BadRequest(f"malformed JSON: {exc}", field="(body)") from None
-    if json_depth_exceeds(body, max_depth):
-        raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(body):
         raise BadRequest("JSON text with an unpaired surrogate (a \\uD800-\\uDFFF escape without "
                          "its pair) is not Unicode text", field="(body)")
+    return body
+
+
+def _loads_uncollected(text: str) -> Any:
+    """json.loads with the collector paused (module doc). Every thread that pauses it resumes it,
+    so it is never left paused; a call that overlaps another's resume is merely collected."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
+    media_type = (request.mimetype or "").lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        shown = media_type or "none"
+        raise BadRequest(f"Content-Type must be application/json (got {shown})",
+                         field="Content-Type")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(body_limit_message(max_bytes))
+    # The announced length when there is one: asking for more makes the stream allocate (and the
+    # WSGI layer copy through) a buffer of the whole limit on every call.
+    raw = request.stream.read(request.content_length if request.content_length is not None
+                              else max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(body_limit_message(max_bytes))
+    if not raw.strip():
+        raise BadRequest("request body is empty; a JSON object is required", field="(body)")
+    too_deep = bracket_depth_exceeds(raw, max_depth)
+    if too_deep:
+        raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
+    body = _parse(raw, max_depth)
+    if too_deep is None and json_depth_exceeds(body, max_depth):
+        raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object", field="(body)")
     return body
+
+
+def body_limit_message(max_bytes: int) -> str:
+    """The 413's message: it names the limit, and the setting that raises it."""
+    return (f"request body exceeds the limit of {max_bytes} bytes ({max_bytes / 2**20:.0f} MiB; "
+            "SALVAGE_CDS_MAX_REQUEST_BYTES)")

@@ -1,7 +1,7 @@
 """Flask's JSON responses through orjson.
 
-The patient-view response is ~40 kB of JSON; `json.dumps` took ~0.14 ms of the ~4 ms of CPU of a
-call, orjson ~0.02 ms (bench/run.py, py-spy). Anything orjson is not asked to handle the way
+Every hook response is written through it (what it saves: docs/performance.md, measured with and
+without it by `python -m bench.run --machinery`). Anything orjson is not asked to handle the way
 Flask does — dates, dataclasses, non-string keys, sorted keys, debug indentation, very large
 integers — goes through Flask's own provider, so the output never depends on which one ran,
 apart from three things: non-ASCII text is written as UTF-8 instead of ``\\u`` escapes (the same

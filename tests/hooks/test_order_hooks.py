@@ -1,7 +1,7 @@
 """order-select / order-sign: each check of clinical model §9 with a passing and a failing order.
 
 Real mapping and model, in process, full prefetch; the draft orders are CodeX course
-prescriptions and MedicationRequests built with tests/fhir_builders. A failing order gets a card
+prescriptions and MedicationRequests built with tests/support/fhir_builders. A failing order gets a card
 (warning, or info for "SRS/FSRT to the cavity is preferred") with an `update` carrying the
 corrected order where the fix is a change of the order; a passing order gets no card.
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from cds_service.mapping import collect_resources, map_patient
@@ -103,8 +105,17 @@ def test_transaction_urn_uuid_references_are_rewritten_to_type_id():
 def test_input_is_not_modified():
     bundle = b.transaction([PATIENT, KPS])
     before = repr(bundle)
-    collect_resources(bundle)[0]["gender"] = "changed"
+    collect_resources(bundle)
     assert repr(bundle) == before
+
+
+def test_resources_are_not_copied_and_a_collection_is_not_collected_again():
+    patient, kps = copy.deepcopy(PATIENT), copy.deepcopy(KPS)
+    flat = collect_resources({"resourceType": "Bundle", "type": "collection",
+                              "entry": [{"resource": patient}, {"resource": kps}]})
+    assert flat[0] is patient and flat[1] is kps  # shared, not copied: nothing downstream writes
+    assert collect_resources(flat) is flat
+    assert collect_resources(flat, None) == flat and collect_resources(list(flat)) == flat
 
 
 def test_fhir_resources_models_are_accepted():

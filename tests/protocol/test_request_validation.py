@@ -158,6 +158,19 @@ def test_oversized_body_is_413(app_config) -> None:
     response = app.test_client().post(URL, json=body)
     assert response.status_code == 413
     assert response.get_json()["error"] == "payload-too-large"
+    assert "limit of 1000 bytes" in response.get_json()["message"]  # the client can tell why
+
+
+def test_the_default_body_limit_takes_the_largest_chart_the_service_reads_itself() -> None:
+    """As many lab-sized resources as one call may read through FHIR (fhir_max_call_entries)."""
+    from bench.scaling import unrelated_lab
+    from cds_service.config import ServiceConfig
+
+    config = ServiceConfig()
+    entry = {"fullUrl": "http://ehr.example/fhir/Observation/lab-12345",
+             "resource": unrelated_lab("patient-1", 12345)}
+    chart_bytes = config.fhir_max_call_entries * (len(json.dumps(entry)) + 2)
+    assert chart_bytes < config.max_request_bytes < 2 * chart_bytes
 
 
 def test_unknown_service_is_404(client) -> None:

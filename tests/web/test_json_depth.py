@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.web.http_json import json_depth_exceeds
+from cds_service.web.http_json import bracket_depth_exceeds, json_depth_exceeds
 from tests.support.hook_requests import hook_request
 
 URL = "/cds-services/bcbm-salvage"
@@ -61,6 +61,36 @@ def test_agrees_with_the_plain_definition_on_random_documents() -> None:
         value = random_json(rng, rng.randint(0, 9))
         for limit in range(12):
             assert json_depth_exceeds(value, limit) == reference_depth_exceeds(value, limit)
+
+
+def _bracket_verdict(text: str, limit: int) -> bool:
+    """The bytes check, completed by the walk where it cannot tell (as read_json_body does)."""
+    verdict = bracket_depth_exceeds(text.encode(), limit)
+    return json_depth_exceeds(json.loads(text), limit) if verdict is None else verdict
+
+
+def test_bracket_check_agrees_with_the_plain_definition_on_random_documents() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        value = random_json(rng, rng.randint(0, 9))
+        text = json.dumps(value, separators=(",", ":") if rng.random() < 0.5 else None)
+        for limit in range(1, 12):
+            assert _bracket_verdict(text, limit) == reference_depth_exceeds(value, limit), text
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": "[[[[[[[[[["}', '{"a": "]]]]", "b": [[1]]}', '["\\"[[[[", [[1]]]',
+    '{"a\\\\": [[{}]], "b": "\\\\"}', '{"[": {"]": {"{": [1]}}}', '["\\u005b\\u005b", [[]]]',
+])
+def test_brackets_and_escapes_inside_strings_do_not_count(text: str) -> None:
+    value = json.loads(text)
+    for limit in range(1, 8):
+        assert _bracket_verdict(text, limit) == reference_depth_exceeds(value, limit)
+
+
+def test_hostile_nesting_is_refused_from_the_bytes() -> None:
+    assert bracket_depth_exceeds(b"[" * 100_000 + b"]" * 100_000, 64) is True
+    assert bracket_depth_exceeds(b'{"a": [' * 50_000 + b"]}" * 50_000, 64) is True
 
 
 def test_very_deep_document_does_not_recurse() -> None:
