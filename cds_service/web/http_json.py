@@ -9,12 +9,13 @@ them (most of a large body's parse time) could never free anything.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import re
 from typing import Any
 
-from flask import Request
+from flask import Request, Response, after_this_request
 
 from cds_service.errors import BadRequest, PayloadTooLarge
 
@@ -107,13 +108,16 @@ def bracket_depth_exceeds(raw: bytes, limit: int) -> bool | None:
     return None if depth == limit else False
 
 
-def _parse(raw: bytes, max_depth: int) -> Any:
+def _decode(raw: bytes) -> str:
     try:
         # strict UTF-8 (RFC 8259: JSON between systems is UTF-8): json.loads(bytes) would also take
         # UTF-16/32 and surrogates encoded as bytes, neither of which is Unicode text we can store
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8 JSON", field="(body)") from None
+
+
+def _parse(text: str, max_depth: int) -> Any:
     try:
         body = _loads_uncollected(text)
     except RecursionError:
@@ -139,6 +143,37 @@ def _loads_uncollected(text: str) -> Any:
             gc.enable()
 
 
+# Bodies from this size on hand their memory back to the system once the response is sent.
+RELEASE_AFTER_BYTES = 1024 * 1024
+
+
+def _load_malloc_trim() -> Any:
+    """glibc's malloc_trim, or None (another C library: freed memory stays with the process)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _release_freed_memory() -> None:
+    """Give the pages freed by a large call back to the system. CPython's small-object arenas
+    are returned when they empty; the larger blocks a parsed body also holds (strings, dict
+    tables) come from malloc, which keeps freed pages for reuse until told otherwise."""
+    if _MALLOC_TRIM is not None:
+        try:
+            _MALLOC_TRIM(0)
+        except Exception:  # noqa: BLE001 - only memory held longer; never the call's failure
+            pass
+
+
+def _release_after_response(response: Response) -> Response:
+    response.call_on_close(_release_freed_memory)
+    return response
+
+
 def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     media_type = (request.mimetype or "").lower()
     if media_type not in JSON_MEDIA_TYPES:
@@ -153,12 +188,17 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
                               else max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
+    if len(raw) >= RELEASE_AFTER_BYTES:
+        after_this_request(_release_after_response)
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is required", field="(body)")
     too_deep = bracket_depth_exceeds(raw, max_depth)
     if too_deep:
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
-    body = _parse(raw, max_depth)
+    text = _decode(raw)
+    del raw  # the parse needs only the text: one copy of the body less at the call's peak
+    body = _parse(text, max_depth)
+    del text
     if too_deep is None and json_depth_exceeds(body, max_depth):
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
     if not isinstance(body, dict):
