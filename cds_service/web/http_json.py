@@ -4,7 +4,10 @@ The nesting depth is checked on the bytes before parsing, from the brackets outs
 hostile nesting is refused before any object is built; only a body with brackets inside its
 strings is checked by walking the parsed value. The body is parsed with the garbage collector
 paused: parsing builds only new containers that hold no cycle, so the collector's passes over
-them (most of a large body's parse time) could never free anything.
+them (most of a large body's parse time) could never free anything. A large body
+(`RELEASE_AFTER_BYTES`) keeps it paused until the view has returned: the parsed body lives for the
+whole call, and passes over it during the mapping grew with its size (`CollectorPause`); its
+freed memory is then handed back to the system.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import ctypes
 import gc
 import json
 import re
+import threading
+import time
 from typing import Any
 
 from flask import Request, Response, after_this_request
@@ -131,19 +136,61 @@ def _parse(text: str, max_depth: int) -> Any:
 
 
 def _loads_uncollected(text: str) -> Any:
-    """json.loads with the collector paused (module doc). Every thread that pauses it resumes it,
-    so it is never left paused; a call that overlaps another's resume is merely collected."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
+    """json.loads with the collector paused (module doc)."""
+    COLLECTOR_PAUSE.pause()
     try:
         return json.loads(text)
     finally:
-        if paused:
-            gc.enable()
+        COLLECTOR_PAUSE.resume()
 
 
-# Bodies from this size on hand their memory back to the system once the response is sent.
+# The longest the collector stays paused without a pass, however the paused calls overlap: a
+# resume after that runs a full collection (cyclic garbage of every thread then waits no longer).
+MAX_PAUSE_S = 10.0
+
+
+class CollectorPause:
+    """Automatic garbage collection paused while any holder holds it, shared by the worker's
+    threads: it resumes when the last holder resumes, and only if it was on before the first
+    paused it (an operator's or a test's gc.disable() stays). A pause that lasts beyond
+    `max_pause_s` (calls overlapping back to back, or a holder that never resumed) gets a full
+    collection at the next resume, so garbage is never kept indefinitely."""
+
+    def __init__(self, max_pause_s: float = MAX_PAUSE_S) -> None:
+        self.max_pause_s = max_pause_s
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._was_enabled = False
+        self._since = 0.0
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._was_enabled = gc.isenabled()
+                self._since = time.monotonic()
+                gc.disable()
+            self._holders += 1
+
+    def resume(self) -> None:
+        with self._lock:
+            self._holders = max(0, self._holders - 1)
+            if self._holders == 0:
+                if self._was_enabled:
+                    gc.enable()
+            elif time.monotonic() - self._since > self.max_pause_s:
+                self._since = time.monotonic()
+                gc.collect()
+
+    @property
+    def holders(self) -> int:
+        return self._holders
+
+
+COLLECTOR_PAUSE = CollectorPause()
+
+
+# Bodies from this size on keep the collector paused for the call (module doc) and hand their
+# memory back to the system once the response is sent.
 RELEASE_AFTER_BYTES = 1024 * 1024
 
 
@@ -169,7 +216,10 @@ def _release_freed_memory() -> None:
             pass
 
 
-def _release_after_response(response: Response) -> Response:
+def _end_of_large_call(response: Response) -> Response:
+    """Once the view has returned (its body freed): the collector resumes; the freed memory goes
+    back to the system after the response is sent."""
+    COLLECTOR_PAUSE.resume()
     response.call_on_close(_release_freed_memory)
     return response
 
@@ -189,7 +239,8 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     if len(raw) > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
     if len(raw) >= RELEASE_AFTER_BYTES:
-        after_this_request(_release_after_response)
+        after_this_request(_end_of_large_call)  # resumes what the next line pauses
+        COLLECTOR_PAUSE.pause()
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is required", field="(body)")
     too_deep = bracket_depth_exceeds(raw, max_depth)
