@@ -23,6 +23,7 @@ from typing import Any
 
 from cards import codes
 from cards.common import order_override_reasons, review_link, source
+from cards.prior_courses import prior_radiotherapy
 from cards.render import (
     SUMMARY_MAX,
     bullets,
@@ -36,7 +37,6 @@ from cards.render import (
     render,
     section,
 )
-from cards.prior_courses import prior_radiotherapy
 from cards.suggestions import (
     InvalidResource,
     dose_prescribed_to_volume,

@@ -50,7 +50,6 @@ from cards.fhir_validation import CallValue, InvalidResource, validate_built, va
 from cards.render import (
     lesion_md,
     lesion_name,
-    md,
     new_uuid,
     num,
     plain,

@@ -18,8 +18,8 @@ from cards import codes
 from cards.common import patient_override_reasons, review_link, source
 from cards.prior_courses import course_text, reaches
 from cards.render import card, lesion_md, md, render
-from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.anchoring import targets_unknown
+from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 from cds_service.model.vocabulary import NOT_ON_RECORD, SubtypeCode, WarningCode
@@ -49,7 +49,8 @@ ADVICE = {
     WarningCode.RADIONECROSIS_RISK: (
         "Register the new images with the prior plan and assess the composite dose: after "
         "re-SRS, volumes of 0.28 / 0.76 / 1.6 cm³ receiving ≥ 40 Gy went with 10 / 20 / 50 % "
-        "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. Prefer FSRT when the risk is significant [15]; "
+        "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. "
+        "Prefer FSRT when the risk is significant [15]; "
         "surgery is the mainstay for in-field progression [37–39]."
     ),
     WarningCode.PSEUDOPROGRESSION_POSSIBLE: (
@@ -79,7 +80,8 @@ HORMONAL_SUBTYPE_ADVICE = {
                  "[80, 81].",
     SubtypeCode.LUMINAL_B: " For HER2-positive disease, HER2-directed regimens are the systemic options "
                  "[70–76].",
-    SubtypeCode.HER2_ENRICHED: " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
+    SubtypeCode.HER2_ENRICHED: " For HER2-positive disease, HER2-directed regimens are the systemic options "
+                               "[70–76].",
 }
 
 

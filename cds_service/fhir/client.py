@@ -26,7 +26,6 @@ from urllib.parse import urljoin
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cds_service.fhir.allowlist import FhirAllowlist, Origin

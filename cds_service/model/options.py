@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
+from cds_service.model.anchoring import covers, scan_dates
 from cds_service.model.assessment import (
     DISSEMINATED_AFTER_LOCAL,
     DISSEMINATED_AFTER_WBRT,
@@ -40,7 +42,6 @@ from cds_service.model.constants import (
     ModelConfig,
 )
 from cds_service.model.evidence import cite, span
-from cds_service.model.anchoring import covers, scan_dates
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
@@ -112,7 +113,7 @@ class OptionSet:
     missing: tuple[str, ...]
 
 
-def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Option:  # noqa: ANN003
+def _option(code: str, rationale: str, references: tuple[int, ...], **kw: Any) -> Option:
     return Option(code=code, rank=0, title=OPTION_TITLES[code], rationale=rationale,
                   references=references, **kw)
 

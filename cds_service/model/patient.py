@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from cds_service.model.classify import TreatmentKind, classify_radiotherapy
 
 
-class Presence(str, Enum):
+class Presence(StrEnum):
     """Whether a condition is on record. ABSENT means "none recorded", never "proven absent"."""
 
     PRESENT = "present"
@@ -24,14 +24,14 @@ class Presence(str, Enum):
     UNKNOWN = "unknown"
 
 
-class ReceptorStatus(str, Enum):
+class ReceptorStatus(StrEnum):
     POSITIVE = "positive"
     NEGATIVE = "negative"
     EQUIVOCAL = "equivocal"
     UNKNOWN = "unknown"
 
 
-class Trend(str, Enum):
+class Trend(StrEnum):
     """mCODE cancer disease status values (LOINC 97509-4)."""
 
     WORSENED = "worsened"
@@ -40,14 +40,14 @@ class Trend(str, Enum):
     UNDETERMINED = "undetermined"
 
 
-class ProgressionQualifier(str, Enum):
+class ProgressionQualifier(StrEnum):
     """CodeX codexrt-radiotherapy-disease-progression-qualifier."""
 
     LOCAL = "local"
     DISTANT = "distant"
 
 
-class SteroidTrend(str, Enum):
+class SteroidTrend(StrEnum):
     NONE = "none"  # no corticosteroid on record
     STABLE = "stable"
     DECREASED = "decreased"
@@ -55,7 +55,7 @@ class SteroidTrend(str, Enum):
     UNKNOWN = "unknown"  # in use, but the trend cannot be told
 
 
-class TherapyClass(str, Enum):
+class TherapyClass(StrEnum):
     HER2_DIRECTED = "her2-directed"
     HORMONAL = "hormonal"
     CDK46 = "cdk4/6"

@@ -31,7 +31,9 @@ class NoClientsAuthenticator:
         raise Unauthorized("authentication required")
 
 
-def build_authenticator(config: ServiceConfig):  # noqa: ANN201 - returns an Authenticator
+def build_authenticator(
+    config: ServiceConfig,
+) -> DevModeAuthenticator | NoClientsAuthenticator | JwtAuthenticator:
     """Dev mode (auth off) only when asked for; otherwise JWT authentication of the clients in
     `config.jwt_clients_file` — and with no client configured, nobody gets in."""
     if not config.auth_required:

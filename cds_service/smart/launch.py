@@ -39,7 +39,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import jwt
@@ -52,9 +52,8 @@ from werkzeug.wrappers import Response
 
 from cards.markdown import strip_controls
 from cds_service.config import ServiceConfig
-from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
+from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.model.assessment import assessment_date_at
-from cds_service.web.services import AppServices
 from cds_service.smart.data import PatientDataError, fetch_patient_data
 from cds_service.smart.plan import build_plan_page
 from cds_service.smart.session_store import (
@@ -64,6 +63,7 @@ from cds_service.smart.session_store import (
     SmartStore,
     session_handle,
 )
+from cds_service.web.services import AppServices
 
 log = logging.getLogger("salvage_cds.smart")
 
@@ -691,7 +691,7 @@ def plan(handle: str) -> Any:
     except PatientDataError as exc:
         raise patient_data_error(exc, session_id) from None
     on = date.fromisoformat(session.assessment_date) if session.assessment_date \
-        else assessment_date_at(datetime.now(timezone.utc))
+        else assessment_date_at(datetime.now(UTC))
     page = build_plan_page(data, patient_id=session.patient_id, on=on,
                            fhir_base=session.fhir_base, config=services.config,
                            need_patient_banner=session.need_patient_banner)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -292,7 +292,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         banner=_banner(patient, record, assessment.assessment_date),
         show_banner=need_patient_banner,
         assessment_date=assessment.assessment_date.isoformat(),
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         fhir_server=_host(fhir_base),
         situation_code=assessment.situation.code,
         situation_label=situation_label(assessment, unread),

@@ -93,7 +93,7 @@ def _register_health(app: Flask) -> None:
         try:
             services.feedback.ping()
             database = "ok"
-        except Exception:  # noqa: BLE001 - health reports, never raises
+        except Exception:  # the health check reports a broken database, never raises
             log.exception("database ping failed")
             database = "unavailable"
         status = 200 if database == "ok" else 503

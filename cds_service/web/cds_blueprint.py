@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import metrics
@@ -24,12 +23,12 @@ from cds_service.errors import (
     ServiceError,
     StorageUnavailable,
 )
-from cds_service.storage.feedback_store import FeedbackOutcome
 from cds_service.fhir.gather import gather
 from cds_service.model.assessment import assessment_date_at
-from cds_service.web.http_json import read_json_body
 from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
+from cds_service.storage.feedback_store import FeedbackOutcome
+from cds_service.web.http_json import read_json_body
 from cds_service.web.services import AppServices
 
 bp = Blueprint("cds", __name__)
@@ -70,7 +69,7 @@ def call_service(service_id: str) -> Any:
     data = gather(service, body, config, effective_allowlist(services.allowlist), deadline,
                   services.fhir_threads, services.fhir_connections)
     call = HookCall(service=service, request=body, data=data, config=config,
-                    today=assessment_date_at(datetime.now(timezone.utc)))
+                    today=assessment_date_at(datetime.now(UTC)))
     response = service.handler(call)
     metrics.count_hook_call(service.id, response.get("cards", []))
     # Off the request path; a failure costs only the link for later feedback, never the cards.

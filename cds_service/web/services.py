@@ -11,12 +11,12 @@ from typing import Protocol
 from flask import Request
 
 from cds_service.config import ServiceConfig
-from cds_service.storage.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.threads import FhirThreads
-from cds_service.protocol.validation import RequestValidator
 from cds_service.protocol.registry import ServiceRegistry
+from cds_service.protocol.validation import RequestValidator
+from cds_service.storage.feedback_store import FeedbackStore
 
 
 class Authenticator(Protocol):
