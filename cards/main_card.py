@@ -397,7 +397,8 @@ RECEPTOR_SIGNS = {"positive": "+", "negative": "−"}  # equivocal / unknown are
 
 
 # the card's compact prefix of a factor whose value does not name it ("age: 56 years")
-GPA_FACTOR_PREFIXES = {GpaFactorName.AGE: "age", GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
+GPA_FACTOR_PREFIXES: dict[str, str] = {GpaFactorName.AGE: "age",
+                                       GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
 
 
 def gpa_factor(name: str, value: str | None) -> str:

@@ -96,7 +96,7 @@ def ref_numbers(numbers: Iterable[int]) -> str:
         return ""
     runs: list[str] = []
     start = prev = values[0]
-    for n in values[1:] + [None]:  # type: ignore[list-item]
+    for n in values[1:] + [None]:
         if n is not None and n == prev + 1:
             prev = n
             continue

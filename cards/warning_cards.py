@@ -24,7 +24,8 @@ from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 from cds_service.model.vocabulary import NOT_ON_RECORD, SubtypeCode, WarningCode
 
-SUMMARIES = {
+# keyed by str, as Warning.code and Subtype.code are (the vocabulary's members are str)
+SUMMARIES: dict[str, str] = {
     WarningCode.RADIONECROSIS_RISK: (
         "Re-irradiating a treated volume carries a significant radionecrosis risk: "
         "check the composite dose, prefer FSRT"
@@ -45,7 +46,7 @@ ADVICE_AFTER_WBRT_ONLY = (
     "SRS/FSRT after WBRT re-irradiates brain that received the whole-brain dose: account for the "
     "cumulative dose when planning. The review's radionecrosis figures come from repeat SRS/FSRT "
     "of the same volume [40–42]; FSRT may be preferred when the risk is significant [15].")
-ADVICE = {
+ADVICE: dict[str, str] = {
     WarningCode.RADIONECROSIS_RISK: (
         "Register the new images with the prior plan and assess the composite dose: after "
         "re-SRS, volumes of 0.28 / 0.76 / 1.6 cm³ receiving ≥ 40 Gy went with 10 / 20 / 50 % "
@@ -74,7 +75,7 @@ ADVICE = {
 
 # Subtype-specific sentence of the hormonal-therapy card (CDK4/6 inhibitors only for HR+/HER2-,
 # clinical-model §5b; HER2-directed regimens only for HER2+).
-HORMONAL_SUBTYPE_ADVICE = {
+HORMONAL_SUBTYPE_ADVICE: dict[str, str] = {
     SubtypeCode.LUMINAL_A: " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
                  "palbociclib) showed a moderate intracranial response in early-phase trials "
                  "[80, 81].",

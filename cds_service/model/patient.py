@@ -9,6 +9,7 @@ so that cards can show their provenance, and nothing is guessed: a fact that was
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -87,10 +88,12 @@ class ReceptorReading:
     date: date | None  # the day, when the result names one
     specimen: str  # the specimen's display, the body site, else the Observation reference
     source: str = ""  # "Observation/x"
-    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+    # first day a partial effective date can mean (ordering, as-of); `dt.date`, as the field `date`
+    # hides the type in the class body
+    start: dt.date | None = None
 
     @property
-    def when(self) -> date | None:
+    def when(self) -> dt.date | None:
         return self.start or self.date
 
 
@@ -113,10 +116,10 @@ class PerformanceScore:
     value: int
     date: date | None
     source: str
-    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+    start: dt.date | None = None  # as ReceptorReading.start
 
     @property
-    def when(self) -> date | None:
+    def when(self) -> dt.date | None:
         return self.start or self.date
 
 
@@ -295,8 +298,9 @@ class PatientRecord:
 
     @property
     def last_local_treatment(self) -> LocalTreatment | None:
-        dated = [t for t in self.treatments if t.date is not None]
-        return max(dated, key=lambda t: t.date) if dated else None
+        latest = max(((t.date, t) for t in self.treatments if t.date is not None),
+                     key=lambda dated: dated[0], default=None)
+        return latest[1] if latest else None
 
     def symptoms_after(self, day: date | None) -> tuple[Symptom, ...]:
         """Neurological symptoms recorded after `day` (all of them when `day` is None)."""

@@ -169,6 +169,7 @@ def _new_lesion_evidence(record: PatientRecord, rano: RanoBm, found: Progression
     immunotherapy = on_immunotherapy(record)
     for lid in rano.new_lesions:
         seen = first_measured(lesions[lid])
+        assert seen is not None  # a new lesion is a measured one (anchoring.is_new)
         if immunotherapy:
             found.evidence.append(
                 f"new brain lesion {lid} first seen {seen.isoformat()} during immune checkpoint "

@@ -57,7 +57,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(dict(config.flask))
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
 
     app.extensions["salvage_cds"] = AppServices(
         config=config,
