@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-# The stdlib module under another name: importing the `cds_service.security.logging` submodule
-# binds `logging` in this package's namespace to that submodule.
-import logging as _stdlib_logging
+import logging
 
 from flask import Request
 
@@ -13,7 +11,7 @@ from cds_service.errors import Unauthorized
 from cds_service.security.clients import ClientRegistry
 from cds_service.security.jwt_auth import JwtAuthenticator
 
-log = _stdlib_logging.getLogger("salvage_cds.security")
+log = logging.getLogger("salvage_cds.security")
 
 
 class DevModeAuthenticator:

@@ -1,4 +1,6 @@
-"""The per-app collaborators, built once by the app factory and kept on `app.extensions`.
+"""The per-app parts (stores, validator, allowlist, authenticator, FHIR threads and
+connections), built once by the app factory and kept on `app.extensions`. (Not named "services":
+a CDS service is one of the hook services of the discovery document.)
 
 Nothing here is module-global: two apps (e.g. two tests) never share a store or a validator.
 """
@@ -25,7 +27,7 @@ class Authenticator(Protocol):
 
 
 @dataclass(frozen=True)
-class AppServices:
+class AppParts:
     config: ServiceConfig
     registry: ServiceRegistry
     validator: RequestValidator
