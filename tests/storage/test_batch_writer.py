@@ -160,13 +160,17 @@ def test_a_database_failure_is_not_retried_row_set_by_row_set(caplog) -> None:
     writer.close()
 
 
+def submit_into(writer: BatchWriter, outcome: list[bool]) -> None:
+    outcome.append(writer.submit([{"n": 1}]))
+
+
 def test_submit_racing_close_is_written_or_refused_never_silently_lost(caplog) -> None:
     for _ in range(50):
         sink = RecordingSink()
         writer = BatchWriter(sink, name="t", log=log, linger_s=0.0)
         writer.submit([{"n": 0}])
         outcome: list[bool] = []
-        racer = threading.Thread(target=lambda: outcome.append(writer.submit([{"n": 1}])))
+        racer = threading.Thread(target=submit_into, args=(writer, outcome))
         racer.start()
         writer.close()
         racer.join()
