@@ -279,7 +279,7 @@ def run_scenario(pool: Any, host_port: str, scenario: Scenario, *, service_pid: 
     pool.map(_client_loop, [(*request, WARM_UP, signer)] * scenario.concurrency)
     jobs = [(*request, per_client, signer)] * scenario.concurrency
     workers = worker_pids(service_pid)
-    clients = [p.pid for p in pool._pool]  # noqa: SLF001 - the pool's own processes
+    clients = [p.pid for p in pool._pool]
     workers_cpu, clients_cpu = cpu_seconds(workers), cpu_seconds(clients)
     started = time.perf_counter()
     batches = pool.map(_client_loop, jobs)
@@ -478,8 +478,14 @@ def _scaling_main(args: argparse.Namespace) -> int:
 def _machinery_main(args: argparse.Namespace) -> int:
     import requests
 
-    from bench.machinery import (FULL_PREFETCH_PIECES, NO_PREFETCH_PIECES, compare,
-                                 print_summary, selected, summarise)
+    from bench.machinery import (
+        FULL_PREFETCH_PIECES,
+        NO_PREFETCH_PIECES,
+        compare,
+        print_summary,
+        selected,
+        summarise,
+    )
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.sqlite3").unlink(missing_ok=True)

@@ -12,7 +12,6 @@ one-worker service (and a one-worker floor): peak and after-the-calls RSS of tha
 
 from __future__ import annotations
 
-import copy
 import http.client
 import json
 import os
@@ -25,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.patient import realistic_patient
-from bench.run import (cpu_seconds, free_port, peak_rss_mb, start_service, worker_pids)
-from cds_service.ops.cli import DEFAULT_THREADS, default_workers
+from bench.run import cpu_seconds, free_port, peak_rss_mb, start_service, worker_pids
 from cds_service.config import ServiceConfig
+from cds_service.ops.cli import DEFAULT_THREADS, default_workers
 from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.processes import stop_process_group

@@ -70,8 +70,9 @@ def no_imaging(assessment: Assessment) -> bool:
 def summary_with_imaging_age(summary: str, assessment: Assessment) -> str:
     """The summary, led by what must come first: a repeat MRI when the imaging is outdated or
     absent, else the model's first step (the rest may be cut to fit)."""
-    if is_outdated(assessment):
-        age = age_text(assessment.imaging.latest_date, assessment.assessment_date)
+    imaging = assessment.imaging
+    if imaging is not None and imaging.outdated:  # is_outdated, with `imaging` narrowed
+        age = age_text(imaging.latest_date, assessment.assessment_date)
         return f"Brain MRI {age} old: repeat MRI first. {summary}"
     if no_imaging(assessment):
         return f"No brain MRI on record: MRI first. {summary}"

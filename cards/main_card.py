@@ -27,9 +27,9 @@ from datetime import date
 from typing import Any
 
 from cards import codes
-from cards.common import patient_override_reasons, review_link, smart_link, source
 from cards.beyond_review import TITLE as BEYOND_REVIEW_TITLE
 from cards.beyond_review import beyond_review_lines
+from cards.common import patient_override_reasons, review_link, smart_link, source
 from cards.imaging_age import (
     imaging_age_line,
     is_outdated,
@@ -72,8 +72,8 @@ log = logging.getLogger("salvage_cds.cards")
 
 NOT_TOPIC_OPTIONS = (OptionCode.TUMOR_BOARD,)
 # warnings the main card says elsewhere: missing data in its own block, outdated imaging in the
-# first line (no sentence twice, issue 14)
-SAID_ELSEWHERE = frozenset({WarningCode.MISSING_DATA, WarningCode.OUTDATED_IMAGING})  # always offered: never "the" option a card is about
+# first line (no sentence twice, issue 14); always offered: never "the" option a card is about
+SAID_ELSEWHERE = frozenset({WarningCode.MISSING_DATA, WarningCode.OUTDATED_IMAGING})
 LESIONS_SHOWN = 5  # lesions named in the evidence line; the SMART plan has them all
 SYSTEMIC_SHOWN = 3  # systemic regimens on the card; the SMART plan lists every one
 SKIPPED_SHOWN = 5  # resources the mapping could not use: the first few, then a count
@@ -313,7 +313,7 @@ def systemic_text(assessment: Assessment) -> str:
     if not regimens:
         return ""
     shared, own = _split_notes([r.note for r in regimens])
-    candidates = [(r, o) for r, o in zip(regimens, own) if not r.investigational]
+    candidates = [(r, o) for r, o in zip(regimens, own, strict=True) if not r.investigational]
     items = []
     for regimen, notes in candidates[:SYSTEMIC_SHOWN]:
         text = f"{md(regimen.title)} {ref_numbers(regimen.references)}".rstrip()
@@ -397,7 +397,8 @@ RECEPTOR_SIGNS = {"positive": "+", "negative": "−"}  # equivocal / unknown are
 
 
 # the card's compact prefix of a factor whose value does not name it ("age: 56 years")
-GPA_FACTOR_PREFIXES = {GpaFactorName.AGE: "age", GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
+GPA_FACTOR_PREFIXES: dict[str, str] = {GpaFactorName.AGE: "age",
+                                       GpaFactorName.EXTRACRANIAL_METASTASES: "extracranial"}
 
 
 def gpa_factor(name: str, value: str | None) -> str:

@@ -6,20 +6,21 @@ a resource id: any of them can carry ``<script>``, ``<img onerror=…>``, ``[cli
 or a line that turns into a heading. The helpers here are the only way such values enter
 Markdown, plain-text fields (summary, labels, descriptions) and links:
 
-* `escape_markdown(text)` — for values placed inside Markdown. Line breaks become spaces (a value
-  never starts a new block); control and format characters (Unicode Cc, Cf) are removed. Then only what could form structure is
-  escaped, so that the text also reads clean where a client shows Markdown as plain text or renders
-  a smaller subset: ``\\ ` * ~ | $ ^`` always; ``_`` unless it stands between two letters or
-  digits (an intraword underscore never forms emphasis); ``<`` before a letter, ``/``, ``!`` or
-  ``?`` (a tag, comment or autolink) and ``&`` before an entity name (``&amp;``) as HTML entities;
-  ``[`` and ``]`` (links, images, footnotes, task boxes) except around a citation such as
-  ``[37-39]`` that no ``(``, ``[`` or ``:`` follows; GFM's extended autolinks (``www.``,
-  ``scheme://``, ``mailto:``/``xmpp:``, ``user@host.tld``); and the first character when it could open a block
-  (``> # = [``, ``-``/``+`` before a space, ``1.`` / ``1)``) and a closing ``#`` run. Every other character
-  — ``. - : / ( ) ' " = <=`` … — stays as it is: it cannot form syntax inside a line.
+* `escape_markdown(text)` — for values placed inside Markdown. Line breaks become spaces (a
+  value never starts a new block); control and format characters (Unicode Cc, Cf) are removed.
+  Then only what could form structure is escaped, so that the text also reads clean where a
+  client shows Markdown as plain text or renders a smaller subset: ``\\ ` * ~ | $ ^`` always;
+  ``_`` unless it stands between two letters or digits (an intraword underscore never forms
+  emphasis); ``<`` before a letter, ``/``, ``!`` or ``?`` (a tag, comment or autolink) and ``&``
+  before an entity name (``&amp;``) as HTML entities; ``[`` and ``]`` (links, images, footnotes,
+  task boxes) except around a citation such as ``[37-39]`` that no ``(``, ``[`` or ``:``
+  follows; GFM's extended autolinks (``www.``, ``scheme://``, ``mailto:``/``xmpp:``,
+  ``user@host.tld``); and the first character when it could open a block (``> # = [``,
+  ``-``/``+`` before a space, ``1.`` / ``1)``) and a closing ``#`` run. Every other character —
+  ``. - : / ( ) ' " = <=`` … — stays as it is: it cannot form syntax inside a line.
 * `safe_text(text)` — for plain-text fields that a careless client might still render as HTML:
-  control and format characters (bidi overrides, zero-width characters: Unicode Cf) removed, whitespace collapsed, ``<`` / ``>`` replaced by
-  the look-alike ``‹`` / ``›``.
+  control and format characters (bidi overrides, zero-width characters: Unicode Cf) removed,
+  whitespace collapsed, ``<`` / ``>`` replaced by the look-alike ``‹`` / ``›``.
 * `safe_url(url)` — ``http``/``https`` absolute URLs only (``javascript:``, ``data:``, ``vbscript:``,
   relative and protocol-relative URLs, URLs with credentials or control characters → ``None``);
   characters that could end a Markdown link destination are percent-encoded.

@@ -23,6 +23,7 @@ from typing import Any
 
 from cards import codes
 from cards.common import order_override_reasons, review_link, source
+from cards.prior_courses import prior_radiotherapy
 from cards.render import (
     SUMMARY_MAX,
     bullets,
@@ -36,7 +37,6 @@ from cards.render import (
     render,
     section,
 )
-from cards.prior_courses import prior_radiotherapy
 from cards.suggestions import (
     InvalidResource,
     dose_prescribed_to_volume,
@@ -61,8 +61,9 @@ def draft_resources(draft_orders: Mapping[str, Any] | None) -> dict[str, dict[st
 
 
 def _dose_extensions(resource: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The draft's dose extensions, as the (JSON-parsed) dicts that a correction edits in place."""
     return [e for e in resource.get("extension") or []
-            if isinstance(e, Mapping) and e.get("url") == codes.DOSE_PRESCRIBED_TO_VOLUME]
+            if isinstance(e, dict) and e.get("url") == codes.DOSE_PRESCRIBED_TO_VOLUME]
 
 
 def _sub(extension: Mapping[str, Any], name: str) -> Any:
@@ -210,7 +211,8 @@ def correction_suggestion(finding: OrderFinding, correction: OrderCorrection,
                           recommended: bool) -> dict[str, Any] | None:
     label = _correction_label(correction)
     if correction.action == "delete":
-        action = {"type": "delete", "description": label, "resourceId": finding.resource_id}
+        action: dict[str, Any] = {"type": "delete", "description": label,
+                                  "resourceId": finding.resource_id}
     elif correction.action == "update":
         draft = drafts.get(finding.resource_id)
         if draft is None:
@@ -251,7 +253,7 @@ PRIOR_DOSE_FINDINGS = (WarningCode.RADIONECROSIS_RISK, OptionCode.RE_WBRT)
 
 def order_card(finding: OrderFinding, drafts: Mapping[str, Mapping[str, Any]], *,
                record: PatientRecord | None = None, on: date | None = None) -> dict[str, Any]:
-    suggestions = []
+    suggestions: list[dict[str, Any]] = []
     for index, correction in enumerate(finding.corrections):
         suggestion = correction_suggestion(finding, correction, drafts,
                                            recommended=not suggestions and index == 0)

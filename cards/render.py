@@ -13,7 +13,7 @@ import re
 import string
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
 # --- templates -------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def template(name: str) -> string.Template:
     # next to this module (package data), found by path: works whether `cards` is imported as a
     # regular package or through an editable install's namespace mapping
@@ -96,7 +96,7 @@ def ref_numbers(numbers: Iterable[int]) -> str:
         return ""
     runs: list[str] = []
     start = prev = values[0]
-    for n in values[1:] + [None]:  # type: ignore[list-item]
+    for n in values[1:] + [None]:
         if n is not None and n == prev + 1:
             prev = n
             continue

@@ -50,7 +50,6 @@ from cards.fhir_validation import CallValue, InvalidResource, validate_built, va
 from cards.render import (
     lesion_md,
     lesion_name,
-    md,
     new_uuid,
     num,
     plain,
@@ -281,7 +280,8 @@ def radiotherapy_prescription(option_code: str, targets: Sequence[RtTarget], ctx
 
 
 # --- other service requests ---------------------------------------------------------------------
-SERVICE_REQUEST_CODES = {
+# keyed by str: Option.code is a str (the OptionCode members are str)
+SERVICE_REQUEST_CODES: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
     OptionCode.SURGERY: (codes.OPERATION_ON_BRAIN, codes.SURGICAL_PROCEDURE),
     OptionCode.TUMOR_BOARD: (codes.PATIENT_REFERRAL, None),
     OptionCode.BEST_SUPPORTIVE_CARE: (codes.PALLIATIVE_CARE_REFERRAL, None),
@@ -494,11 +494,12 @@ def option_suggestion(option: Option, ctx: OrderContext, *, recommended: bool,
         actions = [_create(f"Draft CodeX radiotherapy course prescription, {short} "
                            f"({total})", resource)]
     elif option.code in SERVICE_REQUEST_CODES:
-        wording = {
+        wordings: dict[str, str] = {
             OptionCode.SURGERY: "Request neurosurgical resection",
             OptionCode.TUMOR_BOARD: "Refer to the multidisciplinary tumour board",
             OptionCode.BEST_SUPPORTIVE_CARE: "Refer to palliative / best supportive care",
-        }[option.code]
+        }
+        wording = wordings[option.code]
         resource = service_request(option.code, ctx, suggestion_uuid=suggestion_uuid,
                                    note=rationale)
         label = f"{caution}{wording}"

@@ -18,13 +18,14 @@ from cards import codes
 from cards.common import patient_override_reasons, review_link, source
 from cards.prior_courses import course_text, reaches
 from cards.render import card, lesion_md, md, render
-from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.anchoring import targets_unknown
+from cds_service.model.assessment import Assessment, Warning
 from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 from cds_service.model.vocabulary import NOT_ON_RECORD, SubtypeCode, WarningCode
 
-SUMMARIES = {
+# keyed by str, as Warning.code and Subtype.code are (the vocabulary's members are str)
+SUMMARIES: dict[str, str] = {
     WarningCode.RADIONECROSIS_RISK: (
         "Re-irradiating a treated volume carries a significant radionecrosis risk: "
         "check the composite dose, prefer FSRT"
@@ -45,11 +46,12 @@ ADVICE_AFTER_WBRT_ONLY = (
     "SRS/FSRT after WBRT re-irradiates brain that received the whole-brain dose: account for the "
     "cumulative dose when planning. The review's radionecrosis figures come from repeat SRS/FSRT "
     "of the same volume [40–42]; FSRT may be preferred when the risk is significant [15].")
-ADVICE = {
+ADVICE: dict[str, str] = {
     WarningCode.RADIONECROSIS_RISK: (
         "Register the new images with the prior plan and assess the composite dose: after "
         "re-SRS, volumes of 0.28 / 0.76 / 1.6 cm³ receiving ≥ 40 Gy went with 10 / 20 / 50 % "
-        "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. Prefer FSRT when the risk is significant [15]; "
+        "radionecrosis [40]; crude median 14.3 % (2–36 %) after re-SRS/re-FSRT [42]. "
+        "Prefer FSRT when the risk is significant [15]; "
         "surgery is the mainstay for in-field progression [37–39]."
     ),
     WarningCode.PSEUDOPROGRESSION_POSSIBLE: (
@@ -73,13 +75,14 @@ ADVICE = {
 
 # Subtype-specific sentence of the hormonal-therapy card (CDK4/6 inhibitors only for HR+/HER2-,
 # clinical-model §5b; HER2-directed regimens only for HER2+).
-HORMONAL_SUBTYPE_ADVICE = {
+HORMONAL_SUBTYPE_ADVICE: dict[str, str] = {
     SubtypeCode.LUMINAL_A: " For HR-positive, HER2-negative disease, CDK4/6 inhibitors (abemaciclib, "
                  "palbociclib) showed a moderate intracranial response in early-phase trials "
                  "[80, 81].",
     SubtypeCode.LUMINAL_B: " For HER2-positive disease, HER2-directed regimens are the systemic options "
                  "[70–76].",
-    SubtypeCode.HER2_ENRICHED: " For HER2-positive disease, HER2-directed regimens are the systemic options [70–76].",
+    SubtypeCode.HER2_ENRICHED: " For HER2-positive disease, HER2-directed regimens are the systemic options "
+                               "[70–76].",
 }
 
 

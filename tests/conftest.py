@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
+from cds_service.web.app import create_app
 from tests.support.processes import stop_process_group
 
 pytest_plugins = ["tests.support.fhir_server_plugin"]

@@ -3,7 +3,9 @@ command installs from, so CI and users run what was tested."""
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -72,3 +74,50 @@ def test_bootstrap_installs_from_the_lock() -> None:
     installs = re.findall(r"pip install [^\n]*-e ", script)
     assert installs and all("-c requirements-lock.txt" in line for line in installs)
     assert "requirements-lock.txt -nt" in script  # a changed lock reinstalls
+
+
+# Issue 15 item 6: every third-party package the code imports is declared — the service's in
+# `dependencies`, the tests' and the benchmark's in their extras (or `dependencies`) — so an
+# install from pyproject.toml alone runs it, not one that happens to bring the package along.
+FIRST_PARTY = {"cds_service", "hooks", "cards", "tests", "bench"}
+DECLARED_FOR = {("cds_service", "hooks", "cards"): (), ("tests",): ("test",), ("bench",): ("bench",)}
+
+
+def _imported_top_levels(folder: Path) -> dict[str, str]:
+    """{top-level module: a file importing it} of the absolute imports under `folder`."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.partition(".")[0], str(path.relative_to(ROOT)))
+    return found
+
+
+def _declared(extras: tuple[str, ...]) -> set[str]:
+    project = pyproject()["project"]
+    listed = [*project["dependencies"],
+              *(r for extra in extras for r in project["optional-dependencies"][extra])]
+    return {canonicalize_name(Requirement(r).name) for r in listed}
+
+
+@pytest.mark.parametrize(("folders", "extras"), sorted(DECLARED_FOR.items()))
+def test_every_imported_package_is_declared(folders, extras) -> None:
+    distributions = metadata.packages_distributions()
+    declared = _declared(extras)
+    undeclared = []
+    for folder in folders:
+        for module, where in _imported_top_levels(ROOT / folder).items():
+            if module in FIRST_PARTY or module in sys.stdlib_module_names:
+                continue
+            providers = {canonicalize_name(d) for d in distributions.get(module, [])}
+            if not providers & declared:
+                undeclared.append(f"{module} ({where}; from {sorted(providers) or 'nothing installed'})")
+    assert not undeclared, f"imported but not declared for {folders}: {undeclared}"

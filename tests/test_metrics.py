@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import requests
@@ -167,7 +168,7 @@ def test_the_authenticator_logs_the_field_the_counter_reads(caplog) -> None:
     """The counter reads the `auth_failure` field of the authenticator's log records."""
     from cds_service.security import jwt_auth
 
-    source = open(jwt_auth.__file__, encoding="utf-8").read()
+    source = Path(jwt_auth.__file__).read_text(encoding="utf-8")
     assert '"auth_failure": str(failure)' in source
     assert jwt_auth.log.name == "salvage_cds.security.auth"
     before = metrics.AUTH_FAILURES.labels("expired")._value.get()

@@ -28,7 +28,7 @@ def _without_batch_writer() -> None:
     """Issued-card links written inline, one durable transaction per call (the plain version)."""
     from cds_service.storage.feedback_store import FeedbackStore, issued_card_rows, issued_cards_table
 
-    def queue_issued_cards(self, service_id, hook_instance, cards, client_iss=None):  # noqa: ANN001
+    def queue_issued_cards(self, service_id, hook_instance, cards, client_iss=None):
         rows = issued_card_rows(service_id, hook_instance, cards, client_iss)
         if rows:
             try:
@@ -46,7 +46,7 @@ def _without_linger() -> None:
 
     init = BatchWriter.__init__
 
-    def no_linger(self, *args, **kwargs):  # noqa: ANN001
+    def no_linger(self, *args, **kwargs):
         init(self, *args, **{**kwargs, "linger_s": 0.0})
 
     BatchWriter.__init__ = no_linger  # type: ignore[method-assign]
@@ -58,7 +58,7 @@ def _without_relaxed_engine() -> None:
 
     opened = FeedbackStore.open.__func__  # type: ignore[attr-defined]
 
-    def open_durable(cls, url):  # noqa: ANN001
+    def open_durable(cls, url):
         store = opened(cls, url)
         if store.issued_cards_engine is not store.engine:
             store.issued_cards_engine.dispose()

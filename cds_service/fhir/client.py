@@ -17,8 +17,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -26,7 +26,6 @@ from urllib.parse import urljoin
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cds_service.fhir.allowlist import FhirAllowlist, Origin
@@ -404,6 +403,7 @@ class FhirClient:
         self.deadline = deadline if self.deadline is None else min(self.deadline, deadline)
         workers = min(self.settings.max_workers, len(queries))
         own: ThreadPoolExecutor | None = None
+        submit: Callable[..., Future[QueryResult]]  # the shared threads' or the own pool's
         # the shared threads run all of a call's queries at once, so only up to max_workers
         if (threads is not None and len(queries) <= self.settings.max_workers
                 and threads.try_reserve(len(queries))):

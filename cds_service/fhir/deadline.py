@@ -156,7 +156,10 @@ def bounded(deadline: float) -> Iterator[Guard]:
 class _Watched:
     """Mixin for urllib3 connections: each new socket gets a handle the watchdog can shut down
     (a duplicate descriptor: it outlives the TLS wrapping of the original), and is watched by
-    the guard of the thread that uses it."""
+    the guard of the thread that uses it.
+
+    The `type: ignore[misc]` on its `super()` calls: a mixin's methods come from the connection
+    class after it in the MRO, which the type checker cannot see from the mixin alone."""
 
     _deadline_handle: socket.socket | None = None
 

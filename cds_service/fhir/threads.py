@@ -1,7 +1,8 @@
 """The threads of a worker process that run FHIR queries, shared by all its hook calls.
 
 Starting a thread per query per call showed in the CPU of every no-prefetch call
-(docs/performance.md, `python -m bench.run --machinery`), so a process keeps one pool. A call takes threads from it only when enough are free for all its
+(docs/performance.md, `python -m bench.run --machinery`), so a process keeps one pool. A call
+takes threads from it only when enough are free for all its
 queries at once; otherwise — the pool held, e.g., by another call's queries to a hanging FHIR
 server (they end at that call's deadline, when `deadline.py` shuts their sockets) — the call
 starts threads of its own, as every call did before. So no call ever waits behind another call's

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class CutCause(str, Enum):
+class CutCause(StrEnum):
     PAGE_CAP = "page-cap"
     ENTRY_CAP = "entry-cap"
     BYTE_CAP = "byte-cap"

@@ -1,4 +1,5 @@
-"""Every code the mapping reads, in one place (the FHIR input profile, "FIP" below, as kept in docs/fhir-mapping.md).
+"""Every code the mapping reads, in one place (the FHIR input profile, "FIP" below, as kept in
+docs/fhir-mapping.md).
 
 Codes are compared as (system key, code): system URIs (and their OID aliases) are folded to a short
 key by `system_key`, so "http://snomed.info/sct" and "urn:oid:2.16.840.1.113883.6.96" are the same

@@ -141,7 +141,7 @@ def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
 
 def _read_condition(index: ResourceIndex, notes: Notes, condition: Json, tally: _Tally) -> None:
     """One Condition: what it is, whether it counts, and what it adds to `tally`."""
-    found = notes.guard(condition, lambda c=condition: kinds_of(c)) or {}
+    found = notes.guard(condition, kinds_of, condition) or {}
     if BRAIN in found or LMD in found:
         tally.cns_refs.add(reference_of(condition))
     symptom_hits = _symptom_codes(condition)

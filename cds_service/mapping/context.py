@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from cds_service.mapping.read import Json, loinc_codes, obj, objs, ref_key, reference_of, text
 from cds_service.model.patient import SkippedResource
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Notes:
@@ -27,10 +28,11 @@ class Notes:
     def miss(self, name: str) -> None:
         self._missing[name] = None
 
-    def guard(self, resource: Json, read: Callable[[], T]) -> T | None:
-        """Run one resource's reader; a resource that breaks it is recorded, never fatal."""
+    def guard(self, resource: Json, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """Run one resource's reader, `read(*args, **kwargs)`; a resource that breaks it is
+        recorded, never fatal."""
         try:
-            return read()
+            return read(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any malformed input must not crash the hook
             self.skip(resource, f"could not be read ({type(exc).__name__}: {exc})"[:300])
             return None

@@ -55,12 +55,11 @@ def map_draft_orders(bundle_or_resources: Any, context_resources: Iterable[Any] 
         rtype = draft.get("resourceType")
         if rtype == "ServiceRequest" and _is_rt_prescription(draft):
             if _orderable(draft, notes):
-                radiotherapy += notes.guard(draft, lambda d=draft: _rt_orders(
-                    d, index, notes, bodies, cns_refs)) or []
+                radiotherapy += notes.guard(draft, _rt_orders, draft, index, notes, bodies,
+                                            cns_refs) or []
         elif rtype == "MedicationRequest":
             if _orderable(draft, notes):
-                medications += notes.guard(draft, lambda d=draft: _medication_orders(
-                    d, index)) or []
+                medications += notes.guard(draft, _medication_orders, draft, index) or []
     return DraftOrders(tuple(radiotherapy), tuple(medications), notes.skipped)
 
 
@@ -89,7 +88,7 @@ def _rt_orders(request: Json, index: ResourceIndex, notes: Notes, bodies: BodyMa
         reference = obj((sub_extension(part, "volume") or {}).get("valueReference"))
         volume = index.resolve(reference, request) if reference else None
         located = in_brain(volume, cns_refs) if volume is not None else None
-        if located is False:
+        if located is False and volume is not None:  # (False only for a found volume)
             notes.skip(source, f"prescribed volume {reference_of(volume)} is not in the brain")
             continue
         if located is None and not order_in_brain:

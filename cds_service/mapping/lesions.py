@@ -131,8 +131,8 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
     for observation in index.of_type("Observation"):
         if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
             continue
-        notes.guard(observation, lambda o=observation: _add_size(
-            o, index, notes, cns_condition_refs, builders, lesion_of_body, add_tumor))
+        notes.guard(observation, _add_size, observation, index, notes, cns_condition_refs, builders,
+                    lesion_of_body, add_tumor)
 
     lesions = tuple(_build(b) for b in sorted(builders.values(), key=_order))
     by_identifier: dict[str, set[str]] = defaultdict(set)

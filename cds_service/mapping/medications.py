@@ -94,7 +94,7 @@ def map_medications(index: ResourceIndex, notes: Notes) -> MedicationFacts:
     orders: list[_Order] = []
     for rtype in MEDICATION_TYPES:
         for resource in index.of_type(rtype):
-            order = notes.guard(resource, lambda r=resource: _order(r, index, notes))
+            order = notes.guard(resource, _order, resource, index, notes)
             if order is not None:
                 orders.append(order)
     systemic_orders = _systemic_orders(orders)

@@ -69,7 +69,7 @@ def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     for observation in index.of_type("Observation"):
         if not (observation.get("component") or _is_receptor(index.loinc(observation))):
             continue  # neither a receptor result nor a panel (the LOINC codes read once a call)
-        found = notes.guard(observation, lambda o=observation: list(_receptor_results(o, notes)))
+        found = notes.guard(observation, _receptor_result_list, observation, notes)
         results.extend(found or ())
     chosen = {m: receptor_from([_reading(r) for r in results if r.marker == m])
               for m in (codes.HER2, codes.ER, codes.PR)}
@@ -90,6 +90,11 @@ def specimen_of(observation: Json) -> str:
     specimen = text(obj(observation.get("specimen")).get("display"))
     site = concept_words(observation.get("bodySite")).strip()
     return specimen or site or reference_of(observation)
+
+
+def _receptor_result_list(observation: Json, notes: Notes) -> list[ReceptorResult]:
+    """`_receptor_results`, read to the end (inside `Notes.guard`, which catches what breaks)."""
+    return list(_receptor_results(observation, notes))
 
 
 def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResult]:
@@ -193,7 +198,7 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale
             continue
         if not usable(observation, notes):
             continue
-        value = notes.guard(observation, lambda o=observation: _score(o, scale))
+        value = notes.guard(observation, _score, observation, scale)
         if value is None:
             notes.skip(observation, f"no {scale.name} score between {scale.low} and {scale.high}")
             continue

@@ -3,6 +3,7 @@ someone else (never mapped into this patient's record, and recorded as skipped).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +27,7 @@ def bare_id(patient_id: str | None) -> str | None:
     return value.removeprefix("Patient/") if value else None
 
 
-def select(resources: list[Json], patient_id: str | None, notes: Notes
+def select(resources: Sequence[Json], patient_id: str | None, notes: Notes
            ) -> tuple[list[Json], Demographics]:
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     pid = bare_id(patient_id)
@@ -35,8 +36,8 @@ def select(resources: list[Json], patient_id: str | None, notes: Notes
         if len(ids) == 1:
             pid = ids[0]
         elif len(ids) > 1:
-            for patient in patients:
-                notes.skip(patient, "several Patient resources and no patient id: no "
+            for candidate in patients:
+                notes.skip(candidate, "several Patient resources and no patient id: no "
                                     "demographics read, resources not filtered by patient")
     kept: list[Json] = []
     me = f"Patient/{pid}" if pid else None

@@ -38,7 +38,7 @@ def map_disease_statuses(index: ResourceIndex, notes: Notes, bodies: BodyMap
             continue
         if not usable(observation, notes):
             continue
-        status = notes.guard(observation, lambda o=observation: _status(o, index, notes, bodies))
+        status = notes.guard(observation, _status, observation, index, notes, bodies)
         if status is not None:
             statuses.append(status)
     statuses.sort(key=lambda s: (s.date is None, s.date or date.min, s.source))

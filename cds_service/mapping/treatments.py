@@ -216,10 +216,10 @@ def map_treatments(index: ResourceIndex, notes: Notes, bodies: BodyMap,
         if is_rt_course(procedure):
             if id(procedure) not in counted:
                 continue  # another version of a course already counted
-            found = notes.guard(procedure, lambda p=procedure: _courses(
-                p, index, notes, bodies, cns_condition_refs, cover))
+            found = notes.guard(procedure, _courses, procedure, index, notes, bodies,
+                                cns_condition_refs, cover)
         elif is_brain_surgery(procedure, cns_condition_refs):
-            found = notes.guard(procedure, lambda p=procedure: _surgery(p, notes, bodies))
+            found = notes.guard(procedure, _surgery, procedure, notes, bodies)
         else:
             continue
         treatments.extend(found or ())
@@ -242,9 +242,10 @@ def _dates(procedure: Json, notes: Notes) -> tuple[date | None, date | None]:
     start, end = period_bounds(procedure, "performed")
     start_day, end_day = _day(start), _day(end)
     if start_day is None and end_day is None:
+        given = start or end
         notes.miss(MISSING_TREATMENT_DATES)
         notes.skip(procedure, "no performed date with a day: the treatment cannot be placed "
-                              "in time" + (f" ('{(start or end).raw}')" if start or end else ""))
+                              "in time" + (f" ('{given.raw}')" if given else ""))
     return start_day, end_day
 
 

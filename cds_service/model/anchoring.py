@@ -55,7 +55,8 @@ def first_measured(lesion: Lesion) -> date | None:
 
 
 def _dated(record: PatientRecord) -> list[LocalTreatment]:
-    return sorted((t for t in record.treatments if t.date is not None), key=lambda t: t.date)
+    dated = sorted(((t.date, t) for t in record.treatments if t.date is not None), key=lambda d: d[0])
+    return [treatment for _, treatment in dated]
 
 
 def _may_have_been_present(lesion: Lesion, day: date, scans: tuple[date, ...]) -> bool:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from cds_service.model.assessment import Assessment, PerformanceStatus, Subtype
+from cds_service.model.assessment import (
+    Assessment,
+    Option,
+    PerformanceStatus,
+    Subtype,
+    SystemicRegimen,
+    Warning,
+)
 from cds_service.model.beyond_review import beyond_review
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.data_age import deceased_situation, imaging_age, outdated_imaging_warning
@@ -49,7 +56,9 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
     gpa = gpa_for_situation(breast_gpa(view, on, config), situation.code)
     imaging = imaging_age(view, on, config)
 
-    options = regimens = warnings = ()
+    options: tuple[Option, ...] = ()
+    regimens: tuple[SystemicRegimen, ...] = ()
+    warnings: tuple[Warning, ...] = ()
     decision_missing: list[str] = list(progression.missing)
     if situation.is_progressive:
         regimens, regimen_missing = systemic_regimens(view, situation)

@@ -9,11 +9,11 @@ Pure: no Flask, no HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from cds_service.model.patient import SkippedResource
-from cds_service.model.vocabulary import (  # noqa: F401 (PROGRESSIVE_SITUATIONS re-exported)
+from cds_service.model.vocabulary import (
     PERFORMANCE_VERDICTS,
     PROGRESSIVE_SITUATIONS,
     Severity,
@@ -40,7 +40,7 @@ def assessment_date_at(instant: datetime) -> date:
     would silently mean the server's local day)."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("the instant of a call must carry its time zone")
-    return instant.astimezone(timezone.utc).date()
+    return instant.astimezone(UTC).date()
 
 
 @dataclass(frozen=True)

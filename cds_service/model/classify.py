@@ -8,10 +8,10 @@ so that `patient.py` can use the rule without the two modules importing each oth
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TreatmentKind(str, Enum):
+class TreatmentKind(StrEnum):
     """Local therapy of brain metastases (review §2)."""
 
     SURGERY = "surgery"

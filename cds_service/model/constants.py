@@ -1,9 +1,10 @@
 """Every clinical number of the salvage model, named, with its source.
 
 Sources: "review" = Spalek & Mandat, Cancers 2022;14:1096 (bracketed numbers are its references);
-"CM §n" = the clinical-model spec, as kept in docs/clinical-model.md; "choice" = a decision the review leaves open, documented in
-docs/clinical-model.md. No rule module holds a clinical literal: it reads these names, or the
-configurable ones through `ModelConfig` (one frozen value passed to every rule).
+"CM §n" = the clinical-model spec, as kept in docs/clinical-model.md; "choice" = a decision the
+review leaves open, documented in docs/clinical-model.md. No rule module holds a clinical literal:
+it reads these names, or the configurable ones through `ModelConfig` (one frozen value passed to
+every rule).
 
 Lengths are millimetres, doses gray (Gy) unless the name says cGy.
 """
@@ -94,9 +95,9 @@ PRN_CRUDE_RANGE_PERCENT = (2, 36)  # [42]: range across 13 studies
 
 # --- Data that must not be over-read (CM §10) -----------------------------------------------------
 # Beyond the review: EANO-ESMO 2021 (Le Rhun, Ann Oncol 2021;32:1332) advises MRI every 2-3 months
-# after local therapy of brain metastases (the project's clinical/FHIR reference notes; docs/clinical-model.md). A
-# salvage decision on a scan older than the surveillance interval (3 months = 90 days) needs a
-# repeat MRI first (warning outdated-imaging).
+# after local therapy of brain metastases (the project's clinical/FHIR reference notes;
+# docs/clinical-model.md). A salvage decision on a scan older than the surveillance interval
+# (3 months = 90 days) needs a repeat MRI first (warning outdated-imaging).
 OUTDATED_IMAGING_DAYS = 90
 
 # --- Order checks (CM §9) ------------------------------------------------------------------------

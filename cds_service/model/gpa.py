@@ -55,7 +55,7 @@ GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL = (
     "median survival not given for leptomeningeal disease: the review calls its prognosis very "
     "poor (review §4.4) and the Breast GPA was not derived for it; the score is shown for its "
     "factors only")
-MEDIAN_WITHHELD_SITUATIONS = {LEPTOMENINGEAL: GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL}
+MEDIAN_WITHHELD_SITUATIONS: dict[str, str] = {LEPTOMENINGEAL: GPA_MEDIAN_WITHHELD_LEPTOMENINGEAL}
 
 
 def kps_points(kps: int) -> float:

@@ -15,9 +15,12 @@ Only progressive situations get options; every other situation gets none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
+from cds_service.model.anchoring import covers, scan_dates
 from cds_service.model.assessment import (
     DISSEMINATED_AFTER_LOCAL,
     DISSEMINATED_AFTER_WBRT,
@@ -40,7 +43,6 @@ from cds_service.model.constants import (
     ModelConfig,
 )
 from cds_service.model.evidence import cite, span
-from cds_service.model.anchoring import covers, scan_dates
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
@@ -112,7 +114,7 @@ class OptionSet:
     missing: tuple[str, ...]
 
 
-def _option(code: str, rationale: str, references: tuple[int, ...], **kw) -> Option:  # noqa: ANN003
+def _option(code: str, rationale: str, references: tuple[int, ...], **kw: Any) -> Option:
     return Option(code=code, rank=0, title=OPTION_TITLES[code], rationale=rationale,
                   references=references, **kw)
 
@@ -277,7 +279,7 @@ def _in_field(b: _Build) -> list[Option | None]:
                 "untreated): repeated SRS/FSRT is a considerable option [36]; this is not "
                 "re-irradiation of an SRS/FSRT volume.")
         local.append(_srs(b, text, cite(36), reirradiation=b.prior_wbrt, lesions=outside))
-        if any(b.diameters.get(lid) is None or b.diameters[lid] > FSRT_PREFERRED_ABOVE_MM
+        if any((d := b.diameters.get(lid)) is None or d > FSRT_PREFERRED_ABOVE_MM
                for lid in outside):
             local.append(_fsrt(b, text + " FSRT is the usual choice above 2 cm (Table 1).",
                                cite(36), reirradiation=b.prior_wbrt, lesions=outside))
@@ -318,8 +320,9 @@ def dominant_lesion(b: _Build) -> str | None:
 
 def _dominant_lesion_surgery(b: _Build) -> Option:
     dominant = dominant_lesion(b)
-    which = (f"The dominant lesion {dominant} ({cm_text(b.diameters[dominant])}), if it causes"
-             if dominant else "For a dominant lesion causing")
+    size = b.diameters.get(dominant) if dominant else None  # known: a dominant lesion is sized
+    which = (f"The dominant lesion {dominant} ({cm_text(size)}), if it causes"
+             if dominant and size is not None else "For a dominant lesion causing")
     return _surgery(b, f"{which} significant oedema, bleeding or neurological symptoms: "
                     "resection combined with SRS/FSRT or WBRT for the remaining lesions (review "
                     "§4.3, in multiple BCBM in general [47, 48]); data on efficacy and "
@@ -391,7 +394,7 @@ def _leptomeningeal(b: _Build) -> list[Option | None]:
     ]
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[[_Build], list[Option | None]]] = {  # keyed by Situation.code
     LOCAL_AFTER_WBRT: _after_wbrt,
     LOCAL_AFTER_SURGERY: _after_surgery,
     LOCAL_AFTER_SRS_OUT_OF_FIELD: _out_of_field,

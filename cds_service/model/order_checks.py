@@ -107,7 +107,8 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
                 description=f"Change to FSRT {fractions} x {total / fractions:g} Gy"),))]
     if order.total_dose_cgy is None:
         return [_missing(rid, "The SRS prescription has no total dose: it cannot be checked.")]
-    limits = {lid: srs_max_dose_for_diameter(d) for lid, d in diameters.items() if d is not None}
+    sized = {lid: d for lid, d in diameters.items() if d is not None}
+    limits = {lid: srs_max_dose_for_diameter(d) for lid, d in sized.items()}
     allowed_gy = min(v for v in limits.values() if v is not None)
     if order.total_dose_cgy <= allowed_gy * CGY_PER_GY:
         return []
@@ -115,7 +116,7 @@ def check_srs_dose(record: PatientRecord, order: DraftRadiotherapyOrder) -> list
     return [OrderFinding(
         code=WarningCode.SRS_SIZE_LIMIT,
         message=(f"SRS dose {_gy(order.total_dose_cgy)} exceeds the review Table 1 dose for "
-                 f"lesion {tightest} ({cm_text(diameters[tightest])}): at most "
+                 f"lesion {tightest} ({cm_text(sized[tightest])}): at most "
                  f"{allowed_gy:g} Gy in one fraction."),
         resource_id=rid, references=cite(14),
         corrections=(OrderCorrection(

@@ -9,14 +9,15 @@ so that cards can show their provenance, and nothing is guessed: a fact that was
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from cds_service.model.classify import TreatmentKind, classify_radiotherapy
 
 
-class Presence(str, Enum):
+class Presence(StrEnum):
     """Whether a condition is on record. ABSENT means "none recorded", never "proven absent"."""
 
     PRESENT = "present"
@@ -24,14 +25,14 @@ class Presence(str, Enum):
     UNKNOWN = "unknown"
 
 
-class ReceptorStatus(str, Enum):
+class ReceptorStatus(StrEnum):
     POSITIVE = "positive"
     NEGATIVE = "negative"
     EQUIVOCAL = "equivocal"
     UNKNOWN = "unknown"
 
 
-class Trend(str, Enum):
+class Trend(StrEnum):
     """mCODE cancer disease status values (LOINC 97509-4)."""
 
     WORSENED = "worsened"
@@ -40,14 +41,14 @@ class Trend(str, Enum):
     UNDETERMINED = "undetermined"
 
 
-class ProgressionQualifier(str, Enum):
+class ProgressionQualifier(StrEnum):
     """CodeX codexrt-radiotherapy-disease-progression-qualifier."""
 
     LOCAL = "local"
     DISTANT = "distant"
 
 
-class SteroidTrend(str, Enum):
+class SteroidTrend(StrEnum):
     NONE = "none"  # no corticosteroid on record
     STABLE = "stable"
     DECREASED = "decreased"
@@ -55,7 +56,7 @@ class SteroidTrend(str, Enum):
     UNKNOWN = "unknown"  # in use, but the trend cannot be told
 
 
-class TherapyClass(str, Enum):
+class TherapyClass(StrEnum):
     HER2_DIRECTED = "her2-directed"
     HORMONAL = "hormonal"
     CDK46 = "cdk4/6"
@@ -87,10 +88,12 @@ class ReceptorReading:
     date: date | None  # the day, when the result names one
     specimen: str  # the specimen's display, the body site, else the Observation reference
     source: str = ""  # "Observation/x"
-    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+    # first day a partial effective date can mean (ordering, as-of); `dt.date`, as the field `date`
+    # hides the type in the class body
+    start: dt.date | None = None
 
     @property
-    def when(self) -> date | None:
+    def when(self) -> dt.date | None:
         return self.start or self.date
 
 
@@ -113,10 +116,10 @@ class PerformanceScore:
     value: int
     date: date | None
     source: str
-    start: date | None = None  # first day a partial effective date can mean (ordering, as-of)
+    start: dt.date | None = None  # as ReceptorReading.start
 
     @property
-    def when(self) -> date | None:
+    def when(self) -> dt.date | None:
         return self.start or self.date
 
 
@@ -295,8 +298,9 @@ class PatientRecord:
 
     @property
     def last_local_treatment(self) -> LocalTreatment | None:
-        dated = [t for t in self.treatments if t.date is not None]
-        return max(dated, key=lambda t: t.date) if dated else None
+        latest = max(((t.date, t) for t in self.treatments if t.date is not None),
+                     key=lambda dated: dated[0], default=None)
+        return latest[1] if latest else None
 
     def symptoms_after(self, day: date | None) -> tuple[Symptom, ...]:
         """Neurological symptoms recorded after `day` (all of them when `day` is None)."""

@@ -247,7 +247,10 @@ def _cohort_lines(cohorts: list[Cohort]) -> list[str]:
 
 def _new_lesion_reason(record: PatientRecord, new: tuple[str, ...], after: date | None) -> str:
     lesions = {x.id: x for x in record.lesions}
-    dated = [f"{lid} (first seen {first_measured(lesions[lid]).isoformat()})" for lid in new]
+    firsts = [(lid, first_measured(lesions[lid])) for lid in new]
+    # a new lesion is a measured one (anchoring.is_new)
+    assert all(day is not None for _, day in firsts)
+    dated = [f"{lid} (first seen {day.isoformat()})" for lid, day in firsts if day is not None]
     return f"new lesion(s) {_since(after)}: {', '.join(dated)}"
 
 
@@ -280,7 +283,9 @@ def _response(cohorts: list[Cohort], record: PatientRecord, config: ModelConfig,
                      "at baseline: non-target assessment only (non-CR/non-PD)")
         return SD, notes
     shown = _deciding(cohorts)
+    # a cohort with targets has all three sums
     assert shown.baseline_sld is not None and shown.current_sld is not None
+    assert shown.nadir_sld is not None
     shrinks = [c.shrank() for c in with_targets]
     if all(s is not None and s >= config.rano_pr_sld_decrease for s in shrinks):
         shrink = (f"SLD {_pct(shown.baseline_sld - shown.current_sld, shown.baseline_sld)} "

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from cds_service.model.anchoring import first_measured, grown_since_anchor, targets_unknown
 from cds_service.model.assessment import (
     DISSEMINATED_AFTER_LOCAL,
     DISSEMINATED_AFTER_WBRT,
@@ -31,7 +33,6 @@ from cds_service.model.assessment import (
     Situation,
 )
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
-from cds_service.model.anchoring import first_measured, grown_since_anchor, targets_unknown
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
@@ -51,6 +52,7 @@ from cds_service.model.patient import (
 )
 from cds_service.model.rano_bm import PD
 from cds_service.model.vocabulary import SITUATION_LABELS
+
 
 @dataclass
 class Progression:
@@ -167,6 +169,7 @@ def _new_lesion_evidence(record: PatientRecord, rano: RanoBm, found: Progression
     immunotherapy = on_immunotherapy(record)
     for lid in rano.new_lesions:
         seen = first_measured(lesions[lid])
+        assert seen is not None  # a new lesion is a measured one (anchoring.is_new)
         if immunotherapy:
             found.evidence.append(
                 f"new brain lesion {lid} first seen {seen.isoformat()} during immune checkpoint "
@@ -238,7 +241,7 @@ def progression_evidence(record: PatientRecord, rano: RanoBm,
     return found
 
 
-def _situation(code: str, **kw) -> Situation:  # noqa: ANN003 - Situation fields
+def _situation(code: str, **kw: Any) -> Situation:  # kw: the other Situation fields
     return Situation(code=code, label=SITUATION_LABELS[code], **kw)
 
 

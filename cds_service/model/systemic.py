@@ -21,7 +21,7 @@ not order. Each rank's reason quotes the review (docs/clinical-model.md §5b).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cds_service.model.assessment import Situation, SystemicRegimen
@@ -146,7 +146,7 @@ def active_drugs(record: PatientRecord) -> frozenset[str]:
     return frozenset(t.drug.lower() for t in record.systemic_therapies)
 
 
-def hormonal_only(classes: list[TherapyClass | None]) -> bool:
+def hormonal_only(classes: Sequence[TherapyClass | None]) -> bool:
     """True when there is systemic therapy and every drug of it is hormonal."""
     return bool(classes) and all(c is TherapyClass.HORMONAL for c in classes)
 

@@ -145,7 +145,7 @@ SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
 
 def _paths(service_ids: list[str]) -> dict[str, Any]:
     service_id = {**SERVICE_ID, "schema": {"enum": service_ids}}
-    jwt = [{"cdsClientJwt": []}]
+    jwt: list[dict[str, list[str]]] = [{"cdsClientJwt": []}]  # the scheme, no scopes
     return {
         "/cds-services": {"get": {
             "operationId": "discovery", "summary": "CDS Hooks discovery", "security": jwt,

@@ -243,7 +243,7 @@ def serve(args: argparse.Namespace) -> int:
     if migrate(config.database_url, "serve") != 0:  # once, before the workers start
         return 1
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers or default_workers())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -37,7 +37,7 @@ class TemplateError(ValueError):
     """A template cannot be rendered against this context."""
 
 
-class PrefetchState(str, Enum):
+class PrefetchState(StrEnum):
     PROVIDED = "provided"
     NO_DATA = "no-data"  # null: the client found nothing
     CLIENT_ERROR = "client-error"  # an OperationOutcome in place of the data

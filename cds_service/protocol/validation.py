@@ -54,7 +54,8 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "const":
         return f"{path} must be {json.dumps(error.validator_value)}"
     if error.validator == "enum":
-        return f"{path} must be one of {', '.join(map(json.dumps, error.validator_value))}"
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"{path} must be one of {', '.join(map(json.dumps, choices))}"
     return f"{path}: {error.message}"
 
 

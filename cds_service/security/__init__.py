@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-# The stdlib module under another name: importing the `cds_service.security.logging` submodule
-# binds `logging` in this package's namespace to that submodule.
-import logging as _stdlib_logging
+import logging
 
 from flask import Request
 
@@ -13,7 +11,7 @@ from cds_service.errors import Unauthorized
 from cds_service.security.clients import ClientRegistry
 from cds_service.security.jwt_auth import JwtAuthenticator
 
-log = _stdlib_logging.getLogger("salvage_cds.security")
+log = logging.getLogger("salvage_cds.security")
 
 
 class DevModeAuthenticator:
@@ -31,7 +29,9 @@ class NoClientsAuthenticator:
         raise Unauthorized("authentication required")
 
 
-def build_authenticator(config: ServiceConfig):  # noqa: ANN201 - returns an Authenticator
+def build_authenticator(
+    config: ServiceConfig,
+) -> DevModeAuthenticator | NoClientsAuthenticator | JwtAuthenticator:
     """Dev mode (auth off) only when asked for; otherwise JWT authentication of the clients in
     `config.jwt_clients_file` — and with no client configured, nobody gets in."""
     if not config.auth_required:

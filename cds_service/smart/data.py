@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 from cds_service.config import ServiceConfig
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.client import FhirAuthError, FhirClient, FhirNotFound, FhirUnavailable
 from cds_service.fhir.gather import fhir_settings
 from cds_service.protocol.prefetch import render_template
-from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 
 
 class PatientDataError(Exception):

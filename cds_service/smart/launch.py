@@ -39,7 +39,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import jwt
@@ -52,9 +52,8 @@ from werkzeug.wrappers import Response
 
 from cards.markdown import strip_controls
 from cds_service.config import ServiceConfig
-from cds_service.fhir.allowlist import FhirAllowlist, Origin, ServerNotAllowed
+from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.model.assessment import assessment_date_at
-from cds_service.web.services import AppServices
 from cds_service.smart.data import PatientDataError, fetch_patient_data
 from cds_service.smart.plan import build_plan_page
 from cds_service.smart.session_store import (
@@ -64,6 +63,7 @@ from cds_service.smart.session_store import (
     SmartStore,
     session_handle,
 )
+from cds_service.web.app_parts import AppParts
 
 log = logging.getLogger("salvage_cds.smart")
 
@@ -109,16 +109,16 @@ def without_controls(value: Any) -> Any:
 @bp.record_once
 def _setup(state: Any) -> None:
     app = state.app
-    services: AppServices = app.extensions["salvage_cds"]
-    app.extensions[EXTENSION_KEY] = SmartStore.open(services.feedback.engine,
-                                                    services.config.secret_key)
+    parts: AppParts = app.extensions["salvage_cds"]
+    app.extensions[EXTENSION_KEY] = SmartStore.open(parts.feedback.engine,
+                                                    parts.config.secret_key)
     # Every value a page shows passes here: invisible format controls (zero-width, bidi
     # overrides: Unicode Cf) and other controls are removed before autoescaping, as on the cards
     # (issue 16, item 11).
     app.jinja_env.finalize = without_controls
 
 
-def _services() -> AppServices:
+def _parts() -> AppParts:
     return current_app.extensions["salvage_cds"]
 
 
@@ -147,7 +147,7 @@ def _security_headers(response: Response) -> Response:
     form_action = " ".join(("'self'", *g.get("smart_form_targets", ())))
     # Only the EHRs on the SMART issuer allowlist may frame the plan (their iframe launch mode);
     # no other page can (clickjacking, issue 16 item 14).
-    frame_ancestors = " ".join(("'self'", *form_targets(_services().config)))
+    frame_ancestors = " ".join(("'self'", *form_targets(_parts().config)))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
         f"form-action {form_action}; base-uri 'none'; frame-ancestors {frame_ancestors}"
@@ -384,7 +384,7 @@ def assessment_date_from(app_context: Any) -> str | None:
 
 # -- routes ----------------------------------------------------------------------------------------
 def _start_page() -> Any:
-    config = _services().config
+    config = _parts().config
     g.smart_form_targets = form_targets(config)
     return render_template("smart_start.html", configured=bool(config.smart_issuer_allowlist))
 
@@ -394,13 +394,13 @@ def start() -> Any:
     return _start_page()
 
 
-def checked_issuer(iss: str, services: AppServices) -> str:
+def checked_issuer(iss: str, parts: AppParts) -> str:
     """The launch's `iss`, refused before any request unless it is on both allowlists."""
     try:
         if "?" in iss or "#" in iss:
             raise ServerNotAllowed("a FHIR base URL has no query or fragment")
-        smart_allowlist(services.config).check(iss)
-        services.allowlist.check(iss)
+        smart_allowlist(parts.config).check(iss)
+        parts.allowlist.check(iss)
     except ServerNotAllowed as exc:
         raise SmartError(403, "This FHIR server is not allowed",
                          f"The launch names a FHIR server this app may not contact: {exc}.",
@@ -412,8 +412,8 @@ def checked_issuer(iss: str, services: AppServices) -> str:
 
 @bp.get("/launch")
 def launch() -> Any:
-    services = _services()
-    config = services.config
+    parts = _parts()
+    config = parts.config
     iss = _param("iss")
     launch_token = _param("launch")
     if iss is None:
@@ -422,7 +422,7 @@ def launch() -> Any:
                              "The EHR launch carries no 'iss' (FHIR server) parameter.",
                              code="missing-parameter")
         return _start_page()
-    iss = checked_issuer(iss, services)
+    iss = checked_issuer(iss, parts)
     smart = fetch_smart_configuration(iss, config, smart_allowlist(config))
     mode = "ehr" if launch_token is not None else "standalone"
     scope = requested_scope(config.smart_scopes, mode, smart.capabilities)
@@ -476,8 +476,8 @@ def authorization_error(error: str, state_ok: bool) -> SmartError:
 
 @bp.get("/callback")
 def callback() -> Any:
-    services = _services()
-    config = services.config
+    parts = _parts()
+    config = parts.config
     store = _store()
     state = _param("state")
     error = _param("error")
@@ -680,10 +680,10 @@ def plan_without_launch() -> Any:
 
 @bp.get("/plan/<handle>")
 def plan(handle: str) -> Any:
-    services = _services()
+    parts = _parts()
     session_id, session = current_session(handle)
     try:
-        data = fetch_patient_data(services.config, services.allowlist, session.fhir_base,
+        data = fetch_patient_data(parts.config, parts.allowlist, session.fhir_base,
                                   session.access_token, session.patient_id)
     except ServerNotAllowed as exc:
         raise SmartError(403, "This FHIR server is no longer allowed", str(exc),
@@ -691,9 +691,9 @@ def plan(handle: str) -> Any:
     except PatientDataError as exc:
         raise patient_data_error(exc, session_id) from None
     on = date.fromisoformat(session.assessment_date) if session.assessment_date \
-        else assessment_date_at(datetime.now(timezone.utc))
+        else assessment_date_at(datetime.now(UTC))
     page = build_plan_page(data, patient_id=session.patient_id, on=on,
-                           fhir_base=session.fhir_base, config=services.config,
+                           fhir_base=session.fhir_base, config=parts.config,
                            need_patient_banner=session.need_patient_banner)
     return render_template("smart_plan.html", page=page, handle=handle)
 
@@ -732,5 +732,5 @@ def logout() -> Any:
                                  "The app's session and its access token were deleted.",
                                  "Open the plan again from the patient's chart when needed.")
     response = current_app.make_response((body, status))
-    _set_session_cookie(response, [s for s in sessions if s not in ended], _services().config)
+    _set_session_cookie(response, [s for s in sessions if s not in ended], _parts().config)
     return response

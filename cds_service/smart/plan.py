@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -23,6 +23,7 @@ from cds_service.config import ServiceConfig
 from cds_service.model import evidence
 from cds_service.model.assessment import Assessment, Gpa, Option, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
+from cds_service.model.evidence import REVIEW_CITATION, REVIEW_URL
 from cds_service.model.patient import LocalTreatment, PatientRecord, TreatmentKind
 from cds_service.model.vocabulary import (
     GPA_FACTOR_LABELS,
@@ -223,8 +224,8 @@ class PlanPage:
     skipped: tuple[str, ...]
     notes: tuple[str, ...]
     references: tuple[ReferenceView, ...]
-    review_citation: str = evidence.REVIEW_CITATION
-    review_url: str = evidence.REVIEW_URL
+    review_citation: str = REVIEW_CITATION  # (the field `evidence` hides the module here)
+    review_url: str = REVIEW_URL
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def plan_page(record: PatientRecord, assessment: Assessment, data: PatientData, 
         banner=_banner(patient, record, assessment.assessment_date),
         show_banner=need_patient_banner,
         assessment_date=assessment.assessment_date.isoformat(),
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         fhir_server=_host(fhir_base),
         situation_code=assessment.situation.code,
         situation_label=situation_label(assessment, unread),
@@ -389,12 +390,13 @@ def _treatment_row(t: LocalTreatment) -> TreatmentRow:
     if start and end and end != start:
         dates = f"{start.isoformat()} to {end.isoformat()}"
     else:
-        dates = (start or end).isoformat() if (start or end) else "date unknown"
+        given = start or end
+        dates = given.isoformat() if given else "date unknown"
     dose = "—"
     if t.kind is not TreatmentKind.SURGERY:
         total = _gy(t.total_dose_cgy)
         parts = [p for p in (total, f"{t.fractions} fractions" if t.fractions else None) if p]
-        if total and t.fractions:
+        if t.total_dose_cgy is not None and t.fractions:  # (total is None only when the dose is)
             parts.append(f"{svg._num(t.total_dose_cgy / 100 / t.fractions)} Gy per fraction")
         dose = (", ".join(parts) or "dose not recorded") + in_progress_note(t)
     reirradiation = {True: "yes", False: "no", None: "—"}[t.reirradiation]

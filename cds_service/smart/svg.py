@@ -87,7 +87,8 @@ class GpaBand:
 GPA_BANDS = tuple(GpaBand(low, high, median) for low, high, median in constants.GPA_BANDS)
 GPA_MAX = 4.0  # the best score (Sperduto 2020 [57])
 # Where one band's box ends and the next begins on the 0-4 scale: halfway between them.
-GPA_BAND_EDGES = (0.0, *((a.high + b.low) / 2 for a, b in zip(GPA_BANDS, GPA_BANDS[1:])), GPA_MAX)
+GPA_BAND_EDGES = (0.0, *((a.high + b.low) / 2 for a, b in zip(GPA_BANDS, GPA_BANDS[1:], strict=False)),
+                  GPA_MAX)
 
 
 # -- scales ---------------------------------------------------------------------------------------

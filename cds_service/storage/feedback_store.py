@@ -1,14 +1,16 @@
 """Durable storage of CDS Hooks feedback and of the cards the service returned.
 
-SQLAlchemy Core over the service database (`cds_service.storage.database`: SQLite by default, durable
-settings; or any URL such as PostgreSQL). A feedback POST is stored in ONE transaction: all entries or none, and the service
-answers 200 only after the commit.
+SQLAlchemy Core over the service database (`cds_service.storage.database`: SQLite by default,
+durable settings; or any URL such as PostgreSQL). A feedback POST is stored in ONE transaction: all
+entries or none, and the service answers 200 only after the commit.
 
 `issued_cards` keeps, per hookInstance, the uuid and topic of each returned card, the uuids of
 its suggestions and the client (JWT `iss`) it went to — no patient identifier — so feedback can be
 linked to what it answers. Feedback is accepted only from the client that received the card
 (issue 16, item 8): feedback on a card never issued (by this service) is stored apart
-(`status` = ``unmatched``) and counted only if a link from that card to the same client is written later (another instance's background writer may still be writing it); feedback on another client's card is refused; an
+(`status` = ``unmatched``) and counted only if a link from that card to the same client is
+written later (another instance's background writer may still be writing it); feedback on another
+client's card is refused; an
 entry already stored is acknowledged, not stored twice; and the report counts each card once per
 outcome. Every entry is checked against what the database can store (column lengths, no NUL)
 before the write (item 9): a bad entry is named, the others are stored. It is
@@ -161,7 +163,7 @@ def unstorable(entry: Mapping[str, Any]) -> tuple[str, str] | None:
             return ".".join(path), "contains a NUL character"
     for path, column in _STORED_MEMBERS:
         value = _member(entry, path)
-        limit = column.type.length
+        limit = getattr(column.type, "length", None)  # String columns have one
         if isinstance(value, str) and limit is not None and len(value) > limit:
             return ".".join(path), f"is longer than {limit} characters"
     return None
@@ -372,7 +374,7 @@ class FeedbackStore:
         cards = issued_cards_table
         fb = feedback_table
         with self.engine.connect() as conn:
-            issued = dict(conn.execute(
+            issued: dict[str | None, int] = dict(conn.execute(
                 select(cards.c.topic_code, func.count()).group_by(cards.c.topic_code)
             ).all())
             # each card once per outcome, and only feedback from the client that received it —

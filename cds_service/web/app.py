@@ -25,14 +25,14 @@ from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.protocol.validation import RequestValidator
 from cds_service.security import build_authenticator
-from cds_service.security.logging import install_request_logging
+from cds_service.security.phi_logging import install_request_logging
 from cds_service.smart import bp as smart_bp
 from cds_service.storage.feedback_store import FeedbackStore
+from cds_service.web.app_parts import AppParts
 from cds_service.web.assessment_api import bp as assessment_bp
 from cds_service.web.cds_blueprint import bp as cds_bp
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.meta_routes import bp as meta_bp
-from cds_service.web.services import AppServices
 from hooks import load_services
 
 log = logging.getLogger("salvage_cds.app")
@@ -57,9 +57,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(dict(config.flask))
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
 
-    app.extensions["salvage_cds"] = AppServices(
+    app.extensions["salvage_cds"] = AppParts(
         config=config,
         registry=ServiceRegistry.from_services(load_services()),
         validator=RequestValidator.create(),
@@ -89,17 +89,17 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
 def _register_health(app: Flask) -> None:
     @app.get("/health")
     def health() -> Any:
-        services: AppServices = app.extensions["salvage_cds"]
+        parts: AppParts = app.extensions["salvage_cds"]
         try:
-            services.feedback.ping()
+            parts.feedback.ping()
             database = "ok"
-        except Exception:  # noqa: BLE001 - health reports, never raises
+        except Exception:  # the health check reports a broken database, never raises
             log.exception("database ping failed")
             database = "unavailable"
         status = 200 if database == "ok" else 503
         return jsonify({"status": "ok" if status == 200 else "degraded",
                         "database": database,
-                        "services": len(services.registry.services)}), status
+                        "services": len(parts.registry.services)}), status
 
 
 def _register_no_store(app: Flask) -> None:

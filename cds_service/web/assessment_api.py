@@ -9,7 +9,7 @@ never a 500. The assessment itself is the one path every caller shares
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -41,7 +41,7 @@ MAX_JSON_DEPTH = 64
 
 def parse_assessment_date(value: str | None) -> date:
     if value is None:
-        return assessment_date_at(datetime.now(timezone.utc))
+        return assessment_date_at(datetime.now(UTC))
     try:
         if len(value) != len("YYYY-MM-DD"):
             raise ValueError(value)

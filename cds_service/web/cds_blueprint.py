@@ -1,7 +1,7 @@
 """The CDS Hooks 2.0 endpoints: discovery, service calls and feedback.
 
 The routes stay thin: they read the request, delegate to the registry / data gathering / the
-service's handler / the feedback store held by `AppServices`, and return JSON. Every failure is a
+service's handler / the feedback store held by `AppParts`, and return JSON. Every failure is a
 `ServiceError`, turned into a JSON body by the app's error handler.
 """
 
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import metrics
@@ -24,19 +23,19 @@ from cds_service.errors import (
     ServiceError,
     StorageUnavailable,
 )
-from cds_service.storage.feedback_store import FeedbackOutcome
 from cds_service.fhir.gather import gather
 from cds_service.model.assessment import assessment_date_at
-from cds_service.web.http_json import read_json_body
 from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
-from cds_service.web.services import AppServices
+from cds_service.storage.feedback_store import FeedbackOutcome
+from cds_service.web.app_parts import AppParts
+from cds_service.web.http_json import read_json_body
 
 bp = Blueprint("cds", __name__)
 log = logging.getLogger("salvage_cds.hooks")
 
 
-def _services() -> AppServices:
+def _parts() -> AppParts:
     return current_app.extensions["salvage_cds"]
 
 
@@ -48,34 +47,34 @@ def _client_iss() -> str | None:
 
 @bp.before_request
 def authenticate() -> None:
-    _services().authenticator.authenticate(request)
+    _parts().authenticator.authenticate(request)
 
 
 @bp.get("/cds-services")
 def discovery() -> Any:
-    return jsonify(_services().registry.discovery())
+    return jsonify(_parts().registry.discovery())
 
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Any:
-    services = _services()
-    config = services.config
-    service = services.registry.get(service_id)
+    parts = _parts()
+    config = parts.config
+    service = parts.registry.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
     body = read_json_body(request, max_bytes=config.max_request_bytes,
                           max_depth=config.max_json_depth)
-    services.validator.validate_request(body, service.hook)
+    parts.validator.validate_request(body, service.hook)
     deadline = time.monotonic() + config.request_budget_s
-    data = gather(service, body, config, effective_allowlist(services.allowlist), deadline,
-                  services.fhir_threads, services.fhir_connections)
+    data = gather(service, body, config, effective_allowlist(parts.allowlist), deadline,
+                  parts.fhir_threads, parts.fhir_connections)
     call = HookCall(service=service, request=body, data=data, config=config,
-                    today=assessment_date_at(datetime.now(timezone.utc)))
+                    today=assessment_date_at(datetime.now(UTC)))
     response = service.handler(call)
     metrics.count_hook_call(service.id, response.get("cards", []))
     # Off the request path; a failure costs only the link for later feedback, never the cards.
-    services.feedback.queue_issued_cards(service.id, call.hook_instance,
-                                         response.get("cards", []), _client_iss())
+    parts.feedback.queue_issued_cards(service.id, call.hook_instance,
+                                      response.get("cards", []), _client_iss())
     log.info(
         "hook call answered",
         extra={
@@ -93,19 +92,19 @@ def call_service(service_id: str) -> Any:
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Any:
-    services = _services()
-    if services.registry.get(service_id) is None:
+    parts = _parts()
+    if parts.registry.get(service_id) is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
-    body = read_json_body(request, max_bytes=services.config.max_request_bytes,
-                          max_depth=services.config.max_json_depth)
+    body = read_json_body(request, max_bytes=parts.config.max_request_bytes,
+                          max_depth=parts.config.max_json_depth)
     try:
-        invalid = services.validator.feedback_entry_errors(body)
+        invalid = parts.validator.feedback_entry_errors(body)
     except ServiceError:  # the body itself is not a feedback request
         metrics.count_feedback("invalid")
         raise
     try:
-        outcome = services.feedback.add_feedback(service_id, body["feedback"],
-                                                 client_iss=_client_iss(), skip=invalid)
+        outcome = parts.feedback.add_feedback(service_id, body["feedback"],
+                                              client_iss=_client_iss(), skip=invalid)
     except SQLAlchemyError:
         # Not acknowledged, so not lost: the client keeps the feedback and may send it again.
         log.error("feedback not stored: database error", extra={"service_id": service_id})

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Response
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
 # Types orjson would write differently from Flask's provider: left to Flask (TypeError).
 # (Subclasses of str/int/dict/list — e.g. cards.fhir_validation.CallValue — are written as their
@@ -48,5 +48,7 @@ class OrjsonProvider(DefaultJSONProvider):
             except TypeError:
                 pass
             else:
-                return self._app.response_class(data, mimetype=self.mimetype)
+                # typed on Flask's sansio App as werkzeug's body-less Response; it is flask.Response
+                response_class: Any = self._app.response_class
+                return response_class(data, mimetype=self.mimetype)
         return super().response(*args, **kwargs)

@@ -31,8 +31,8 @@ from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
 from cds_service.model.assessment import ImagingAge, Warning
 from cds_service.model.patient import TreatmentKind
-from tests.support.hook_requests import full_prefetch, hook_request
 from tests.model.test_vignettes import VIGNETTES
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, SILENT
 
 MAIN_MAX, WARNING_MAX, RESPONSE_MAX = 2000, 600, 3500

@@ -14,9 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from cds_service.fhir.gather import gather
-from cds_service.protocol.registry import HookCall
-from cds_service.security.clients import effective_allowlist
 from cards.fhir_validation import (
     PLACEHOLDER,
     CallValue,
@@ -26,6 +23,9 @@ from cards.fhir_validation import (
     validate_built,
     validate_with_model,
 )
+from cds_service.fhir.gather import gather
+from cds_service.protocol.registry import HookCall
+from cds_service.security.clients import effective_allowlist
 from tests.support.fhir_checks import suggestion_resources
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, SILENT, patient_id

@@ -15,9 +15,9 @@ import pytest
 from cards import codes as card_codes
 from cards.main_card import main_card
 from cards.suggestions import OPTION_ORDER_CODES, OrderContext, option_suggestion
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
 from cds_service.mapping import codes, rxnorm, terminology
 from cds_service.model.assessment import Option
-from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
 from tests.support.assessments import srs_in_field, whole_brain_option
 
 GOLDEN = Path(__file__).resolve().parents[1] / "hooks" / "golden"

@@ -107,7 +107,7 @@ def recording_server(first_statuses: tuple[int, ...] = ()):
     statuses = list(first_statuses)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append(self.headers)
             if statuses:
                 self.send_response(statuses.pop(0))

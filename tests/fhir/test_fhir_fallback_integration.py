@@ -10,16 +10,16 @@ import time
 
 import pytest
 
-from cds_service.web.app import create_app
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.client import FhirClient
 from cds_service.fhir.gather import fhir_settings, gather
 from cds_service.fhir.truncation import CutCause
+from cds_service.web.app import create_app
 from hooks import patient_view
-from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
-from tests.support import fhir_builders as b
 from tests.conftest import free_port
+from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 

@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
+from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import GatheredData, gather
 from cds_service.mapping import codes, collect_resources, map_patient
 from cds_service.model.patient import PatientRecord
 from cds_service.protocol.registry import HookService
 from hooks import patient_view
-from cds_service.assessment.queries import PATIENT_DATA_PREFETCH, REQUIRED_KEYS
-from tests.support.hook_requests import full_prefetch, hook_request
 from tests.mapping.test_mcode_examples import FILES as MCODE_FILES
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration

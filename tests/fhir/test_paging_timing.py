@@ -12,11 +12,11 @@ import time
 
 import pytest
 
+from cds_service.assessment.queries import REQUIRED_KEYS
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import gather
 from cds_service.protocol.registry import HookService
 from hooks import patient_view
-from cds_service.assessment.queries import REQUIRED_KEYS
 from tests.fhir.test_narrowed_queries import unrelated_procedures
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id

@@ -11,11 +11,11 @@ import requests
 from cards import codes
 from cds_service.protocol.response_schema import response_errors
 from tests.support import fhir_builders as b
+from tests.support import golden
 from tests.support.fhir_checks import assert_valid_fhir, suggestion_resources
 from tests.support.hook_requests import hook_request
-from tests.support import golden
-from tests.support.synthetic_patients import resource as synthetic_resource
 from tests.support.synthetic_patients import PATIENTS, SILENT, load_bundle, patient_id
+from tests.support.synthetic_patients import resource as synthetic_resource
 
 pytestmark = pytest.mark.integration
 

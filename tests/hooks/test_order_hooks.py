@@ -15,8 +15,8 @@ from cds_service.protocol.response_schema import response_errors
 from tests.support import fhir_builders as b
 from tests.support.fhir_checks import assert_valid_fhir, doses, extension
 from tests.support.hook_requests import full_prefetch, hook_request
-from tests.support.synthetic_patients import resource as synthetic_resource
 from tests.support.synthetic_patients import PATIENTS, patient_id
+from tests.support.synthetic_patients import resource as synthetic_resource
 
 AFTER_WBRT = "progressive-after-wbrt-limited"  # lesions B 19 mm, C 16 mm; WBRT 30 Gy/10; letrozole
 IN_FIELD = "progressive-after-srs-in-field"  # lesion A 18 mm inside the SRS volume vol-srs-A

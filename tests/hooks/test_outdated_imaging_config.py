@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from cds_service.web.app import create_app
-from cds_service.config import ServiceConfig
 from cds_service.assessment.pipeline import model_config
+from cds_service.config import ServiceConfig
+from cds_service.web.app import create_app
 from tests.support import trust_patients as t
 from tests.support.hook_requests import full_prefetch, hook_request
 

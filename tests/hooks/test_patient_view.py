@@ -13,9 +13,9 @@ import pytest
 
 from cards import codes
 from cds_service.protocol.response_schema import response_errors
+from tests.support import golden
 from tests.support.fhir_checks import assert_valid_fhir, project_codings, suggestion_resources
 from tests.support.hook_requests import PREFETCH_KEY_BY_TYPE, full_prefetch, hook_request
-from tests.support import golden
 from tests.support.synthetic_patients import PATIENTS, SILENT, patient_id
 
 URL = "/cds-services/bcbm-salvage"

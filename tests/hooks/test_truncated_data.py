@@ -10,8 +10,6 @@ patient's own data pushes that data past the caps.
 
 from __future__ import annotations
 
-from cds_service.assessment.queries import REQUIRED_KEYS
-
 import copy
 import logging
 import time
@@ -20,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from cds_service.web.app import create_app
+from cds_service.assessment.queries import FILTERED_PAGE_SIZE, REQUIRED_KEYS, UNFILTERED_PAGE_SIZE
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.gather import GatheredData, gather
 from cds_service.fhir.truncation import CutCause
 from cds_service.protocol.response_schema import check_response
+from cds_service.web.app import create_app
 from hooks import patient_view
-from cds_service.assessment.queries import FILTERED_PAGE_SIZE, UNFILTERED_PAGE_SIZE
 from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id

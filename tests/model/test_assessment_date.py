@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 
@@ -14,6 +16,6 @@ def test_the_assessment_date_is_the_utc_day_of_the_call() -> None:
 
     paris = timezone(timedelta(hours=1))
     assert assessment_date_at(datetime(2024, 3, 1, 0, 30, tzinfo=paris)) == date(2024, 2, 29)
-    assert assessment_date_at(datetime(2024, 3, 1, 23, 30, tzinfo=timezone.utc)) == date(2024, 3, 1)
+    assert assessment_date_at(datetime(2024, 3, 1, 23, 30, tzinfo=UTC)) == date(2024, 3, 1)
     with pytest.raises(ValueError, match="time zone"):
         assessment_date_at(datetime(2024, 3, 1, 12, 0))

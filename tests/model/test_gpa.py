@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.model.constants import ModelConfig
+from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.facts import as_of
 from cds_service.model.gpa import breast_gpa
 from tests.support.records import ABSENT, ON, UNKNOWN, ecog, kps, lesion, present, record
 
 
-def gpa(*, n_lesions: int = 1, extracranial=ABSENT, config: ModelConfig = ModelConfig(), **kw):
+def gpa(*, n_lesions: int = 1, extracranial=ABSENT, config: ModelConfig = DEFAULT_CONFIG, **kw):
     lesions = tuple(lesion(f"L{i}", ("2023-06-01", 12)) for i in range(n_lesions))
     rec = record(lesions=lesions, extracranial=extracranial, **kw)
     return breast_gpa(as_of(rec, ON), ON, config)

@@ -192,7 +192,7 @@ sizes = st.lists(st.integers(min_value=0, max_value=600).map(lambda tenths: tent
 @example([[6.2, 6.2, 6.2, 11.2], [10.0, 0.0, 0.0, 0.0]])  # a non-target grows exactly 5.0 mm
 def test_pd_by_targets_iff_20_percent_over_nadir_and_5_mm_growth(series) -> None:
     """Property: with no new lesion, symptom or non-target, PD <=> the two target conditions."""
-    lesions = [lesion(f"L{i}", *zip(SCAN_DAYS, values)) for i, values in enumerate(series)]
+    lesions = [lesion(f"L{i}", *zip(SCAN_DAYS, values, strict=False)) for i, values in enumerate(series)]
     result = rano(*lesions, treatments=(treatment("srs", SRS_DAY, tuple(f"L{i}" for i in
                                                                         range(len(series)))),))
     targets = [x.lesion for x in result.lesions if x.target]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds_service.model import assessment as a
-from cds_service.model.constants import ModelConfig
+from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.facts import as_of
 from cds_service.model.rano_bm import assess_rano_bm
 from cds_service.model.situation import classify
@@ -22,7 +22,7 @@ from tests.support.records import (
 )
 
 
-def situation(rec, config: ModelConfig = ModelConfig(), on=ON):
+def situation(rec, config: ModelConfig = DEFAULT_CONFIG, on=ON):
     view = as_of(rec, on)
     return classify(view, assess_rano_bm(view, config), config)[0]
 

@@ -63,7 +63,6 @@ def test_a_performance_status_off_the_record_is_said_the_same_way_everywhere() -
     """The card said "not recorded", the SMART app "not on record" (issue 15): one wording."""
     from cards.main_card import _performance as card_performance
     from cds_service.smart.plan import _performance as plan_performance
-
     from tests.support.assessments import srs_in_field
 
     unknown = PerformanceStatus(kps=None, ecog=None, good=None)

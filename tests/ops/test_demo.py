@@ -11,10 +11,10 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service.ops import demo
 from cds_service.mapping import map_patient
 from cds_service.model.assess import assess
-from cds_service.model.assessment import PROGRESSIVE_SITUATIONS
+from cds_service.model.vocabulary import PROGRESSIVE_SITUATIONS
+from cds_service.ops import demo
 from cds_service.protocol.validation import RequestValidator
 from tests.conftest import ROOT, free_port
 from tests.support.synthetic_patients import ALL_PATIENTS, SILENT, patient_id

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
+from cds_service.web.app import create_app
 from tests.support.jwt_helpers import (
     ISS,
     TENANT,

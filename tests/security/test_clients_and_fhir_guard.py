@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from cds_service.web.app import create_app
 from cds_service.fhir.allowlist import FhirAllowlist, ServerNotAllowed
 from cds_service.security.clients import (
     ClientConfigError,
@@ -19,8 +18,9 @@ from cds_service.security.clients import (
     ClientRegistry,
     allowlist_for,
 )
-from tests.support.hook_requests import hook_request
+from cds_service.web.app import create_app
 from tests.security.conftest import BASE
+from tests.support.hook_requests import hook_request
 from tests.support.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
 from tests.support.synthetic_patients import patient_id
 
@@ -116,7 +116,7 @@ class _Recorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 recorder.requests.append({"path": self.path, "headers": dict(self.headers)})
                 self.send_response(status)
                 for name, value in (headers or {}).items():

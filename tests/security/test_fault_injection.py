@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.mapping.codes import OBSERVATION_SEARCH_CODES
+from cds_service.web.app import create_app
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cds_service.storage.feedback_store import UNMATCHED, unstorable
-from tests.support.hook_requests import full_prefetch, hook_request
 from tests.security.conftest import BASE, TENANT_ISS
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.jwt_helpers import ISS, TENANT, bearer, token_for
 from tests.support.synthetic_patients import PATIENTS, patient_id
 

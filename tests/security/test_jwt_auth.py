@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from cds_service.web.app import create_app
 from cds_service.config import ServiceConfig
 from cds_service.security import DevModeAuthenticator, NoClientsAuthenticator, build_authenticator
 from cds_service.security.jwt_auth import JwtAuthenticator
-from tests.support.hook_requests import full_prefetch, hook_request
+from cds_service.web.app import create_app
 from tests.security.conftest import BASE, DISCOVERY_AUD, JKU_ISS, TENANT_ISS
+from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.jwt_helpers import (
     ISS,
     TENANT,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from cds_service.security.logging import JsonFormatter, scrub
+from cds_service.security.phi_logging import JsonFormatter, scrub
 from tests.conftest import start_live_service, stop_live_service
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file

@@ -6,6 +6,7 @@ import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -56,7 +57,7 @@ def test_concurrent_threads_accept_exactly_one(tmp_path: Path) -> None:
         cache.close()
 
 
-def _worker(url: str, barrier, queue) -> None:  # noqa: ANN001 - multiprocessing objects
+def _worker(url: str, barrier: Any, queue: Any) -> None:  # multiprocessing's Barrier and Queue proxies
     cache = ReplayCache.open(url)
     barrier.wait()
     accepted = sum(cache.first_use("iss", f"jti-{i}", time.time() + 300) for i in range(20))

@@ -11,8 +11,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from cds_service.web.app import create_app
 from cds_service.security.jwt_auth import JwksFetcher, _key_for
+from cds_service.web.app import create_app
 from tests.security.conftest import DISCOVERY_AUD
 from tests.support.jwt_helpers import claims_for, ec_key, jwks, write_clients_file
 

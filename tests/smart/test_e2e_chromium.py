@@ -56,8 +56,8 @@ class Stack:
 def precreate_database(path: Path) -> None:
     """Create the service's tables once before gunicorn's workers start: two workers creating
     them at the same moment on a fresh SQLite file can fail ("table feedback already exists")."""
-    from cds_service.storage.feedback_store import FeedbackStore
     from cds_service.smart.session_store import SmartStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     store = FeedbackStore.open(f"sqlite:///{path}")
     try:

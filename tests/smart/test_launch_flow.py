@@ -7,8 +7,8 @@ on a loopback port, so discovery, the token exchange and the FHIR reads are real
 from __future__ import annotations
 
 import base64
-import hashlib
 import dataclasses
+import hashlib
 import logging
 import re
 import socket
@@ -172,8 +172,8 @@ def test_smart_v1_server_gets_v1_scopes(browser, auth_server):
 
 
 def test_configured_scopes_are_used(tmp_path, auth_server):
-    from cds_service.web.app import create_app
     from cds_service.config import ServiceConfig
+    from cds_service.web.app import create_app
 
     config = ServiceConfig(database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
                            auth_required=False, public_base_url="http://localhost",

@@ -22,7 +22,6 @@ from cds_service.config import ServiceConfig
 from cds_service.smart import data as data_module
 from cds_service.smart.data import encode_query, queries_for
 from tests.smart.conftest import Browser
-from tests.support.proxies import CannedServer, CollapsingProxy
 from tests.smart.test_launch_flow import (
     PID,
     assert_page,
@@ -31,6 +30,7 @@ from tests.smart.test_launch_flow import (
     sign_in,
     start,
 )
+from tests.support.proxies import CannedServer, CollapsingProxy
 from tests.support.smart_auth_server import SmartAuthServer, launch_url, query_of
 
 NO_PROGRESSION = "no progression on record"

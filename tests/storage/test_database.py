@@ -8,9 +8,9 @@ from cds_service.storage.database import open_engine
 
 
 def _open_everything(url: str) -> str:
-    from cds_service.storage.feedback_store import FeedbackStore
     from cds_service.security.replay import ReplayCache
     from cds_service.smart.session_store import SmartStore
+    from cds_service.storage.feedback_store import FeedbackStore
 
     store = FeedbackStore.open(url)
     SmartStore.open(store.engine, "k" * 32)

@@ -88,9 +88,9 @@ def make_release_database(engine: Engine) -> None:
 
 def service_metadata() -> MetaData:
     """Every table the stores define, in one MetaData (what the migrations must produce)."""
-    from cds_service.storage.feedback_store import metadata as feedback
     from cds_service.security.replay import metadata as replay
     from cds_service.smart.session_store import metadata as smart
+    from cds_service.storage.feedback_store import metadata as feedback
 
     combined = MetaData()
     for metadata in (feedback, smart, replay):

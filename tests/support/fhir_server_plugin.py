@@ -85,7 +85,9 @@ class FhirTestServer:
             timeout=ADMIN_TIMEOUT_S,
         )
         if response.status_code >= 400:
-            raise FhirServerError(f"{bundle['type']} failed: HTTP {response.status_code}: {response.text[:2000]}")
+            raise FhirServerError(
+                f"{bundle['type']} failed: HTTP {response.status_code}: {response.text[:2000]}"
+            )
         result: dict[str, Any] = response.json()
         failed = [
             (i, entry.get("response", {}))
@@ -98,12 +100,16 @@ class FhirTestServer:
 
     def load_resources(self, resources: list[dict[str, Any]]) -> dict[str, Any]:
         """Loads plain resources in one transaction (PUT when they have an id)."""
-        return self.load_bundle({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]})
+        return self.load_bundle(
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+        )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         """GET ``base/path`` (or an absolute URL) and return the JSON, raising on HTTP errors."""
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
-        response = requests.get(url, params=params or None, headers={"Accept": "application/fhir+json"}, timeout=ADMIN_TIMEOUT_S)
+        response = requests.get(
+            url, params=params or None, headers={"Accept": "application/fhir+json"}, timeout=ADMIN_TIMEOUT_S
+        )
         if response.status_code >= 400:
             raise FhirServerError(f"GET {url}: HTTP {response.status_code}: {response.text[:2000]}")
         data: dict[str, Any] = response.json()
@@ -112,9 +118,13 @@ class FhirTestServer:
     # -- admin ---------------------------------------------------------------------------------
 
     def _admin(self, method: str, name: str, payload: Any = None) -> dict[str, Any]:
-        response = requests.request(method, f"{self.root_url}/__admin/{name}", json=payload, timeout=ADMIN_TIMEOUT_S)
+        response = requests.request(
+            method, f"{self.root_url}/__admin/{name}", json=payload, timeout=ADMIN_TIMEOUT_S
+        )
         if response.status_code != 200:
-            raise FhirServerError(f"{method} /__admin/{name}: HTTP {response.status_code}: {response.text[:1000]}")
+            raise FhirServerError(
+                f"{method} /__admin/{name}: HTTP {response.status_code}: {response.text[:1000]}"
+            )
         data: dict[str, Any] = response.json()
         return data
 
@@ -123,7 +133,8 @@ class FhirTestServer:
         self._admin("POST", "reset-data")
 
     def set_faults(self, **fault: Any) -> dict[str, Any]:
-        """Adds one fault rule, e.g. ``set_faults(delay_ms=50)``, ``set_faults(status=500, match="Observation")``,
+        """Adds one fault rule, e.g. ``set_faults(delay_ms=50)``,
+        ``set_faults(status=500, match="Observation")``,
         ``set_faults(mode="hang", match="Condition", times=1)``. Returns ``{"faults": [...]}``."""
         return self._admin("POST", "faults", fault)
 
@@ -156,8 +167,9 @@ class FhirTestServer:
             if now["in_flight"] == 0 and now["requests"] == last["requests"]:
                 return
             last = now
-        raise FhirServerError(f"FHIR server still busy after {timeout_s} s: {last['in_flight']} "
-                              "requests in flight")
+        raise FhirServerError(
+            f"FHIR server still busy after {timeout_s} s: {last['in_flight']} requests in flight"
+        )
 
     def reset_all(self) -> None:
         """Data, faults and stats in one call."""
@@ -230,10 +242,13 @@ def ensure_installed() -> None:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise FhirServerError(f"`npm ci` in {SERVER_DIR} took longer than {NPM_CI_TIMEOUT_S:.0f} s") from exc
+            raise FhirServerError(
+                f"`npm ci` in {SERVER_DIR} took longer than {NPM_CI_TIMEOUT_S:.0f} s"
+            ) from exc
         if done.returncode != 0:
             raise FhirServerError(
-                f"`npm ci` in {SERVER_DIR} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+                f"`npm ci` in {SERVER_DIR} failed (exit {done.returncode}):\n"
+                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
             )
 
 
@@ -255,7 +270,9 @@ def start_server(timeout: float = START_TIMEOUT_S) -> FhirTestServer:
     """Installs (if needed) and starts the server; returns once it printed its LISTENING line."""
     node = shutil.which("node")
     if node is None:
-        raise FhirServerError("node is not on PATH: the integration tests need Node.js >= 20 for the test FHIR server")
+        raise FhirServerError(
+            "node is not on PATH: the integration tests need Node.js >= 20 for the test FHIR server"
+        )
     ensure_installed()
     log_fd, log_name = tempfile.mkstemp(prefix="fhir-test-server-", suffix=".log")
     log_path = Path(log_name)
@@ -301,7 +318,11 @@ def start_server(timeout: float = START_TIMEOUT_S) -> FhirTestServer:
                 process.wait(timeout=1)  # EOF on stdout: let the exit status arrive
             exited = process.returncode is not None
             _kill_group(process)
-            why = f"exited with {process.returncode}" if exited else f"printed no LISTENING line within {timeout:.0f} s"
+            why = (
+                f"exited with {process.returncode}"
+                if exited
+                else f"printed no LISTENING line within {timeout:.0f} s"
+            )
             log = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
             raise FhirServerError(f"test FHIR server {why}; its log {log_path}:\n{log}")
     return server

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ def frozen_today(day: date = GOLDEN_DAY) -> Iterator[None]:
 
     class _Clock(datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[override]  # noqa: ANN001, ANN206
-            noon = datetime.combine(day, time(12), tzinfo=timezone.utc)
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            noon = datetime.combine(day, time(12), tzinfo=UTC)
             return noon.astimezone(tz) if tz is not None else noon.replace(tzinfo=None)
 
     original = cds_blueprint.datetime
@@ -128,8 +128,8 @@ def as_answered_today(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_all() -> None:
-    from cds_service.web.app import create_app
     from cds_service.config import ServiceConfig
+    from cds_service.web.app import create_app
     from tests.support.hook_requests import full_prefetch, hook_request
     from tests.support.synthetic_patients import PATIENTS, patient_id
 

@@ -36,7 +36,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         owner: CollapsingProxy = self.server.owner  # type: ignore[attr-defined]
         target = re.sub("/{2,}", "/", self.path)
         owner.targets.append(target)
@@ -66,7 +66,7 @@ class _CannedHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         owner: CannedServer = self.server.owner  # type: ignore[attr-defined]
         owner.hits += 1
         self.rfile.read(int(self.headers.get("Content-Length") or 0))  # a POST's form

@@ -43,8 +43,8 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import Flask, Response, jsonify, request
 from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -247,7 +247,6 @@ class SmartAuthServer:
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "fhirUser", "launch", "launch/patient", "patient/*.rs",
                                  "patient/*.read"],
-            "issuer": self.base_url,
             "jwks_uri": self.base_url + "/jwks",
             "capabilities": ["launch-ehr", "launch-standalone", "client-public",
                              "context-ehr-patient", "context-standalone-patient",

@@ -43,7 +43,10 @@ def patient_with_observations(server: FhirTestServer) -> str:
                 "request": {"method": "POST", "url": "Patient"},
             },
             *[
-                {"resource": observation(code, patient_urn), "request": {"method": "POST", "url": "Observation"}}
+                {
+                    "resource": observation(code, patient_urn),
+                    "request": {"method": "POST", "url": "Observation"},
+                }
                 for code in ("89243-0", "89247-1", "8302-2")
             ],
         ],
@@ -70,10 +73,12 @@ def codes(bundle: dict[str, Any]) -> list[str]:
 
 
 def link(bundle: dict[str, Any], relation: str) -> str | None:
-    return next((l["url"] for l in bundle.get("link", []) if l["relation"] == relation), None)
+    return next((entry["url"] for entry in bundle.get("link", []) if entry["relation"] == relation), None)
 
 
-def test_transaction_then_search_by_bare_patient_id_and_code_or_list(clean_fhir_server: FhirTestServer) -> None:
+def test_transaction_then_search_by_bare_patient_id_and_code_or_list(
+    clean_fhir_server: FhirTestServer,
+) -> None:
     server = clean_fhir_server
     pid = patient_with_observations(server)
 
@@ -81,13 +86,17 @@ def test_transaction_then_search_by_bare_patient_id_and_code_or_list(clean_fhir_
     everything = search(server, f"Observation?patient={pid}")
     assert everything["total"] == 3
     assert {e["resource"]["subject"]["reference"] for e in everything["entry"]} == {f"Patient/{pid}"}
-    assert all(e["fullUrl"] == f"{server.base_url}/Observation/{e['resource']['id']}" for e in everything["entry"])
+    assert all(
+        e["fullUrl"] == f"{server.base_url}/Observation/{e['resource']['id']}" for e in everything["entry"]
+    )
 
     wanted = search(server, f"Observation?patient={pid}&code={LOINC}|89243-0,{LOINC}|89247-1")
     assert codes(wanted) == ["89243-0", "89247-1"]
 
     # the same query as requests encodes it
-    encoded = search(server, "Observation", params={"patient": pid, "code": f"{LOINC}|89243-0,{LOINC}|89247-1"})
+    encoded = search(
+        server, "Observation", params={"patient": pid, "code": f"{LOINC}|89243-0,{LOINC}|89247-1"}
+    )
     assert codes(encoded) == ["89243-0", "89247-1"]
 
     assert codes(search(server, f"Observation?subject=Patient/{pid}&code={LOINC}|8302-2")) == ["8302-2"]
@@ -101,7 +110,8 @@ def test_transaction_then_search_by_bare_patient_id_and_code_or_list(clean_fhir_
 def test_paging_next_links_point_back_to_this_server(clean_fhir_server: FhirTestServer) -> None:
     server = clean_fhir_server
     server.load_resources(
-        [{"resourceType": "Patient", "id": "pg"}] + [observation("8302-2", "Patient/pg", float(i)) for i in range(7)]
+        [{"resourceType": "Patient", "id": "pg"}]
+        + [observation("8302-2", "Patient/pg", float(i)) for i in range(7)]
     )
     page = search(server, "Observation?patient=pg&_count=3")
     assert page["total"] == 7
@@ -137,8 +147,14 @@ def test_failed_transaction_is_rolled_back(clean_fhir_server: FhirTestServer) ->
         "resourceType": "Bundle",
         "type": "transaction",
         "entry": [
-            {"resource": {"resourceType": "Patient", "id": "t1"}, "request": {"method": "PUT", "url": "Patient/t1"}},
-            {"resource": {"resourceType": "Patient", "id": "other"}, "request": {"method": "PUT", "url": "Patient/t2"}},
+            {
+                "resource": {"resourceType": "Patient", "id": "t1"},
+                "request": {"method": "PUT", "url": "Patient/t1"},
+            },
+            {
+                "resource": {"resourceType": "Patient", "id": "other"},
+                "request": {"method": "PUT", "url": "Patient/t2"},
+            },
         ],
     }
     with pytest.raises(FhirServerError, match="HTTP 400"):
@@ -148,15 +164,21 @@ def test_failed_transaction_is_rolled_back(clean_fhir_server: FhirTestServer) ->
 
 def test_rest_create_update_delete(clean_fhir_server: FhirTestServer) -> None:
     base = clean_fhir_server.base_url
-    created = requests.post(f"{base}/Patient", json={"resourceType": "Patient", "gender": "female"}, timeout=10)
+    created = requests.post(
+        f"{base}/Patient", json={"resourceType": "Patient", "gender": "female"}, timeout=10
+    )
     assert created.status_code == 201
     pid = created.json()["id"]
     assert created.headers["Location"].startswith(f"{base}/Patient/{pid}")
-    updated = requests.put(f"{base}/Patient/{pid}", json={"resourceType": "Patient", "id": pid, "gender": "male"}, timeout=10)
+    updated = requests.put(
+        f"{base}/Patient/{pid}", json={"resourceType": "Patient", "id": pid, "gender": "male"}, timeout=10
+    )
     assert updated.status_code == 200 and updated.json()["gender"] == "male"
     assert requests.delete(f"{base}/Patient/{pid}", timeout=10).status_code == 200
     assert requests.get(f"{base}/Patient/{pid}", timeout=10).status_code == 404
-    bad = requests.post(f"{base}/Patient", data="{not json", headers={"Content-Type": "application/fhir+json"}, timeout=10)
+    bad = requests.post(
+        f"{base}/Patient", data="{not json", headers={"Content-Type": "application/fhir+json"}, timeout=10
+    )
     assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
 
 
@@ -206,7 +228,10 @@ def test_stats_prove_concurrent_requests(clean_fhir_server: FhirTestServer) -> N
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=5) as pool:
         statuses = list(
-            pool.map(lambda i: requests.get(f"{server.base_url}/Observation?code={i}", timeout=10).status_code, range(5))
+            pool.map(
+                lambda i: requests.get(f"{server.base_url}/Observation?code={i}", timeout=10).status_code,
+                range(5),
+            )
         )
     elapsed = time.monotonic() - started
     assert statuses == [200] * 5
@@ -221,7 +246,9 @@ def test_stats_prove_concurrent_requests(clean_fhir_server: FhirTestServer) -> N
 def test_bearer_token_is_accepted_and_only_its_length_recorded(clean_fhir_server: FhirTestServer) -> None:
     server = clean_fhir_server
     token = "eyJhbGciOiJSUzI1NiJ9.secret-test-token-value.signature"
-    response = requests.get(f"{server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response = requests.get(
+        f"{server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert response.status_code == 200
     stats = server.stats()
     assert stats["last_request_had_bearer"] is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -24,7 +24,7 @@ VALUES = [
     {"a": 1, "b": [1.5, None, True, "é≥<script>"], "c": {"nested": {"z": 0, "a": -0.0}}},
     {"ref": CallValue("Patient/1"), "n": 2**63 - 1},
     {"big": 2**80},  # beyond orjson's 64 bits: Flask's provider writes it
-    {"when": date(2026, 11, 28), "at": datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)},
+    {"when": date(2026, 11, 28), "at": datetime(2026, 11, 28, 10, 0, tzinfo=UTC)},
     {"point": Point(3)},
     {"amount": Decimal("1.10")},
     {1: "int key"},

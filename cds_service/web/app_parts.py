@@ -1,4 +1,6 @@
-"""The per-app collaborators, built once by the app factory and kept on `app.extensions`.
+"""The per-app parts (stores, validator, allowlist, authenticator, FHIR threads and
+connections), built once by the app factory and kept on `app.extensions`. (Not named "services":
+a CDS service is one of the hook services of the discovery document.)
 
 Nothing here is module-global: two apps (e.g. two tests) never share a store or a validator.
 """
@@ -11,12 +13,12 @@ from typing import Protocol
 from flask import Request
 
 from cds_service.config import ServiceConfig
-from cds_service.storage.feedback_store import FeedbackStore
 from cds_service.fhir.allowlist import FhirAllowlist
 from cds_service.fhir.connections import FhirConnections
 from cds_service.fhir.threads import FhirThreads
-from cds_service.protocol.validation import RequestValidator
 from cds_service.protocol.registry import ServiceRegistry
+from cds_service.protocol.validation import RequestValidator
+from cds_service.storage.feedback_store import FeedbackStore
 
 
 class Authenticator(Protocol):
@@ -25,7 +27,7 @@ class Authenticator(Protocol):
 
 
 @dataclass(frozen=True)
-class AppServices:
+class AppParts:
     config: ServiceConfig
     registry: ServiceRegistry
     validator: RequestValidator
