@@ -11,7 +11,7 @@ from typing import Any
 
 from cds_service.mapping.collect import walk_resources
 from cds_service.mapping.context import subject_key
-from cds_service.mapping.read import reference_of, text
+from cds_service.mapping.read import ref_key, reference_of, text
 
 SHOWN = 3  # resources named in a note; the rest are counted
 
@@ -22,8 +22,13 @@ def about_another_patient(value: Any, patient_id: Any) -> list[str]:
     if pid is None:
         return []
     me = f"Patient/{pid.removeprefix('Patient/')}"
+    plain = ref_key(me) == me  # a subject spelled exactly `me` then reads back as `me`
     found = []
     for resource in walk_resources(value):  # duplicates are dropped below
+        subject = resource.get("subject")
+        if plain and type(subject) is dict and subject.get("reference") == me:
+            if resource.get("resourceType") != "Patient":
+                continue  # about this patient (most of a chart): subject_key would say `me`
         if resource.get("resourceType") == "Patient":
             if reference_of(resource) != me:
                 found.append(reference_of(resource))

@@ -7,7 +7,7 @@ here, on the assessment date in `facts.as_of`; entered-in-error and cancelled re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -67,6 +67,8 @@ class Receptors:
 def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     results: list[ReceptorResult] = []
     for observation in index.of_type("Observation"):
+        if not (observation.get("component") or _is_receptor(index.loinc(observation))):
+            continue  # neither a receptor result nor a panel (the LOINC codes read once a call)
         found = notes.guard(observation, _receptor_result_list, observation, notes)
         results.extend(found or ())
     chosen = {m: receptor_from([_reading(r) for r in results if r.marker == m])
@@ -113,7 +115,7 @@ def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResul
                              specimen_of(observation))
 
 
-def _is_receptor(loincs: list[str]) -> bool:
+def _is_receptor(loincs: Iterable[str]) -> bool:
     return any(c in codes.RECEPTOR_RESULT_CODES or c in codes.RECEPTOR_PERCENT_CODES
                for c in loincs)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping.context import Notes, subject_key
-from cds_service.mapping.read import Json, obj, objs, parse_date, reference_of, text
+from cds_service.mapping.read import Json, obj, objs, parse_date, ref_key, reference_of, text
 from cds_service.model.patient import Deceased
 
 NOT_PATIENT_DATA = frozenset({"OperationOutcome"})
@@ -41,7 +41,11 @@ def select(resources: Sequence[Json], patient_id: str | None, notes: Notes
                                     "demographics read, resources not filtered by patient")
     kept: list[Json] = []
     me = f"Patient/{pid}" if pid else None
+    mine = _plain_reference(me)
     for resource in resources:
+        if mine is not None and _subject_is(resource, mine):
+            kept.append(resource)  # most of a chart: about the patient, as `me` spells it
+            continue
         rtype = resource.get("resourceType")
         if rtype in NOT_PATIENT_DATA:
             notes.skip(resource, f"{rtype} (not patient data): {_outcome_text(resource)}")
@@ -56,6 +60,21 @@ def select(resources: Sequence[Json], patient_id: str | None, notes: Notes
         kept.append(resource)
     patient = next((p for p in patients if me and reference_of(p) == me), None)
     return kept, _demographics(pid, patient, notes)
+
+
+def _plain_reference(me: str | None) -> str | None:
+    """`me` when a subject reference spelled exactly so is this patient (it reads back as
+    itself: no base URL, version or query), else None."""
+    return me if me is not None and ref_key(me) == me else None
+
+
+def _subject_is(resource: Json, reference: str) -> bool:
+    """The resource's subject (read before `patient`) is exactly `reference`, which
+    `_plain_reference` vouched for: what subject_key would say, without normalising."""
+    subject = resource.get("subject")
+    return (type(subject) is dict and subject.get("reference") == reference
+            and resource.get("resourceType") not in NOT_PATIENT_DATA
+            and resource.get("resourceType") != "Patient")
 
 
 def _demographics(pid: str | None, patient: Json | None, notes: Notes) -> Demographics:

@@ -4,6 +4,7 @@ feedback, load demo data."""
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import multiprocessing
@@ -52,6 +53,21 @@ def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+# glibc malloc arenas per worker (its default: 8 per core). Each of a worker's threads otherwise
+# gets an arena of its own, and the freed memory of a large call stays spread over all of them.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number for the arena cap (malloc.h)
+
+
+def limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas (`MALLOC_ARENAS`) before the worker's threads start; nothing
+    on another C library, and never a failure to start."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,6 +260,7 @@ def serve(args: argparse.Namespace) -> int:
                 self.cfg.set(hook, function)
 
         def load(self) -> Any:
+            limit_malloc_arenas()
             app = create_app(config)
             freeze_startup_objects()
             return app

@@ -4,17 +4,23 @@ The nesting depth is checked on the bytes before parsing, from the brackets outs
 hostile nesting is refused before any object is built; only a body with brackets inside its
 strings is checked by walking the parsed value. The body is parsed with the garbage collector
 paused: parsing builds only new containers that hold no cycle, so the collector's passes over
-them (most of a large body's parse time) could never free anything.
+them (most of a large body's parse time) could never free anything. A large body
+(`RELEASE_AFTER_BYTES`) keeps it paused until the view has returned: the parsed body lives for the
+whole call, and passes over it during the mapping grew with its size (`CollectorPause`); its
+freed memory is then handed back to the system.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import re
+import threading
+import time
 from typing import Any
 
-from flask import Request
+from flask import Request, Response, after_this_request
 
 from cds_service.errors import BadRequest, PayloadTooLarge
 
@@ -107,13 +113,16 @@ def bracket_depth_exceeds(raw: bytes, limit: int) -> bool | None:
     return None if depth == limit else False
 
 
-def _parse(raw: bytes, max_depth: int) -> Any:
+def _decode(raw: bytes) -> str:
     try:
         # strict UTF-8 (RFC 8259: JSON between systems is UTF-8): json.loads(bytes) would also take
         # UTF-16/32 and surrogates encoded as bytes, neither of which is Unicode text we can store
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8 JSON", field="(body)") from None
+
+
+def _parse(text: str, max_depth: int) -> Any:
     try:
         body = _loads_uncollected(text)
     except RecursionError:
@@ -127,16 +136,92 @@ def _parse(raw: bytes, max_depth: int) -> Any:
 
 
 def _loads_uncollected(text: str) -> Any:
-    """json.loads with the collector paused (module doc). Every thread that pauses it resumes it,
-    so it is never left paused; a call that overlaps another's resume is merely collected."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
+    """json.loads with the collector paused (module doc)."""
+    COLLECTOR_PAUSE.pause()
     try:
         return json.loads(text)
     finally:
-        if paused:
-            gc.enable()
+        COLLECTOR_PAUSE.resume()
+
+
+# The longest the collector stays paused without a pass, however the paused calls overlap: a
+# resume after that runs a full collection (cyclic garbage of every thread then waits no longer).
+MAX_PAUSE_S = 10.0
+
+
+class CollectorPause:
+    """Automatic garbage collection paused while any holder holds it, shared by the worker's
+    threads: it resumes when the last holder resumes, and only if it was on before the first
+    paused it (an operator's or a test's gc.disable() stays). A pause that lasts beyond
+    `max_pause_s` (calls overlapping back to back, or a holder that never resumed) gets a full
+    collection at the next resume, so garbage is never kept indefinitely."""
+
+    def __init__(self, max_pause_s: float = MAX_PAUSE_S) -> None:
+        self.max_pause_s = max_pause_s
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._was_enabled = False
+        self._since = 0.0
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._was_enabled = gc.isenabled()
+                self._since = time.monotonic()
+                gc.disable()
+            self._holders += 1
+
+    def resume(self) -> None:
+        with self._lock:
+            self._holders = max(0, self._holders - 1)
+            if self._holders == 0:
+                if self._was_enabled:
+                    gc.enable()
+            elif time.monotonic() - self._since > self.max_pause_s:
+                self._since = time.monotonic()
+                gc.collect()
+
+    @property
+    def holders(self) -> int:
+        return self._holders
+
+
+COLLECTOR_PAUSE = CollectorPause()
+
+
+# Bodies from this size on keep the collector paused for the call (module doc) and hand their
+# memory back to the system once the response is sent.
+RELEASE_AFTER_BYTES = 1024 * 1024
+
+
+def _load_malloc_trim() -> Any:
+    """glibc's malloc_trim, or None (another C library: freed memory stays with the process)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _release_freed_memory() -> None:
+    """Give the pages freed by a large call back to the system. CPython's small-object arenas
+    are returned when they empty; the larger blocks a parsed body also holds (strings, dict
+    tables) come from malloc, which keeps freed pages for reuse until told otherwise."""
+    if _MALLOC_TRIM is not None:
+        try:
+            _MALLOC_TRIM(0)
+        except Exception:  # noqa: BLE001 - only memory held longer; never the call's failure
+            pass
+
+
+def _end_of_large_call(response: Response) -> Response:
+    """Once the view has returned (its body freed): the collector resumes; the freed memory goes
+    back to the system after the response is sent."""
+    COLLECTOR_PAUSE.resume()
+    response.call_on_close(_release_freed_memory)
+    return response
 
 
 def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
@@ -153,12 +238,18 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
                               else max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
+    if len(raw) >= RELEASE_AFTER_BYTES:
+        after_this_request(_end_of_large_call)  # resumes what the next line pauses
+        COLLECTOR_PAUSE.pause()
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is required", field="(body)")
     too_deep = bracket_depth_exceeds(raw, max_depth)
     if too_deep:
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
-    body = _parse(raw, max_depth)
+    text = _decode(raw)
+    del raw  # the parse needs only the text: one copy of the body less at the call's peak
+    body = _parse(text, max_depth)
+    del text
     if too_deep is None and json_depth_exceeds(body, max_depth):
         raise BadRequest(f"JSON nesting deeper than {max_depth} levels", field="(body)")
     if not isinstance(body, dict):
