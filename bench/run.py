@@ -146,17 +146,22 @@ def start_service(workers: int | None, clients_file: Path | None = None,
         command += ["--threads", os.environ["BENCH_THREADS"]]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
+    return process, wait_for_health(process, port, "service")
+
+
+def wait_for_health(process: subprocess.Popen, port: int, what: str) -> str:
+    """host:port once GET /health answers 200 (within 30 s; else the process is killed)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/health")
             if conn.getresponse().status == 200:
-                return process, f"127.0.0.1:{port}"
+                return f"127.0.0.1:{port}"
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("service did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
 def worker_pids(master_pid: int) -> list[int]:

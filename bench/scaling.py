@@ -24,7 +24,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.patient import realistic_patient
-from bench.run import cpu_seconds, free_port, peak_rss_mb, start_service, worker_pids
+from bench.run import (
+    cpu_seconds,
+    free_port,
+    peak_rss_mb,
+    start_service,
+    wait_for_health,
+    worker_pids,
+)
 from cds_service.config import ServiceConfig
 from cds_service.ops.cli import DEFAULT_THREADS, default_workers
 from tests.support import fhir_builders as b
@@ -166,17 +173,7 @@ def start_floor(workers: int) -> tuple[subprocess.Popen, str]:
          "--threads", str(DEFAULT_THREADS)],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return process, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("floor app did not start")
+    return process, wait_for_health(process, port, "floor app")
 
 
 def _post(host_port: str, body: bytes, calls: int) -> tuple[list[float], dict[str, int]]:
