@@ -22,8 +22,8 @@ What it does:
    in its replay cache) and measures patient-view with full prefetch again;
 5. reports p50/p95/p99, throughput, errors, the CPU time the gunicorn workers and the load
    generator spent per request (read from /proc), peak RSS per gunicorn worker and the ratio of
-   patient-view throughput to discovery throughput (machine-independent), checks the targets of
-   issue 6 and writes everything to JSON;
+   patient-view throughput to discovery throughput (information only: issue 19 retired it as a
+   target), checks the remaining targets of issue 6 and writes everything to JSON;
 6. scaling and the floor (`bench/scaling.py`, issue 19): service CPU per call against a parse-only
    Flask app served the same way, on the same bodies from the bench patient to +20,000
    Observations (26 MiB), interleaved; cost per added resource; memory under four concurrent
@@ -64,7 +64,9 @@ WARM_UP = 20  # unmeasured requests per client first, so every gunicorn worker h
 TARGET_PV_P50_MS = 10.0
 TARGET_PV_P99_MS = 30.0
 TARGET_PV_RPS_C8 = 200.0
-TARGET_PV_TO_DISCOVERY = 0.25
+# Issue 6's "patient-view >= 0.25 x discovery throughput" is retired by issue 19 (discovery does no
+# work comparable to a hook call; the parse floor on the same body is the reference, scaling.py):
+# the ratio is still printed, as information.
 TARGET_NO_PREFETCH_P50_MS = 1.6 * FHIR_DELAY_MS
 TARGET_RSS_MB = 150.0
 
@@ -410,14 +412,13 @@ def main(argv: list[str] | None = None) -> int:
     nopf1 = by_name[f"patient-view no prefetch (+{FHIR_DELAY_MS} ms/FHIR request) c1"]
     ratio = round(pv8.throughput_rps / disc8.throughput_rps, 3)
     # The same comparison in service CPU per request: independent of how much of the machine the
-    # load generator took in each scenario (informative; the target is the throughput ratio).
+    # load generator took in each scenario (both informative).
     cpu_ratio = round(disc8.worker_cpu_ms_per_request / pv8.worker_cpu_ms_per_request, 3) \
         if pv8.worker_cpu_ms_per_request else None
     checks = {
         "patient-view full prefetch p50 <= 10 ms (c1)": pv1.p50_ms <= TARGET_PV_P50_MS,
         "patient-view full prefetch p99 <= 30 ms (c1)": pv1.p99_ms <= TARGET_PV_P99_MS,
         "patient-view full prefetch >= 200 req/s (c8)": pv8.throughput_rps >= TARGET_PV_RPS_C8,
-        "patient-view / discovery throughput >= 0.25 (c8)": ratio >= TARGET_PV_TO_DISCOVERY,
         "no prefetch p50 <= 80 ms (c1)": nopf1.p50_ms <= TARGET_NO_PREFETCH_P50_MS,
         "peak RSS <= 150 MB per worker": max(rss.values(), default=0) <= TARGET_RSS_MB,
         "zero errors": all(r.errors == 0 for r in results),

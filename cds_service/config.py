@@ -83,7 +83,9 @@ class ServiceConfig:
     smart_issuer_allowlist: tuple[str, ...] = ()
     smart_client_id: str = "salvage-cds"
     smart_scopes: str = "launch openid fhirUser patient/*.rs"
-    secret_key: str | None = None  # Flask session signing; generated per process when unset
+    # Signs the SMART app's session cookies. Unset: one random key is made once and kept in the
+    # database (smart_keys), shared by every worker and instance on that database.
+    secret_key: str | None = None
 
     # Model ------------------------------------------------------------------------------------
     limited_lesion_max: int = 4  # clinical-model §3 LIMITED_LESION_MAX
@@ -114,8 +116,33 @@ class ServiceConfig:
         values.update(overrides)
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        if self.secret_key is not None and (problem := weak_secret_key(self.secret_key)):
+            raise ValueError(f"{ENV_PREFIX}SECRET_KEY: {problem}; make one with "
+                             "`python3 -c 'import secrets; print(secrets.token_hex(32))'` or leave "
+                             "it unset (a random key is then kept in the database)")
+
     def replace(self, **changes: Any) -> ServiceConfig:
         return dataclasses.replace(self, **changes)
+
+
+# A key anyone can read or guess would let them forge SMART session cookies (beyond the review:
+# security practice, e.g. OWASP ASVS 6.4 / Flask's SECRET_KEY guidance: long and random).
+SECRET_KEY_MIN_CHARS = 32
+SECRET_KEY_MIN_DISTINCT_CHARS = 8
+SECRET_KEY_PLACEHOLDERS = ("change-me", "changeme", "secret", "example")
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is not fit to sign sessions, or None: too short, a placeholder copied from an
+    example, or too few distinct characters (e.g. "0" * 64)."""
+    if len(key) < SECRET_KEY_MIN_CHARS:
+        return f"{len(key)} characters; at least {SECRET_KEY_MIN_CHARS} random ones are needed"
+    if any(word in key.lower() for word in SECRET_KEY_PLACEHOLDERS):
+        return "a placeholder (copied from an example?), not a random key"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT_CHARS:
+        return "too few distinct characters to be a random key"
+    return None
 
 
 def _parse(raw: str, hint: Any, name: str) -> Any:

@@ -45,3 +45,15 @@ def test_the_environment_cannot_turn_authentication_off() -> None:
     with pytest.raises(ValueError, match="only by `salvage-cds serve --dev`"):
         ServiceConfig.from_env({"SALVAGE_CDS_AUTH_REQUIRED": "false"})
     assert ServiceConfig.from_env({}, auth_required=False).auth_required is False  # --dev's way
+
+
+def test_a_random_secret_key_is_taken_and_a_weak_one_refused_with_the_reason() -> None:
+    import secrets
+
+    key = secrets.token_hex(32)
+    assert ServiceConfig.from_env({"SALVAGE_CDS_SECRET_KEY": key}).secret_key == key
+    assert ServiceConfig().secret_key is None  # unset: a random key kept in the database
+    with pytest.raises(ValueError, match="SALVAGE_CDS_SECRET_KEY: a placeholder"):
+        ServiceConfig.from_env({"SALVAGE_CDS_SECRET_KEY": "change-me-to-64-random-hex-characters"})
+    with pytest.raises(ValueError, match="5 characters; at least 32"):
+        ServiceConfig(secret_key="short")

@@ -258,6 +258,10 @@ def serve(args: argparse.Namespace) -> int:
             self.cfg.set("limit_request_fields", config.max_request_fields)
             for hook, function in metrics_hooks(args).items():
                 self.cfg.set(hook, function)
+            # gunicorn >= 27 opens a control socket at one path per user (~/.gunicorn/): two
+            # instances on one host would take it from each other, and nothing here uses it
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             limit_malloc_arenas()

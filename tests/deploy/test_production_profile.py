@@ -11,6 +11,7 @@ front of two real service instances (gunicorn, JWT authentication on) sharing on
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import ssl
 import subprocess
@@ -67,7 +68,7 @@ def profile(tmp_path_factory) -> Iterator[Profile]:
     env = {"SALVAGE_CDS_DATABASE_URL": postgres.url,
            "SALVAGE_CDS_PUBLIC_BASE_URL": f"https://127.0.0.1:{https_port}",
            "SALVAGE_CDS_JWT_CLIENTS_FILE": str(clients_file),
-           "SALVAGE_CDS_SECRET_KEY": "0" * 64}
+           "SALVAGE_CDS_SECRET_KEY": secrets.token_hex(32)}
     instances: list[LiveService] = []
     nginx = None
     try:

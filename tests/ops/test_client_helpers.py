@@ -114,6 +114,11 @@ def test_check_config_prints_one_line_per_problem(tmp_path) -> None:
     ({"SALVAGE_CDS_PUBLIC_BASE_URL": "http://cds.example.org"}, "plain http"),
     ({"SALVAGE_CDS_FHIR_ALLOWLIST": "ftp://ehr.example.org/fhir"}, "SALVAGE_CDS_FHIR_ALLOWLIST"),
     ({"SALVAGE_CDS_AUTH_REQUIRED": "false"}, "serve --dev"),
+    # the deployment example's placeholder, copied as it is, would sign SMART session cookies with
+    # a key anyone can read (found by a new user's walkthrough)
+    ({"SALVAGE_CDS_SECRET_KEY": "change-me-to-64-random-hex-characters"}, "placeholder"),
+    ({"SALVAGE_CDS_SECRET_KEY": "x"}, "at least 32"),
+    ({"SALVAGE_CDS_SECRET_KEY": "0" * 64}, "too few distinct characters"),
 ])
 def test_check_config_finds(env: dict[str, str], expected: str) -> None:
     assert any(expected in line for line in config_problems(env)), config_problems(env)

@@ -8,6 +8,7 @@ import requests
 
 from cds_service.ops.cli import build_parser, default_workers
 from cds_service.storage.feedback_store import FeedbackStore
+from tests.conftest import start_live_service, stop_live_service
 
 
 def test_serve_defaults() -> None:
@@ -80,3 +81,16 @@ def test_json_error_response_is_valid_http_and_json() -> None:
     assert f"Content-Length: {len(body)}".encode() in head
     parsed = __import__("json").loads(body)
     assert parsed["error"] == "bad-request" and len(parsed["message"]) == 200
+
+
+def test_serve_opens_no_gunicorn_control_socket(tmp_path) -> None:
+    """gunicorn >= 27 would listen on ~/.gunicorn/gunicorn.ctl, one path for every instance of
+    the user: two instances on one host (deploy/) took it from each other (a new user's report)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    service = start_live_service(tmp_path, env={"HOME": str(home)})
+    try:
+        assert requests.get(service.url("/health"), timeout=5).status_code == 200
+        assert not (home / ".gunicorn").exists()
+    finally:
+        stop_live_service(service.process)
