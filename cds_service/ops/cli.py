@@ -479,7 +479,8 @@ def check_config(_args: argparse.Namespace) -> int:
     for line in problems:
         print(f"problem: {line}")
     if not problems:
-        print("configuration OK" + (f" ({len(warnings)} warnings)" if warnings else ""))
+        print("configuration OK" + (f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})"
+                                     if warnings else ""))
     return 1 if problems else 0
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
@@ -134,8 +136,11 @@ def write_all() -> None:
     from tests.support.synthetic_patients import PATIENTS, patient_id
 
     GOLDEN_DIR.mkdir(exist_ok=True)
-    app = create_app(ServiceConfig(database_url="sqlite://", auth_required=False,
-                                   public_base_url="http://localhost"))
+    # a file database: the issued cards are written in the background on other connections,
+    # which an in-memory SQLite database does not share (they logged "not recorded")
+    scratch = tempfile.mkdtemp(prefix="golden-")
+    app = create_app(ServiceConfig(database_url=f"sqlite:///{scratch}/golden.sqlite3",
+                                   auth_required=False, public_base_url="http://localhost"))
     client = app.test_client()
     for name, build in PATIENTS.items():
         body = hook_request(patient_id(name), prefetch=full_prefetch(build()))
@@ -144,10 +149,17 @@ def write_all() -> None:
         assert response.status_code == 200, response.get_data(as_text=True)
         text = json.dumps(skeleton(response.get_json()), indent=2, ensure_ascii=False) + "\n"
         golden_path(name).write_text(text, "utf-8")
-        print(f"{golden_path(name)} ({date.today().isoformat()})")
+        print(f"{golden_path(name)} (answered on {GOLDEN_DAY.isoformat()})")
+    app.extensions["salvage_cds"].close()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print("usage: python -m tests.support.golden --write\n"
+              "rewrites tests/hooks/golden/ from the synthetic patients, answered on "
+              f"{GOLDEN_DAY.isoformat()}")
+        raise SystemExit(0)
     if sys.argv[1:] != ["--write"]:
         raise SystemExit("usage: python -m tests.support.golden --write")
     write_all()
