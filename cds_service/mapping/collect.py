@@ -47,19 +47,15 @@ def walk_resources(*values: Any) -> list[Json]:
 def _walk(value: Any, found: list[Json], depth: int) -> None:
     if value is None or depth > MAX_BUNDLE_DEPTH:
         return
-    if type(value) is not dict:  # parsed JSON is dicts: the other kinds only off the hot path
-        if hasattr(value, "model_dump") and not isinstance(value, Mapping):
-            value = _dump_model(value)
-        if isinstance(value, (list, tuple)):
-            for item in value:
-                _walk(item, found, depth)
-            return
-        if not isinstance(value, Mapping):
-            return
-    rtype = value.get("resourceType")
-    if not text(rtype):
+    if hasattr(value, "model_dump") and not isinstance(value, Mapping):
+        value = _dump_model(value)
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _walk(item, found, depth)
         return
-    if rtype == "Bundle":
+    if not isinstance(value, Mapping) or not text(value.get("resourceType")):
+        return
+    if value.get("resourceType") == "Bundle":
         for resource in _bundle_resources(value):
             _walk(resource, found, depth + 1)
         return

@@ -59,9 +59,8 @@ class ResourceIndex:
             if rtype is None:
                 continue
             self.by_type[rtype].append(resource)
-            rid = text(resource.get("id"))
-            if rid:  # the key reference_of(resource) would give, without reading both again
-                self.by_ref.setdefault(f"{rtype}/{rid}", resource)
+            if text(resource.get("id")):
+                self.by_ref.setdefault(reference_of(resource), resource)
 
     def of_type(self, rtype: str) -> list[Json]:
         return self.by_type.get(rtype, [])
