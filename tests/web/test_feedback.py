@@ -66,7 +66,16 @@ def test_each_required_member_is_named(client) -> None:
         del entry[member]
         response = client.post(URL, json={"feedback": [entry]})
         assert response.status_code == 400
-        assert f"feedback.0.{member}" in response.get_json()["invalid"]
+        assert response.get_json()["invalid"] == [f"feedback.0.{member}"]  # only what is wrong
+
+
+def test_a_missing_outcome_is_not_also_blamed_on_accepted_suggestions(client) -> None:
+    """Without `outcome` the "accepted needs acceptedSuggestions" rule does not apply (it
+    named acceptedSuggestions too, because a JSON Schema `if` on an absent member holds)."""
+    entry = overridden()
+    del entry["outcome"]
+    response = client.post(URL, json={"feedback": [entry]})
+    assert response.get_json()["invalid"] == ["feedback.0.outcome"]
 
 
 def test_timestamp_must_be_rfc3339(client) -> None:
