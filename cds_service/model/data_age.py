@@ -15,7 +15,6 @@ from cds_service.model.situation import Progression
 from cds_service.model.vocabulary import Severity, WarningCode
 
 DECEASED_LABEL = "Patient deceased: no salvage decision"
-OUTDATED_IMAGING = WarningCode.OUTDATED_IMAGING
 
 
 def deceased_situation(record: PatientRecord, on: date) -> tuple[Situation, Progression] | None:
@@ -47,7 +46,7 @@ def outdated_imaging_warning(age: ImagingAge | None) -> Warning | None:
     if age is None or not age.outdated:
         return None
     return Warning(
-        code=OUTDATED_IMAGING, severity=Severity.INFO,
+        code=WarningCode.OUTDATED_IMAGING, severity=Severity.INFO,
         message=(f"The latest brain imaging is {age.age_days} days old "
                  f"({age.latest_date.isoformat()}), older than {age.limit_days} days: repeat brain "
                  "MRI first, and decide on salvage treatment from the new images. Surveillance "

@@ -43,8 +43,13 @@ from cds_service.model.constants import (
 from cds_service.model.evidence import cite
 from cds_service.model.patient import PatientRecord, Presence
 from cds_service.model.performance import KPS, choose_score
-from cds_service.model.receptors import HER2_ENRICHED, possible_subtypes
-from cds_service.model.vocabulary import GPA_FACTOR_MISSING, GPA_SUBTYPE_NAMES, GpaFactorName
+from cds_service.model.receptors import possible_subtypes
+from cds_service.model.vocabulary import (
+    GPA_FACTOR_MISSING,
+    GPA_SUBTYPE_NAMES,
+    GpaFactorName,
+    SubtypeCode,
+)
 
 GPA_REFERENCES = cite(57)
 GPA_DERIVATION_NOTE = (
@@ -99,7 +104,7 @@ def _performance_factor(record: PatientRecord) -> tuple[GpaFactor, bool]:
 
 
 def _subtype_factor(record: PatientRecord, config: ModelConfig) -> GpaFactor:
-    points = dict(GPA_SUBTYPE_POINTS, **{HER2_ENRICHED: config.gpa_her2_enriched_points})
+    points = dict(GPA_SUBTYPE_POINTS, **{SubtypeCode.HER2_ENRICHED: config.gpa_her2_enriched_points})
     subtypes = possible_subtypes(record.her2.status, record.er.status, record.pr.status)
     values = {points[s] for s in subtypes}
     if len(values) != 1:

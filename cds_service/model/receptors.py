@@ -12,12 +12,6 @@ from __future__ import annotations
 from cds_service.model.patient import PatientRecord, ReceptorStatus
 from cds_service.model.vocabulary import SubtypeCode
 
-HER2_ENRICHED = SubtypeCode.HER2_ENRICHED
-LUMINAL_A = SubtypeCode.LUMINAL_A
-LUMINAL_B = SubtypeCode.LUMINAL_B
-TRIPLE_NEGATIVE = SubtypeCode.TRIPLE_NEGATIVE
-UNKNOWN = SubtypeCode.UNKNOWN
-
 _POS, _NEG = ReceptorStatus.POSITIVE, ReceptorStatus.NEGATIVE
 
 
@@ -34,8 +28,8 @@ def _options(status: ReceptorStatus | str) -> tuple[bool, ...]:
 def _subtype(her2: bool, er: bool, pr: bool) -> SubtypeCode:
     """The subtype rule itself (one positive hormone receptor suffices)."""
     if her2:
-        return LUMINAL_B if er or pr else HER2_ENRICHED
-    return LUMINAL_A if er or pr else TRIPLE_NEGATIVE
+        return SubtypeCode.LUMINAL_B if er or pr else SubtypeCode.HER2_ENRICHED
+    return SubtypeCode.LUMINAL_A if er or pr else SubtypeCode.TRIPLE_NEGATIVE
 
 
 def possible_subtypes(her2: ReceptorStatus | str, er: ReceptorStatus | str,
@@ -50,7 +44,7 @@ def subtype_code(her2: ReceptorStatus | str, er: ReceptorStatus | str,
     """The subtype when the known results fix it, else unknown (never a guess): ER+ with PR
     unknown and HER2- is luminal-a, while HER2 equivocal is always unknown."""
     subtypes = possible_subtypes(her2, er, pr)
-    return next(iter(subtypes)) if len(subtypes) == 1 else UNKNOWN
+    return next(iter(subtypes)) if len(subtypes) == 1 else SubtypeCode.UNKNOWN
 
 
 def her2_positive(record: PatientRecord) -> bool:
