@@ -26,9 +26,9 @@ def handle(call: HookCall) -> dict[str, Any]:
     if not result.in_scope:  # scope unknown: the Conditions were cut
         return {"cards": [incomplete_card(result, orders_checked=True)]}
     selections = call.context.get("selections") if call.service.hook == ORDER_SELECT_HOOK else None
-    findings = order_findings(result, call.context.get("draftOrders"), on=call.today,
-                              selections=selections)
-    cards = order_cards(findings, call.context.get("draftOrders"), record=result.record,
+    drafts = call.context.get("draftOrders")
+    findings = order_findings(result, drafts, on=call.today, selections=selections)
+    cards = order_cards(findings, drafts, record=result.record,
                         on=result.assessment.assessment_date)
     if result.data_gaps:  # an order that passed may conflict with what was not read
         cards.append(incomplete_card(result, orders_checked=True))

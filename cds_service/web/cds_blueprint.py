@@ -71,16 +71,16 @@ def call_service(service_id: str) -> Any:
     call = HookCall(service=service, request=body, data=data, config=config,
                     today=assessment_date_at(datetime.now(UTC)))
     response = service.handler(call)
-    metrics.count_hook_call(service.id, response.get("cards", []))
+    cards = response.get("cards", [])
+    metrics.count_hook_call(service.id, cards)
     # Off the request path; a failure costs only the link for later feedback, never the cards.
-    parts.feedback.queue_issued_cards(service.id, call.hook_instance,
-                                      response.get("cards", []), _client_iss())
+    parts.feedback.queue_issued_cards(service.id, call.hook_instance, cards, _client_iss())
     log.info(
         "hook call answered",
         extra={
             "service_id": service.id,
             "hook": service.hook,
-            "cards": len(response.get("cards", [])),
+            "cards": len(cards),
             "fetched_keys": len(data.fetched),
             "missing_keys": len(data.missing),
             "truncated_keys": len(data.truncated),
