@@ -38,7 +38,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from bench.patient import realistic_patient  # noqa: E402
 from cds_service.ops.cli import default_workers  # noqa: E402
 from tests.support.fhir_builders import collection, transaction  # noqa: E402
 from tests.support.hook_requests import full_prefetch, hook_request  # noqa: E402
-from tests.support.processes import stop_process_group  # noqa: E402
+from tests.support.processes import free_port, stop_process_group  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"
@@ -97,12 +96,6 @@ class Result:
     # generator: what a request costs, whatever else shares the machine.
     worker_cpu_ms_per_request: float = 0.0
     client_cpu_ms_per_request: float = 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- servers -------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from typing import Any
 
 from bench.patient import realistic_patient
 from bench.run import (
+    ROOT,
     cpu_seconds,
-    free_port,
     peak_rss_mb,
     start_service,
     wait_for_health,
@@ -36,7 +35,7 @@ from cds_service.config import ServiceConfig
 from cds_service.ops.cli import DEFAULT_THREADS, default_workers
 from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
-from tests.support.processes import stop_process_group
+from tests.support.processes import free_port, stop_process_group
 
 SERVICE_PATH = "/cds-services/bcbm-salvage"
 ROUNDS = 3
@@ -171,7 +170,7 @@ def start_floor(workers: int) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.floor", "--port", str(port), "--workers", str(workers),
          "--threads", str(DEFAULT_THREADS)],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     return process, wait_for_health(process, port, "floor app")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import requests
 
 from cds_service.config import ServiceConfig
 from cds_service.web.app import create_app
-from tests.support.processes import stop_process_group
+from tests.support.processes import free_port, stop_process_group
 
 pytest_plugins = ["tests.support.fhir_server_plugin"]
 
@@ -44,12 +43,6 @@ def app(app_config: ServiceConfig):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -13,9 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cds_service import metrics
 from cds_service.ops import demo
-from tests.conftest import free_port, start_live_service, stop_live_service
+from tests.conftest import start_live_service, stop_live_service
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.jwt_helpers import ISS, bearer, ec_key, jwks, token_for, write_clients_file
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,11 @@ import requests
 
 from cds_service.ops import demo
 from cds_service.ops.client_keys import new_client, sign_token
-from tests.conftest import ROOT, LiveService, free_port, start_live_service, stop_live_service
+from tests.conftest import ROOT, LiveService, start_live_service, stop_live_service
 from tests.support.hook_requests import full_prefetch, hook_request
 from tests.support.nginx_server import Nginx, start_nginx
 from tests.support.postgres_server import start_postgres
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

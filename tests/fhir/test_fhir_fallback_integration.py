@@ -18,9 +18,9 @@ from cds_service.fhir.gather import fhir_settings, gather
 from cds_service.fhir.truncation import CutCause
 from cds_service.web.app import create_app
 from hooks import patient_view
-from tests.conftest import free_port
 from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
+from tests.support.processes import free_port
 from tests.support.synthetic_patients import PATIENTS, load_bundle, patient_id
 
 pytestmark = pytest.mark.integration

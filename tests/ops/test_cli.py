@@ -53,7 +53,7 @@ def test_feedback_report_on_a_missing_database_fails_without_creating_it(tmp_pat
 
 
 def test_feedback_report_on_an_unreachable_server_fails_clearly_without_the_password(capsys) -> None:
-    from tests.conftest import free_port
+    from tests.support.processes import free_port
 
     url = f"postgresql+psycopg://user:s3cret@127.0.0.1:{free_port()}/db"
     assert main(["feedback-report", "--database-url", url]) == 1

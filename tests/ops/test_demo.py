@@ -16,7 +16,8 @@ from cds_service.model.assess import assess
 from cds_service.model.vocabulary import PROGRESSIVE_SITUATIONS
 from cds_service.ops import demo
 from cds_service.protocol.validation import RequestValidator
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
+from tests.support.processes import free_port
 from tests.support.synthetic_patients import ALL_PATIENTS, SILENT, patient_id
 
 

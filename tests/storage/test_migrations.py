@@ -20,8 +20,9 @@ from sqlalchemy.engine import Engine
 from cds_service.storage import migrations
 from cds_service.storage.database import open_engine
 from cds_service.storage.feedback_store import FeedbackStore
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from tests.support.postgres_server import start_postgres
+from tests.support.processes import free_port
 
 SERVICE_TABLES = {"feedback", "issued_cards", "smart_launches", "smart_sessions", "smart_keys",
                   "jwt_replay_cache"}

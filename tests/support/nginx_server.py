@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ROOT, free_port
-from tests.support.processes import stop_process_group
+from tests.conftest import ROOT
+from tests.support.processes import free_port, stop_process_group
 
 SITE = ROOT / "deploy" / "nginx-salvage-cds.conf"
 TEMP_DIRS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")

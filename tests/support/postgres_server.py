@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import free_port
+from tests.support.processes import free_port
 
 
 def pg_bin_dir() -> str | None:

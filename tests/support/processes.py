@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 
 
@@ -20,3 +21,10 @@ def stop_process_group(process: subprocess.Popen, timeout_s: float = 15.0) -> No
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout_s)
+
+
+def free_port() -> int:
+    """A free loopback TCP port (for the servers the tests and the benchmark start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
