@@ -27,20 +27,9 @@ EARNS_LATENCY = 0.05
 
 
 def _service_without(piece: str | None, workers: int | None) -> Any:
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "BENCH_WITHOUT")}
-    os.environ["PYTHONPATH"] = str(VARIANTS)
-    if piece:
-        os.environ["BENCH_WITHOUT"] = piece
-    else:
-        os.environ.pop("BENCH_WITHOUT", None)
-    try:
-        return start_service(workers)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """The service with the variants' sitecustomize on its path, `piece` turned off (if any)."""
+    return start_service(workers, extra_env={"PYTHONPATH": str(VARIANTS),
+                                             "BENCH_WITHOUT": piece or ""})
 
 
 def _measure(pool: Any, workers: int | None, piece: str | None,

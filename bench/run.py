@@ -52,8 +52,13 @@ sys.path.insert(0, str(ROOT))
 from bench.patient import realistic_patient  # noqa: E402
 from cds_service.ops.cli import default_workers  # noqa: E402
 from tests.support.fhir_builders import collection, transaction  # noqa: E402
+from tests.support.fhir_server_plugin import FhirTestServer, start_server  # noqa: E402
 from tests.support.hook_requests import full_prefetch, hook_request  # noqa: E402
-from tests.support.processes import free_port, stop_process_group  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    free_port,
+    stop_process_group,
+    wait_for_health,
+)
 
 RESULTS = ROOT / "bench" / "results"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"
@@ -99,35 +104,12 @@ class Result:
 
 
 # -- servers -------------------------------------------------------------------------------------
-def start_fhir_server() -> tuple[subprocess.Popen, str]:
-    server_dir = ROOT / "tests" / "fhir_server"
-    if not (server_dir / "node_modules").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=server_dir, check=True)
-    process = subprocess.Popen(["node", "server.mjs", "--port", "0"], cwd=server_dir,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               start_new_session=True)
-    line = process.stdout.readline().strip()
-    if not line.startswith("LISTENING "):
-        process.kill()
-        raise RuntimeError(f"FHIR server did not start: {line!r}")
-    return process, line.split(" ", 1)[1]
-
-
-def admin(base_url: str, path: str, payload: dict | None = None) -> Any:
-    import requests
-
-    root = base_url.rsplit("/fhir", 1)[0]
-    response = requests.post(root + path, json=payload or {}, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 def start_service(workers: int | None, clients_file: Path | None = None,
-                  ) -> tuple[subprocess.Popen, str]:
-    """The service as deployed; `clients_file` turns client authentication on (else `--dev`)."""
+                  extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """The service as deployed; `clients_file` turns client authentication on (else `--dev`);
+    `extra_env` is added to this process's environment for the service only."""
     port = free_port()
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     env["SALVAGE_CDS_DATABASE_URL"] = f"sqlite:///{RESULTS / 'bench.sqlite3'}"
     command = [sys.executable, "-m", "cds_service.ops.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port)]
@@ -142,21 +124,6 @@ def start_service(workers: int | None, clients_file: Path | None = None,
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     return process, wait_for_health(process, port, "service")
-
-
-def wait_for_health(process: subprocess.Popen, port: int, what: str) -> str:
-    """host:port once GET /health answers 200 (within 30 s; else the process is killed)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{what} did not start")
 
 
 def worker_pids(master_pid: int) -> list[int]:
@@ -304,14 +271,12 @@ def run_scenario(pool: Any, host_port: str, scenario: Scenario, *, service_pid: 
 
 
 def _unauthenticated_runs(pool: Any, workers: int | None, resources: list[dict[str, Any]],
-                          pid: str, pv_full: bytes, fhir_url: str, n: Any,
+                          pid: str, pv_full: bytes, fhir: FhirTestServer, n: Any,
                           rss: dict[str, float]) -> list[Result]:
     """Every scenario of issue 6 against the service with authentication off (`--dev`)."""
-    import requests
-
-    admin(fhir_url, "/__admin/reset")
-    requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
-    pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
+    fhir.reset_all()
+    fhir.load_bundle(transaction(resources))
+    pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir.base_url)).encode()
     bundle = json.dumps(collection(resources)).encode()
     scenarios = [
         Scenario("discovery c1", "GET", "/cds-services", None, n(1000), 1),
@@ -329,13 +294,13 @@ def _unauthenticated_runs(pool: Any, workers: int | None, resources: list[dict[s
         for scenario in scenarios:
             results.append(run_scenario(pool, host_port, scenario, service_pid=service.pid))
             print(f"  {scenario.name}: done", file=sys.stderr)
-        admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
+        fhir.set_faults(replace=True, delay_ms=FHIR_DELAY_MS)
         for concurrency in (1, 8):
             results.append(run_scenario(pool, host_port, Scenario(
                 f"patient-view no prefetch (+{FHIR_DELAY_MS} ms/FHIR request) c{concurrency}",
                 "POST", "/cds-services/bcbm-salvage", pv_fallback,
                 n(300 if concurrency == 1 else 800), concurrency), service_pid=service.pid))
-        admin(fhir_url, "/__admin/reset-faults")
+        fhir.reset_faults()
         rss.update({str(p): round(peak_rss_mb(p), 1) for p in worker_pids(service.pid)})
     finally:
         stop_process_group(service)
@@ -389,14 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     n = lambda count: max(40, int(count * scale))  # noqa: E731
     results: list[Result] = []
     rss: dict[str, float] = {}
-    fhir, fhir_url = start_fhir_server()
+    fhir = start_server()
     try:
         with mp.get_context("spawn").Pool(8) as pool:
             results += _unauthenticated_runs(pool, args.workers, resources, pid, pv_full,
-                                             fhir_url, n, rss)
+                                             fhir, n, rss)
             results += _authenticated_runs(pool, args.workers, pv_full, n, rss)
     finally:
-        stop_process_group(fhir)
+        fhir.stop()
 
     by_name = {r.name: r for r in results}
     pv1 = by_name["patient-view full prefetch c1"]
@@ -475,8 +440,6 @@ def _scaling_main(args: argparse.Namespace) -> int:
 
 
 def _machinery_main(args: argparse.Namespace) -> int:
-    import requests
-
     from bench.machinery import (
         FULL_PREFETCH_PIECES,
         NO_PREFETCH_PIECES,
@@ -500,12 +463,12 @@ def _machinery_main(args: argparse.Namespace) -> int:
         return [Scenario("patient-view full prefetch c1", "POST", path, pv_full, n(400), 1),
                 Scenario("patient-view full prefetch c8", "POST", path, pv_full, n(1200), 8)]
 
-    fhir, fhir_url = start_fhir_server()
+    fhir = start_server()
     try:
-        admin(fhir_url, "/__admin/reset")
-        requests.post(fhir_url, json=transaction(resources), timeout=30).raise_for_status()
-        admin(fhir_url, "/__admin/faults", {"replace": True, "delay_ms": FHIR_DELAY_MS})
-        pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir_url)).encode()
+        fhir.reset_all()
+        fhir.load_bundle(transaction(resources))
+        fhir.set_faults(replace=True, delay_ms=FHIR_DELAY_MS)
+        pv_fallback = json.dumps(hook_request(pid, fhir_server=fhir.base_url)).encode()
 
         def no_prefetch() -> list[Scenario]:
             return [Scenario("patient-view no prefetch c1", "POST", path, pv_fallback, n(100), 1),
@@ -517,7 +480,7 @@ def _machinery_main(args: argparse.Namespace) -> int:
             pieces = selected(NO_PREFETCH_PIECES)
             rows += summarise(compare(pool, args.workers, pieces, no_prefetch, rounds), pieces)
     finally:
-        stop_process_group(fhir)
+        fhir.stop()
     output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "machinery.json"
     output.write_text(json.dumps({"command": "python -m bench.run --machinery", "rounds": rounds,
                                   "pieces": rows}, indent=2, default=str) + "\n")

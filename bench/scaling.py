@@ -28,14 +28,13 @@ from bench.run import (
     cpu_seconds,
     peak_rss_mb,
     start_service,
-    wait_for_health,
     worker_pids,
 )
 from cds_service.config import ServiceConfig
 from cds_service.ops.cli import DEFAULT_THREADS, default_workers
 from tests.support import fhir_builders as b
 from tests.support.hook_requests import full_prefetch, hook_request
-from tests.support.processes import free_port, stop_process_group
+from tests.support.processes import free_port, stop_process_group, wait_for_health
 
 SERVICE_PATH = "/cds-services/bcbm-salvage"
 ROUNDS = 3

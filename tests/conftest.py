@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from cds_service.config import ServiceConfig
 from cds_service.web.app import create_app
-from tests.support.processes import free_port, stop_process_group
+from tests.support.processes import free_port, stop_process_group, wait_for_health
 
 pytest_plugins = ["tests.support.fhir_server_plugin"]
 
@@ -73,18 +71,12 @@ def start_live_service(tmp_dir: Path, *, workers: int = 2, env: dict[str, str] |
     log_file = open(tmp_dir / "service.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log_file,
                                stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"service exited early; see {tmp_dir / 'service.log'}")
-        try:
-            if requests.get(base_url + "/health", timeout=1).status_code == 200:
-                return LiveService(base_url, database_url, process)
-        except requests.RequestException:
-            time.sleep(0.2)
-    stop_live_service(process)
-    raise RuntimeError("service did not become healthy within 30 s")
+    try:
+        wait_for_health(process, port, "service")
+    except RuntimeError as exc:
+        stop_live_service(process)
+        raise RuntimeError(f"{exc}; see {tmp_dir / 'service.log'}") from None
+    return LiveService(f"http://127.0.0.1:{port}", database_url, process)
 
 
 def stop_live_service(process: subprocess.Popen) -> None:

@@ -54,10 +54,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=config.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=config.max_request_bytes,
-        JSON_SORT_KEYS=False,
     )
     app.config.update(dict(config.flask))
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # members in the order built (JSON_SORT_KEYS is gone since Flask 2.3)
 
     app.extensions["salvage_cds"] = AppParts(
         config=config,
