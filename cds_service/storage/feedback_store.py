@@ -29,7 +29,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -178,6 +178,16 @@ def _dedup_key(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()
 
 
+class EntryProblem(NamedTuple):
+    """Why one feedback entry was not stored: the member at fault and what is wrong with it."""
+
+    path: str  # e.g. "feedback.2.overrideReason.reason.code"
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.why}"
+
+
 @dataclass
 class FeedbackOutcome:
     """What became of the entries of one feedback POST."""
@@ -185,8 +195,8 @@ class FeedbackOutcome:
     stored: int = 0  # rows written now (counted or apart)
     duplicates: int = 0  # already stored: acknowledged, not stored twice
     unmatched: int = 0  # of `stored`: no card of this service by that uuid, stored apart
-    invalid: dict[int, str] = field(default_factory=dict)  # index -> member and why
-    refused: dict[int, str] = field(default_factory=dict)  # index -> another client's card
+    invalid: dict[int, EntryProblem] = field(default_factory=dict)  # not storable as sent
+    refused: dict[int, EntryProblem] = field(default_factory=dict)  # another client's card
 
     @property
     def acknowledged(self) -> int:
@@ -274,7 +284,7 @@ class FeedbackStore:
             if index in skip:
                 continue
             if (problem := unstorable(entry)) is not None:
-                outcome.invalid[index] = f"feedback.{index}.{problem[0]} {problem[1]}"
+                outcome.invalid[index] = EntryProblem(f"feedback.{index}.{problem[0]}", problem[1])
                 continue
             rows[index] = _feedback_row(service_id, entry, client_iss, now)
         issuers = self._issuers(service_id, {row["card_uuid"] for row in rows.values()})
@@ -283,7 +293,8 @@ class FeedbackStore:
             if card not in issuers:
                 row["status"] = UNMATCHED
             elif issuers[card] != client_iss:
-                outcome.refused[index] = f"feedback.{index}.card was issued to another client"
+                outcome.refused[index] = EntryProblem(f"feedback.{index}.card",
+                                                      "was issued to another client")
                 del rows[index]
             else:
                 row["status"] = COUNTED

@@ -135,16 +135,16 @@ def _feedback_answer(invalid: dict[int, list[str]], outcome: FeedbackOutcome) ->
     paths = [p for i in sorted(invalid) for p in invalid[i]]
     unstorable = [outcome.invalid[i] for i in sorted(outcome.invalid)]
     refused = [outcome.refused[i] for i in sorted(outcome.refused)]
+    stored = f"; the other entries were stored ({outcome.acknowledged})"
     if paths or unstorable:
         raise BadRequest(
-            "invalid feedback: " + "; ".join([*paths, *unstorable, *refused])
-            + f"; the other entries were stored ({outcome.acknowledged})",
-            field=(paths or unstorable)[0].split(" ")[0],
-            invalid=paths + [u.split(" ")[0] for u in unstorable],
-            refused=[r.split(" ")[0] for r in refused], **answer)
+            "invalid feedback: " + "; ".join([*paths, *map(str, unstorable), *map(str, refused)])
+            + stored,
+            field=paths[0] if paths else unstorable[0].path,
+            invalid=paths + [u.path for u in unstorable],
+            refused=[r.path for r in refused], **answer)
     if refused:
         raise Forbidden(
-            "feedback refused: " + "; ".join(refused)
-            + f"; the other entries were stored ({outcome.acknowledged})",
-            field=refused[0].split(" ")[0], refused=[r.split(" ")[0] for r in refused], **answer)
+            "feedback refused: " + "; ".join(map(str, refused)) + stored,
+            field=refused[0].path, refused=[r.path for r in refused], **answer)
     return answer
