@@ -316,11 +316,11 @@ class _LargeCall:
         if self._ended:
             return response
         self._ended = True
-        if self._paused:
-            COLLECTOR_PAUSE.resume()
         if self._has_slot and self._slots is not None:
             self._slots.give_back()
-        response.call_on_close(_release_freed_memory)
+        if self._paused:  # else refused before its body was read: nothing to hand back
+            COLLECTOR_PAUSE.resume()
+            response.call_on_close(_release_freed_memory)
         return response
 
 
