@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.run --quick    # fewer requests, for a smoke check
     .venv/bin/python -m bench.run --scaling-only   # only the scaling and floor part (step 6)
     .venv/bin/python -m bench.run --no-scaling     # only steps 1-5
+    .venv/bin/python -m bench.run --memory-only    # only the memory part of step 6, for each
+                                                   # bound on large bodies at once (~2 minutes)
     .venv/bin/python -m bench.run --machinery      # each piece of performance machinery with and
                                                    # without it (bench/machinery.py), ~13 minutes
 
@@ -337,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     part = parser.add_mutually_exclusive_group()
     part.add_argument("--scaling-only", action="store_true", help="only the scaling/floor part")
     part.add_argument("--no-scaling", action="store_true", help="skip the scaling/floor part")
+    part.add_argument("--memory-only", action="store_true",
+                      help="only the memory part, for each bound on large bodies at once")
     part.add_argument("--machinery", action="store_true",
                       help="only: each piece of performance machinery with and without it")
     args = parser.parse_args(argv)
@@ -344,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         return _scaling_main(args)
     if args.machinery:
         return _machinery_main(args)
+    if args.memory_only:
+        return _memory_main(args)
     scale = 0.2 if args.quick else 1.0
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
@@ -437,6 +443,19 @@ def _scaling_main(args: argparse.Namespace) -> int:
     print(f"\nwritten to {output}")
     return 0 if all(c["met"] for c in report["scaling"]["checks"].values()) else 1
 
+
+
+def _memory_main(args: argparse.Namespace) -> int:
+    from bench.scaling import print_memory, run_memory
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    report = {"command": "python -m bench.run --memory-only", "memory": run_memory()}
+    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "memory.json"
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print_memory(report["memory"])
+    print(f"\nwritten to {output}")
+    return 0
 
 
 def _machinery_main(args: argparse.Namespace) -> int:

@@ -8,12 +8,15 @@ rounds, a batch of sequential calls (concurrency 1) goes to the service, then th
 floor (the order alternates between rounds); the CPU time of each server's gunicorn workers
 (/proc) divided by the calls is the CPU per call. Then four concurrent 4 MiB calls go to a
 one-worker service (and a one-worker floor): peak and after-the-calls RSS of that worker.
+`run_memory` (`python -m bench.run --memory-only`) does only that, for each bound on the large
+bodies a worker handles at once (SALVAGE_CDS_LARGE_BODIES_PER_WORKER), alternating.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -241,27 +244,120 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def memory_under_concurrency(start: Any, body: bytes) -> dict[str, float]:
+def _reset_peak_rss(pid: int) -> None:
+    """VmHWM starts again from the current RSS (Linux: 5 to /proc/pid/clear_refs)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def _post_into(answers: list[tuple[list[float], dict[str, int]]], host_port: str,
+               body: bytes) -> None:
+    answers.append(_post(host_port, body, 1))
+
+
+def memory_under_concurrency(start: Any, body: bytes) -> dict[str, Any]:
     """Four concurrent calls with `body` to a one-worker server, a few times: the worker's RSS
-    before, its peak, and after (settled)."""
+    before, its peak, and after (settled); the wall time of each round of four calls, each call's
+    time, and the statuses."""
     process, host_port = start()
     try:
         _wait_for_workers(process.pid, 1)
         (pid,) = worker_pids(process.pid)
         _post(host_port, b'{"hook": "patient-view"}', 2)  # small calls: the worker is warm
         before = rss_mb(pid)
+        # two bench-patient calls: what the first answered call keeps (caches, code paths run
+        # once) apart from what the large calls leave
+        _post(host_port, _body(realistic_patient()), 2)
+        before_answered = rss_mb(pid)
+        _reset_peak_rss(pid)  # the peak of the calls, not of the start-up
+        walls, calls, statuses = [], [], {}
         for _ in range(MEMORY_REPEATS):
-            threads = [threading.Thread(target=_post, args=(host_port, body, 1))
+            answers: list[tuple[list[float], dict[str, int]]] = []
+            threads = [threading.Thread(target=_post_into, args=(answers, host_port, body))
                        for _ in range(MEMORY_CONCURRENCY)]
+            started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            walls.append(round(time.perf_counter() - started, 3))
+            for latencies, answer in answers:
+                calls += [round(ms / 1000, 3) for ms in latencies]
+                for code, n in answer.items():
+                    statuses[code] = statuses.get(code, 0) + n
         time.sleep(1.0)
-        return {"before_mb": round(before, 1), "peak_mb": round(peak_rss_mb(pid), 1),
-                "after_mb": round(rss_mb(pid), 1)}
+        return {"before_mb": round(before, 1), "before_answered_mb": round(before_answered, 1),
+                "peak_mb": round(peak_rss_mb(pid), 1),
+                "after_mb": round(rss_mb(pid), 1), "wall_s": walls, "call_s": calls,
+                "statuses": statuses}
     finally:
         stop_process_group(process)
+
+
+LARGE_BODIES_SETTING = "SALVAGE_CDS_LARGE_BODIES_PER_WORKER"
+MEMORY_BOUNDS = (1, 2, 0)  # large bodies at once per worker; 0: no bound
+
+
+def start_service_with(setting: str, value: str) -> tuple[subprocess.Popen, str]:
+    """A one-worker service with one setting changed (the environment it starts from)."""
+    saved = os.environ.get(setting)
+    os.environ[setting] = value
+    try:
+        return start_service(1)
+    finally:
+        if saved is None:
+            del os.environ[setting]
+        else:
+            os.environ[setting] = saved
+
+
+def memory_body() -> bytes:
+    """The 3.8 MiB body of the memory target: the bench patient +3,000 lab Observations."""
+    patient = realistic_patient()
+    pid = next(r["id"] for r in patient if r["resourceType"] == "Patient")
+    return _body(patient, [unrelated_lab(pid, i) for i in range(MEMORY_BODY_EXTRA)])
+
+
+def run_memory(repeats: int = MEMORY_REPEATS) -> dict[str, Any]:
+    """`memory_under_concurrency` for each large-body bound (`MEMORY_BOUNDS`) and the floor, a
+    fresh one-worker server each time, the variants alternating (the order turns each repeat)."""
+    body = memory_body()
+    variants: dict[str, Any] = {f"bound {b}" if b else "no bound": (
+        lambda b=b: start_service_with(LARGE_BODIES_SETTING, str(b))) for b in MEMORY_BOUNDS}
+    variants["floor"] = lambda: start_floor(1)
+    names = list(variants)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            runs[name].append(memory_under_concurrency(variants[name], body))
+            print(f"  memory {name}, repeat {repeat + 1}: {runs[name][-1]}", file=sys.stderr)
+    return {"body_bytes": len(body), "concurrency": MEMORY_CONCURRENCY,
+            "rounds_per_run": MEMORY_REPEATS, "runs": runs}
+
+
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def print_memory(report: dict[str, Any]) -> None:
+    runs_per_variant = len(next(iter(report["runs"].values())))
+    print(f"\n{report['concurrency']} concurrent {report['body_bytes'] / 2**20:.1f} MiB calls, one "
+          f"worker, {report['rounds_per_run']} rounds per run, {runs_per_variant} runs per variant "
+          "(ranges over the runs)")
+    print(f"{'variant':10} {'before MB':>11} {'peak MB':>11} {'after MB':>11} "
+          f"{'after-before':>13} {'wall s / 4 calls':>17} {'median call s':>14}  statuses")
+    for name, runs in report["runs"].items():
+        statuses: dict[str, int] = {}
+        for run in runs:
+            for code, n in run["statuses"].items():
+                statuses[code] = statuses.get(code, 0) + n
+        print(f"{name:10} {_span([r['before_mb'] for r in runs]):>11} "
+              f"{_span([r['peak_mb'] for r in runs]):>11} "
+              f"{_span([r['after_mb'] for r in runs]):>11} "
+              f"{_span([round(r['after_mb'] - r['before_mb'], 1) for r in runs]):>13} "
+              f"{_span([w for r in runs for w in r['wall_s']]):>17} "
+              f"{_span([statistics.median(r['call_s']) for r in runs]):>14}  {statuses}")
 
 
 # -- the run -------------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ class ServiceConfig:
     max_request_field_bytes: int = 8190  # bytes of one header field (the JWT goes in one): 431
     max_request_fields: int = 100  # header fields: else 431
     request_budget_s: float = 20.0  # whole hook call, FHIR fallback included
+    # Large request bodies (>= 1 MiB, cds_service/web/http_json.py) one worker process reads,
+    # parses and answers at once; 0: no bound. The work is CPU-bound Python under one GIL, so more
+    # at once gain no throughput and only hold more parsed bodies in memory; the others wait,
+    # their bodies unread, within their time budget (request_budget_s), then get a 503.
+    large_bodies_per_worker: int = 1
 
     # Security ---------------------------------------------------------------------------------
     auth_required: bool = True  # JWT on every CDS call; only `serve --dev` turns it off
@@ -117,6 +122,9 @@ class ServiceConfig:
         return cls(**values)
 
     def __post_init__(self) -> None:
+        if self.large_bodies_per_worker < 0:
+            raise ValueError(f"{ENV_PREFIX}LARGE_BODIES_PER_WORKER: {self.large_bodies_per_worker} "
+                             "is negative; give a count of bodies, or 0 for no bound")
         if self.secret_key is not None and (problem := weak_secret_key(self.secret_key)):
             raise ValueError(f"{ENV_PREFIX}SECRET_KEY: {problem}; make one with "
                              "`python3 -c 'import secrets; print(secrets.token_hex(32))'` or leave "

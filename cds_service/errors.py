@@ -2,6 +2,7 @@
 
 Every error leaves the service as a JSON body ``{"error": <code>, "message": <text>}`` (plus
 ``"field"`` when one member of the request is at fault) — never an HTML page or a stack trace.
+An error may also carry response headers (`headers`, e.g. a 503's ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}
@@ -64,3 +66,15 @@ class StorageUnavailable(ServiceError):
 
     status = 503
     code = "storage-unavailable"
+
+
+class ServiceBusy(ServiceError):
+    """The worker could not take the request within its time budget (too many large bodies at
+    once): nothing was done, the client may retry after ``Retry-After`` seconds."""
+
+    status = 503
+    code = "service-busy"
+
+    def __init__(self, message: str, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.headers["Retry-After"] = str(retry_after_s)

@@ -41,6 +41,10 @@ FHIR_LATENCY = Histogram("salvage_cds_fhir_query_duration_seconds",
 AUTH_FAILURES = Counter("salvage_cds_auth_failures", "CDS client authentications refused",
                         ["reason"])
 FEEDBACK = Counter("salvage_cds_feedback", "feedback entries received", ["outcome"])
+# outcome: free (a slot at once), waited (then a slot), refused (none within the budget: 503)
+LARGE_BODIES = Counter("salvage_cds_large_bodies",
+                       "large request bodies (>= 1 MiB) by how they got a worker's slot",
+                       ["outcome"])
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -129,6 +133,10 @@ def count_fhir_query(outcome: str, seconds: float) -> None:
 
 def count_feedback(outcome: str, entries: int = 1) -> None:
     FEEDBACK.labels(outcome).inc(entries)
+
+
+def count_large_body(outcome: str) -> None:
+    LARGE_BODIES.labels(outcome).inc()
 
 
 # --- gunicorn multi-process mode --------------------------------------------------------------

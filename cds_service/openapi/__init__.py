@@ -136,7 +136,9 @@ ERROR_MEANINGS = {
     412: "required data (patient, conditions) neither prefetched nor obtainable from fhirServer",
     403: "feedback entries about cards issued to another client: refused (the others stored)",
     413: "request body too large",
-    503: "database unavailable: the feedback was not stored, send it again",
+    503: "feedback: database unavailable, the feedback was not stored, send it again; any call "
+         "with a large body (>= 1 MiB): the worker was busy with other large bodies for the "
+         "call's time budget, nothing was done, retry after the Retry-After seconds",
 }
 
 SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
@@ -156,7 +158,7 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
             "security": jwt, "parameters": [service_id],
             "requestBody": {"required": True, **_json_body("HookRequest", "CDS Hooks request")},
             "responses": {"200": _json_body("HookResponse", "cards ({\"cards\": []} when silent)"),
-                          **_errors(400, 401, 404, 412, 413)}}},
+                          **_errors(400, 401, 404, 412, 413, 503)}}},
         "/cds-services/{service_id}/feedback": {"post": {
             "operationId": "feedback", "summary": "CDS Hooks 2.0 feedback",
             "security": jwt, "parameters": [service_id],
@@ -170,7 +172,7 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
                             "schema": {"type": "string", "format": "date"}}],
             "requestBody": {"required": True, **_json_body("FhirBundle", "a FHIR R4 Bundle")},
             "responses": {"200": _json_body("Assessment", "the salvage assessment"),
-                          **_errors(400, 401, 413)}}},
+                          **_errors(400, 401, 413, 503)}}},
         "/health": {"get": {
             "operationId": "health", "summary": "liveness and database check",
             "responses": {"200": _json_body("Health", "healthy"),

@@ -31,6 +31,7 @@ from cds_service.storage.feedback_store import FeedbackStore
 from cds_service.web.app_parts import AppParts
 from cds_service.web.assessment_api import bp as assessment_bp
 from cds_service.web.cds_blueprint import bp as cds_bp
+from cds_service.web.http_json import LargeBodySlots
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.meta_routes import bp as meta_bp
 from hooks import load_services
@@ -69,6 +70,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
         fhir_threads=FhirThreads(config.fhir_pool_threads),
         fhir_connections=FhirConnections(fhir_settings(config),
                                          pool_size=config.fhir_pool_threads),
+        large_bodies=LargeBodySlots(config.large_bodies_per_worker, config.request_budget_s),
     )
 
     preload_models()  # validators built once per worker at start-up, not on the first call
@@ -147,6 +149,7 @@ def _register_error_handlers(app: Flask) -> None:
     def service_error(error: ServiceError) -> Any:
         response = jsonify(error.to_json())
         response.status_code = error.status
+        response.headers.update(error.headers)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="salvage-cds"'
         return response

@@ -19,6 +19,7 @@ from cds_service.fhir.threads import FhirThreads
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.protocol.validation import RequestValidator
 from cds_service.storage.feedback_store import FeedbackStore
+from cds_service.web.http_json import LargeBodySlots
 
 
 class Authenticator(Protocol):
@@ -36,6 +37,7 @@ class AppParts:
     authenticator: Authenticator
     fhir_threads: FhirThreads  # run the FHIR queries of the hook calls of this process
     fhir_connections: FhirConnections  # kept-alive sessions to the FHIR servers, shared
+    large_bodies: LargeBodySlots  # large request bodies this process handles at once
 
     def close(self) -> None:
         """Write what is queued and release connections and threads (worker exit, tests)."""

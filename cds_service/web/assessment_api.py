@@ -99,10 +99,11 @@ def post_assessment() -> Any:
     try:
         on = parse_assessment_date(request.args.get("date"))
         max_bytes = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BYTES
-        body = read_json_body(request, max_bytes=max_bytes, max_depth=MAX_JSON_DEPTH)
+        services = current_app.extensions.get("salvage_cds")  # absent: the blueprint alone
+        body = read_json_body(request, max_bytes=max_bytes, max_depth=MAX_JSON_DEPTH,
+                              large_bodies=services.large_bodies if services else None)
         resources = bundle_resources(body)
     except ServiceError as exc:
-        return jsonify(exc.to_json()), exc.status
-    services = current_app.extensions.get("salvage_cds")  # absent when the blueprint stands alone
+        return jsonify(exc.to_json()), exc.status, exc.headers
     config = services.config if services is not None else ServiceConfig()
     return jsonify(assess_resources(resources, on=on, config=config).assessment.to_json())

@@ -62,10 +62,12 @@ def call_service(service_id: str) -> Any:
     service = parts.registry.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
-    body = read_json_body(request, max_bytes=config.max_request_bytes,
-                          max_depth=config.max_json_depth)
-    parts.validator.validate_request(body, service.hook)
+    # The budget counts from here: a large body's wait for its turn is part of the call.
     deadline = time.monotonic() + config.request_budget_s
+    body = read_json_body(request, max_bytes=config.max_request_bytes,
+                          max_depth=config.max_json_depth, large_bodies=parts.large_bodies,
+                          wait_until=deadline)
+    parts.validator.validate_request(body, service.hook)
     data = gather(service, body, config, effective_allowlist(parts.allowlist), deadline,
                   parts.fhir_threads, parts.fhir_connections)
     call = HookCall(service=service, request=body, data=data, config=config,
@@ -96,7 +98,7 @@ def feedback(service_id: str) -> Any:
     if parts.registry.get(service_id) is None:
         raise NotFound(f"no CDS service with id {service_id!r}", field="id")
     body = read_json_body(request, max_bytes=parts.config.max_request_bytes,
-                          max_depth=parts.config.max_json_depth)
+                          max_depth=parts.config.max_json_depth, large_bodies=parts.large_bodies)
     try:
         invalid = parts.validator.feedback_entry_errors(body)
     except ServiceError:  # the body itself is not a feedback request

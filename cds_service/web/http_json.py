@@ -7,7 +7,8 @@ paused: parsing builds only new containers that hold no cycle, so the collector'
 them (most of a large body's parse time) could never free anything. A large body
 (`RELEASE_AFTER_BYTES`) keeps it paused until the view has returned: the parsed body lives for the
 whole call, and passes over it during the mapping grew with its size (`CollectorPause`); its
-freed memory is then handed back to the system.
+freed memory is then handed back to the system. A worker reads, parses and answers only so many
+large bodies at once (`LargeBodySlots`); the others wait for their turn before their body is read.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 from flask import Request, Response, after_this_request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service.errors import BadRequest, PayloadTooLarge
+from cds_service import metrics
+from cds_service.errors import BadRequest, PayloadTooLarge, ServiceBusy
+
+log = logging.getLogger("salvage_cds.http")
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
@@ -189,9 +195,14 @@ class CollectorPause:
 COLLECTOR_PAUSE = CollectorPause()
 
 
-# Bodies from this size on keep the collector paused for the call (module doc) and hand their
-# memory back to the system once the response is sent.
+# Bodies from this size on are large: at most `LargeBodySlots.limit` of them are read, parsed and
+# answered at once by one worker; the collector stays paused for the call (module doc), and their
+# memory goes back to the system once the response is sent.
 RELEASE_AFTER_BYTES = 1024 * 1024
+
+# Seconds a refused large call is told to wait before retrying (beyond the review: by then the
+# worker's large calls have moved on, or the retry reaches another worker).
+BUSY_RETRY_AFTER_S = 2
 
 
 def _load_malloc_trim() -> Any:
@@ -216,15 +227,146 @@ def _release_freed_memory() -> None:
             pass
 
 
-def _end_of_large_call(response: Response) -> Response:
-    """Once the view has returned (its body freed): the collector resumes; the freed memory goes
-    back to the system after the response is sent."""
-    COLLECTOR_PAUSE.resume()
-    response.call_on_close(_release_freed_memory)
-    return response
+class LargeBodySlots:
+    """How many large bodies one worker process reads, parses and answers at once (`limit`; 0:
+    no bound), shared by its threads. The work is CPU-bound Python under one GIL: large calls
+    side by side finish no sooner together than one after the other, they only hold their parsed
+    bodies in memory at the same time. A call takes a slot before its body is read, so the bodies
+    that wait stay in the socket buffers, and waits at most until `wait_until` (its time budget),
+    then gets a 503 (`ServiceBusy`)."""
+
+    def __init__(self, limit: int, max_wait_s: float) -> None:
+        if limit < 0:
+            raise ValueError(f"large bodies at once: {limit} is negative (0: no bound)")
+        self.limit = limit
+        self.max_wait_s = max_wait_s  # the wait of a call that names no end of its own
+        self._free = threading.Semaphore(limit)
+        self._lock = threading.Lock()
+        self._held = 0
+        self._waiting = 0
+
+    def take(self, wait_until: float | None = None) -> str:
+        """Take a slot: "free" (at once) or "waited"; `ServiceBusy` when none came free by
+        `wait_until` (time.monotonic(); by default `max_wait_s` from now)."""
+        if self._free.acquire(blocking=False):
+            outcome = "free"
+        else:
+            end = time.monotonic() + self.max_wait_s if wait_until is None else wait_until
+            with self._lock:
+                self._waiting += 1
+            try:
+                got = self._free.acquire(timeout=max(0.0, end - time.monotonic()))
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not got:
+                raise ServiceBusy(
+                    f"the service is busy with other large requests ({self.limit} at once per "
+                    "worker, SALVAGE_CDS_LARGE_BODIES_PER_WORKER) and none ended within this "
+                    f"call's time budget; retry after {BUSY_RETRY_AFTER_S} s",
+                    retry_after_s=BUSY_RETRY_AFTER_S)
+            outcome = "waited"
+        with self._lock:
+            self._held += 1
+        return outcome
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._held -= 1
+        self._free.release()
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
 
 
-def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
+class _LargeCall:
+    """What one large call holds — its slot, the collector's pause — each given back exactly
+    once when the call ends, whatever ends it (`end` is registered before anything is taken)."""
+
+    def __init__(self, slots: LargeBodySlots | None) -> None:
+        self._slots = slots if slots is not None and slots.limit > 0 else None
+        self._has_slot = False
+        self._paused = False
+        self._ended = False
+
+    def begin(self, wait_until: float | None) -> None:
+        after_this_request(self.end)  # first: a raise below still ends the call
+        if self._slots is not None:
+            try:
+                outcome = self._slots.take(wait_until)
+            except ServiceBusy:
+                metrics.count_large_body("refused")
+                log.warning("large request body refused: the worker's %d slot(s) stayed taken "
+                            "for the call's time budget", self._slots.limit)
+                raise
+            self._has_slot = True
+            metrics.count_large_body(outcome)
+        COLLECTOR_PAUSE.pause()
+        self._paused = True
+
+    def end(self, response: Response) -> Response:
+        """Once the view has returned (its body freed): the collector resumes, the slot is free
+        for the next large body, and the freed memory goes back to the system after the response
+        is sent. Idempotent: Flask runs these callbacks again if a later one fails."""
+        if self._ended:
+            return response
+        self._ended = True
+        if self._has_slot and self._slots is not None:
+            self._slots.give_back()
+        if self._paused:  # else refused before its body was read: nothing to hand back
+            COLLECTOR_PAUSE.resume()
+            response.call_on_close(_release_freed_memory)
+        return response
+
+
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """`size` bytes of the body, fewer only where it ends (one read may return fewer)."""
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _read_body(request: Request, max_bytes: int, large_bodies: LargeBodySlots | None,
+               wait_until: float | None) -> bytes:
+    """The body's bytes; a large one only once it has a slot (`LargeBodySlots`). Its size comes
+    from Content-Length; a body without one (chunked) is read up to the large size first, and
+    only what is beyond waits for the slot, so a small one never waits and a waiting one holds
+    no more than that."""
+    stream = request.stream
+    length = request.content_length
+    if length is not None:
+        if length >= RELEASE_AFTER_BYTES:
+            _LargeCall(large_bodies).begin(wait_until)
+        # exactly the announced length: asking for more makes the stream allocate (and the WSGI
+        # layer copy through) a buffer of the whole limit on every call
+        return _read_up_to(stream, length)
+    try:
+        raw = _read_up_to(stream, RELEASE_AFTER_BYTES)
+        if len(raw) == RELEASE_AFTER_BYTES:  # maybe more: a large body
+            _LargeCall(large_bodies).begin(wait_until)
+            raw += _read_up_to(stream, max_bytes + 1 - len(raw))
+    except RequestEntityTooLarge:
+        # Werkzeug's stream stops a body without Content-Length at the app's MAX_CONTENT_LENGTH
+        # (the same limit) by raising as soon as one byte more is asked for.
+        raise PayloadTooLarge(body_limit_message(max_bytes)) from None
+    return raw
+
+
+def read_json_body(request: Request, *, max_bytes: int, max_depth: int,
+                   large_bodies: LargeBodySlots | None = None,
+                   wait_until: float | None = None) -> Any:
+    """The request's JSON object, or a `ServiceError` saying what is wrong with it. A large body
+    waits for one of `large_bodies`' slots until `wait_until` (the call's deadline)."""
     media_type = (request.mimetype or "").lower()
     if media_type not in JSON_MEDIA_TYPES:
         shown = media_type or "none"
@@ -232,15 +374,9 @@ def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:
                          field="Content-Type")
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
-    # The announced length when there is one: asking for more makes the stream allocate (and the
-    # WSGI layer copy through) a buffer of the whole limit on every call.
-    raw = request.stream.read(request.content_length if request.content_length is not None
-                              else max_bytes + 1)
+    raw = _read_body(request, max_bytes, large_bodies, wait_until)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(body_limit_message(max_bytes))
-    if len(raw) >= RELEASE_AFTER_BYTES:
-        after_this_request(_end_of_large_call)  # resumes what the next line pauses
-        COLLECTOR_PAUSE.pause()
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is required", field="(body)")
     too_deep = bracket_depth_exceeds(raw, max_depth)
