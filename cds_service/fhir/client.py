@@ -37,6 +37,7 @@ from cds_service.protocol.prefetch import next_link
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = (502, 503, 504)
 RETRY_BACKOFF_S = 0.1
+_NOT_MATCHES = ("include", "outcome")  # search.mode of entries outside a searchset's `total`
 
 
 class FhirError(Exception):
@@ -502,9 +503,14 @@ def _entries(bundle: Mapping[str, Any]) -> list[Any]:
 
 def _matches(entries: list[Any]) -> int:
     """Entries that count towards a searchset's `total` (not `_include`d ones)."""
-    return sum(1 for e in entries
-               if not (isinstance(e, Mapping) and isinstance(e.get("search"), Mapping)
-                       and e["search"].get("mode") in ("include", "outcome")))
+    count = 0
+    for entry in entries:
+        search = (entry.get("search") if type(entry) is dict or isinstance(entry, Mapping)
+                  else None)
+        if search is None or not (isinstance(search, Mapping)
+                                  and search.get("mode") in _NOT_MATCHES):
+            count += 1
+    return count
 
 
 def _server_total(bundle: Mapping[str, Any]) -> int | None:

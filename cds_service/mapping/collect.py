@@ -56,10 +56,24 @@ def _walk(value: Any, found: list[Json], depth: int) -> None:
     if not isinstance(value, Mapping) or not text(value.get("resourceType")):
         return
     if value.get("resourceType") == "Bundle":
+        if depth + 1 > MAX_BUNDLE_DEPTH:
+            return
         for resource in _bundle_resources(value):
-            _walk(resource, found, depth + 1)
+            if _plain_resource(resource):
+                found.append(resource)  # what _walk would do with it, without the call
+            else:
+                _walk(resource, found, depth + 1)
         return
     found.append(value)
+
+
+def _plain_resource(value: Any) -> bool:
+    """A dict with a resourceType other than Bundle: a resource as `_walk` takes it (most
+    entries of a Bundle), told without `_walk`'s checks for other shapes."""
+    if type(value) is not dict:
+        return False
+    rtype = value.get("resourceType")
+    return type(rtype) is str and rtype != "Bundle" and bool(rtype.strip())
 
 
 def _dump_model(model: Any) -> Any:
@@ -77,7 +91,11 @@ def _bundle_resources(bundle: Json) -> list[Json]:
         resource = obj(entry.get("resource"))
         if not resource:
             continue
-        full_url = text(entry.get("fullUrl"))
+        full_url = entry.get("fullUrl")
+        if type(full_url) is str and "urn:uuid:" not in full_url:
+            resources.append(resource)  # no alias to record (most entries)
+            continue
+        full_url = text(full_url)
         rtype = text(resource.get("resourceType"))
         if full_url and full_url.startswith("urn:uuid:") and rtype:
             rid = text(resource.get("id"))

@@ -128,7 +128,7 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
         elif is_tumor_profile(body) and in_brain(body, cns_condition_refs):
             add_tumor(body)
 
-    for observation in index.of_type("Observation"):
+    for observation in index.observations_coded(codes.TUMOR_SIZE_CODE):
         if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
             continue
         notes.guard(observation, _add_size, observation, index, notes, cns_condition_refs, builders,

@@ -66,7 +66,8 @@ class Receptors:
 
 def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     results: list[ReceptorResult] = []
-    for observation in index.of_type("Observation"):
+    for observation in index.observations_coded(*codes.RECEPTOR_RESULT_CODES,
+                                                *codes.RECEPTOR_PERCENT_CODES, with_components=True):
         if not (observation.get("component") or _is_receptor(index.loinc(observation))):
             continue  # neither a receptor result nor a panel (the LOINC codes read once a call)
         found = notes.guard(observation, _receptor_result_list, observation, notes)
@@ -193,7 +194,7 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale
                     ) -> tuple[PerformanceScore, ...]:
     """Every usable score, oldest first (`series.latest_score` picks the one that counts)."""
     scores: list[PerformanceScore] = []
-    for observation in index.of_type("Observation"):
+    for observation in index.observations_coded(scale.loinc):
         if scale.loinc not in index.loinc(observation):
             continue
         if not usable(observation, notes):

@@ -33,7 +33,7 @@ _QUALIFIERS = {codes.LOCAL: ProgressionQualifier.LOCAL, codes.DISTANT: Progressi
 def map_disease_statuses(index: ResourceIndex, notes: Notes, bodies: BodyMap
                          ) -> tuple[DiseaseStatus, ...]:
     statuses: list[DiseaseStatus] = []
-    for observation in index.of_type("Observation"):
+    for observation in index.observations_coded(*codes.DISEASE_STATUS_CODES):
         if codes.DISEASE_STATUS_CODES.isdisjoint(index.loinc(observation)):
             continue
         if not usable(observation, notes):
