@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -300,15 +299,7 @@ MEMORY_BOUNDS = (1, 2, 0)  # large bodies at once per worker; 0: no bound
 
 def start_service_with(setting: str, value: str) -> tuple[subprocess.Popen, str]:
     """A one-worker service with one setting changed (the environment it starts from)."""
-    saved = os.environ.get(setting)
-    os.environ[setting] = value
-    try:
-        return start_service(1)
-    finally:
-        if saved is None:
-            del os.environ[setting]
-        else:
-            os.environ[setting] = saved
+    return start_service(1, extra_env={setting: value})
 
 
 def memory_body() -> bytes:
