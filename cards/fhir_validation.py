@@ -146,10 +146,11 @@ def _template(value: Any, call_values: list[str]) -> Any:
 # --- the template as a memo key -------------------------------------------------------------------
 # A template is keyed by a nested tuple rather than its JSON text (building and hashing tuples
 # costs less than serialising): an object is (_OBJECT, name, value, name, value...), an array
-# (_ARRAY, value...), a string itself (a CallValue: PLACEHOLDER), null None, and a number or
-# boolean (its type, itself) so that 1, 1.0 and true stay three keys as they are three JSON texts.
-# Two templates have equal keys exactly when they are the same JSON; `_from_key` gives the
-# template back for the one validation of a new key.
+# (_ARRAY, value...), a string itself (a CallValue: PLACEHOLDER), null None, an integer or
+# boolean (its type, itself) and a float (float, its JSON text) — so that 1, 1.0 and true stay
+# three keys and 0.0 and -0.0 two, as they are different JSON texts. Two templates have equal keys
+# exactly when they are the same JSON; `_from_key` gives the template back for the one
+# validation of a new key.
 _OBJECT = ("object",)
 _ARRAY = ("array",)
 _NUMBERS = (int, float, bool)
@@ -180,7 +181,7 @@ def _template_key(value: Any, call_values: list[str]) -> Any:
     if value is None:
         return None
     if kind in _NUMBERS:
-        return (kind, value)
+        return _number_key(kind, value)
     if isinstance(value, str):  # a str enum member (a code): JSON writes its text
         return str.__str__(value)
     raise _NotPlainJson
@@ -211,7 +212,7 @@ def _stripped_and_key(value: Any, call_values: list[str]) -> tuple[Any, Any]:
             elif item_kind in _NUMBERS:
                 out[name] = item
                 parts.append(name)
-                parts.append((item_kind, item))
+                parts.append(_number_key(item_kind, item))
             elif item is None:
                 continue
             elif item_kind is dict or item_kind is list:
@@ -244,7 +245,7 @@ def _stripped_and_key(value: Any, call_values: list[str]) -> tuple[Any, Any]:
                     keys.append(PLACEHOLDER)
             elif item_kind in _NUMBERS:
                 kept.append(item)
-                keys.append((item_kind, item))
+                keys.append(_number_key(item_kind, item))
             elif item is None:
                 continue
             elif item_kind is dict or item_kind is list:
@@ -262,6 +263,12 @@ def _stripped_and_key(value: Any, call_values: list[str]) -> tuple[Any, Any]:
     raise _NotPlainJson
 
 
+def _number_key(kind: type, value: Any) -> tuple[type, Any]:
+    # float.__repr__ is the text json.dumps writes ("-0.0", "1e+16"; "nan"/"inf" for its NaN and
+    # Infinity); an int or a bool is itself
+    return (kind, repr(value)) if kind is float else (kind, value)
+
+
 def _from_key(key: Any) -> Any:
     """The template (JSON value) a key stands for."""
     if type(key) is not tuple:
@@ -271,7 +278,8 @@ def _from_key(key: Any) -> Any:
         return {key[i]: _from_key(key[i + 1]) for i in range(1, len(key), 2)}
     if head is _ARRAY:
         return [_from_key(item) for item in key[1:]]
-    return key[1]  # (type, number or boolean)
+    kind, value = key
+    return float(value) if kind is float else value  # (type, number or boolean)
 
 
 @functools.lru_cache(maxsize=TEMPLATE_MEMO_SIZE)

@@ -199,7 +199,8 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-_LEAVES = (st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([0.0, 1.0, 2.5])
+_LEAVES = (st.none() | st.booleans() | st.integers(-3, 3)
+           | st.sampled_from([0.0, -0.0, 1.0, 2.5, 1e16, float("inf")])
            | st.sampled_from(["", " ", "x", " y ", PLACEHOLDER, "srs"])
            | st.sampled_from(["", " ", "z", "Patient/1"]).map(CallValue)
            | st.sampled_from(list(OptionCode)))
@@ -230,8 +231,9 @@ def test_keys_are_equal_exactly_when_the_json_templates_are(a: Any, b: Any) -> N
 
 
 def test_numbers_and_booleans_of_equal_value_are_different_templates() -> None:
-    keys = {_template_key({"valuePositiveInt": v}, []) for v in (1, 1.0, True)}
-    assert len(keys) == 3
+    keys = {_template_key({"valuePositiveInt": v}, []) for v in (1, 1.0, True, -0.0, 0.0)}
+    assert len(keys) == 5
+    assert _from_key(_template_key([-0.0, 1e16], [])) == [-0.0, 1e16]
 
 
 def test_the_one_walk_gives_the_same_errors() -> None:
