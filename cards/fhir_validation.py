@@ -76,6 +76,44 @@ def validate_built(resource: dict[str, Any]) -> dict[str, Any]:
     """Return `resource` unchanged if it is valid FHIR R4: its template through the memo, its
     CallValues one by one (same verdict as `validate_with_model`, see the module doc)."""
     call_values: list[str] = []
+    try:
+        key = _template_key(resource, call_values)
+    except _NotPlainJson:
+        return _validate_built_slowly(resource)
+    return _checked(resource, key, call_values)
+
+
+def strip_and_validate_built(resource: dict[str, Any]) -> dict[str, Any]:
+    """`validate_built(strip_empty(resource))` (`cards.render.strip_empty`: no null, "", [] or
+    {} member, recursively) in one walk of the resource instead of three (strip, template, key)."""
+    call_values: list[str] = []
+    try:
+        stripped, key = _stripped_and_key(resource, call_values)
+    except _NotPlainJson:  # a value of another type: the general path, same verdict
+        from cards.render import strip_empty  # cards.render is above this module
+
+        return _validate_built_slowly(strip_empty(resource))
+    return _checked(stripped, key, call_values)
+
+
+def _checked(resource: dict[str, Any], key: tuple[Any, ...], call_values: list[str]
+             ) -> dict[str, Any]:
+    for value in call_values:
+        try:
+            _FHIR_STRING.validate_python(str(value))
+        except ValidationError:
+            raise InvalidResource(
+                f"{resource.get('resourceType')}: a value is not a valid FHIR string") from None
+    error = _template_error(key)
+    if error is not None:
+        raise InvalidResource(f"{resource.get('resourceType')}: {error}")
+    return resource
+
+
+def _validate_built_slowly(resource: dict[str, Any]) -> dict[str, Any]:
+    """`validate_built` for a resource holding a value that is not one of the exact JSON types
+    (builders never send one): the template as JSON, its verdict not memoised."""
+    call_values: list[str] = []
     template = _template(resource, call_values)
     for value in call_values:
         try:
@@ -84,10 +122,10 @@ def validate_built(resource: dict[str, Any]) -> dict[str, Any]:
             raise InvalidResource(
                 f"{resource.get('resourceType')}: a value is not a valid FHIR string") from None
     try:
-        key = json.dumps(template, separators=(",", ":"))
+        text = json.dumps(template, separators=(",", ":"))
     except (TypeError, ValueError) as exc:  # a value no JSON can hold (a date, a NaN...)
         raise InvalidResource(f"{resource.get('resourceType')}: not JSON ({exc})") from None
-    error = _template_error(key)
+    error = _model_error(json.loads(text))
     if error is not None:
         raise InvalidResource(f"{resource.get('resourceType')}: {error}")
     return resource
@@ -105,9 +143,148 @@ def _template(value: Any, call_values: list[str]) -> Any:
     return value
 
 
+# --- the template as a memo key -------------------------------------------------------------------
+# A template is keyed by a nested tuple rather than its JSON text (building and hashing tuples
+# costs less than serialising): an object is (_OBJECT, name, value, name, value...), an array
+# (_ARRAY, value...), a string itself (a CallValue: PLACEHOLDER), null None, an integer or
+# boolean (its type, itself) and a float (float, its JSON text) — so that 1, 1.0 and true stay
+# three keys and 0.0 and -0.0 two, as they are different JSON texts. Two templates have equal keys
+# exactly when they are the same JSON; `_from_key` gives the template back for the one
+# validation of a new key.
+_OBJECT = ("object",)
+_ARRAY = ("array",)
+_NUMBERS = (int, float, bool)
+
+
+class _NotPlainJson(Exception):
+    """A value of a type other than the JSON ones (dict with str names, list, str or a str
+    subclass, int, float, bool, None)."""
+
+
+def _template_key(value: Any, call_values: list[str]) -> Any:
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        parts: list[Any] = [_OBJECT]
+        for name, item in value.items():
+            if type(name) is not str:
+                raise _NotPlainJson
+            parts.append(name)
+            parts.append(_template_key(item, call_values))
+        return tuple(parts)
+    if kind is list:
+        return (_ARRAY, *[_template_key(item, call_values) for item in value])
+    if kind is CallValue:
+        call_values.append(value)
+        return PLACEHOLDER
+    if value is None:
+        return None
+    if kind in _NUMBERS:
+        return _number_key(kind, value)
+    if isinstance(value, str):  # a str enum member (a code): JSON writes its text
+        return str.__str__(value)
+    raise _NotPlainJson
+
+
+def _stripped_and_key(value: Any, call_values: list[str]) -> tuple[Any, Any]:
+    """(strip_empty(value), its template key) of a dict or list; for a member or item that is
+    dropped the caller sees an empty result (exactly where strip_empty drops it)."""
+    kind = type(value)
+    if kind is dict:
+        out: dict[str, Any] = {}
+        parts: list[Any] = [_OBJECT]
+        for name, item in value.items():
+            if type(name) is not str:
+                raise _NotPlainJson
+            item_kind = type(item)
+            if item_kind is str:
+                if item.strip():
+                    out[name] = item
+                    parts.append(name)
+                    parts.append(item)
+            elif item_kind is CallValue:
+                if item.strip():
+                    out[name] = item
+                    call_values.append(item)
+                    parts.append(name)
+                    parts.append(PLACEHOLDER)
+            elif item_kind in _NUMBERS:
+                out[name] = item
+                parts.append(name)
+                parts.append(_number_key(item_kind, item))
+            elif item is None:
+                continue
+            elif item_kind is dict or item_kind is list:
+                cleaned, key = _stripped_and_key(item, call_values)
+                if cleaned:
+                    out[name] = cleaned
+                    parts.append(name)
+                    parts.append(key)
+            elif isinstance(item, str):  # a str enum member (a code): JSON writes its text
+                if item.strip():
+                    out[name] = item
+                    parts.append(name)
+                    parts.append(str.__str__(item))
+            else:
+                raise _NotPlainJson
+        return out, tuple(parts)
+    if kind is list:
+        kept: list[Any] = []
+        keys: list[Any] = [_ARRAY]
+        for item in value:
+            item_kind = type(item)
+            if item_kind is str:
+                if item.strip():
+                    kept.append(item)
+                    keys.append(item)
+            elif item_kind is CallValue:
+                if item.strip():
+                    kept.append(item)
+                    call_values.append(item)
+                    keys.append(PLACEHOLDER)
+            elif item_kind in _NUMBERS:
+                kept.append(item)
+                keys.append(_number_key(item_kind, item))
+            elif item is None:
+                continue
+            elif item_kind is dict or item_kind is list:
+                cleaned, key = _stripped_and_key(item, call_values)
+                if cleaned:
+                    kept.append(cleaned)
+                    keys.append(key)
+            elif isinstance(item, str):
+                if item.strip():
+                    kept.append(item)
+                    keys.append(str.__str__(item))
+            else:
+                raise _NotPlainJson
+        return kept, tuple(keys)
+    raise _NotPlainJson
+
+
+def _number_key(kind: type, value: Any) -> tuple[type, Any]:
+    # float.__repr__ is the text json.dumps writes ("-0.0", "1e+16"; "nan"/"inf" for its NaN and
+    # Infinity); an int or a bool is itself
+    return (kind, repr(value)) if kind is float else (kind, value)
+
+
+def _from_key(key: Any) -> Any:
+    """The template (JSON value) a key stands for."""
+    if type(key) is not tuple:
+        return key  # a string or None
+    head = key[0]
+    if head is _OBJECT:
+        return {key[i]: _from_key(key[i + 1]) for i in range(1, len(key), 2)}
+    if head is _ARRAY:
+        return [_from_key(item) for item in key[1:]]
+    kind, value = key
+    return float(value) if kind is float else value  # (type, number or boolean)
+
+
 @functools.lru_cache(maxsize=TEMPLATE_MEMO_SIZE)
-def _template_error(template_json: str) -> str | None:
-    return _model_error(json.loads(template_json))
+def _template_error(key: tuple[Any, ...]) -> str | None:
+    return _model_error(_from_key(key))
 
 
 def _model_error(resource: Any) -> str | None:

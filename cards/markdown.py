@@ -74,6 +74,12 @@ _CONTEXTUAL = re.compile(
 # after a list marker): block quote, heading, list item, setext underline, task-list box.
 _BLOCK_START = re.compile(r"^( ?)([>#=\[]|[+-](?=[ +-]|$)|\d{1,9}(?=[.)](?: |$)))")
 _CLOSING_HASHES = re.compile(r"(?<= )#+ *$")  # an ATX heading's closing sequence
+_ALWAYS_CHARS = re.compile("[" + re.escape("".join(sorted(_ALWAYS))) + "]")
+# What every match of `_CONTEXTUAL` contains, one alternative per group there (lt, amp, us;
+# cite and bracket; www; scheme; at): a text with none of these is left as it is by
+# `_CONTEXTUAL`, and this plain scan is far cheaper than trying each of its look-arounds at every
+# character (tests/cards/test_markdown_fast_paths.py checks this).
+_CONTEXTUAL_NEEDS = re.compile(r"[<&_\[\]@]|[Ww]{3}\.|://|mailto:|xmpp:")
 
 
 def _clean(value: Any, limit: int | None) -> str:
@@ -122,13 +128,20 @@ def escape_markdown(text: Any, *, limit: int | None = None) -> str:
     text = _clean(text, limit)
     if not text:
         return text
-    out = []
-    for char in text:  # one pass: never escape the backslashes this inserts
-        out.append("\\" + char if char in _ALWAYS else char)
-    text = "".join(out) if any(c in _ALWAYS for c in text) else text
-    text = _CONTEXTUAL.sub(_contextual, text)
-    text = _BLOCK_START.sub(_escape_block_start, text, count=1)
-    return _CLOSING_HASHES.sub(lambda m: m.group().replace("#", "\\#"), text)
+    # one pass: never escape the backslashes this inserts
+    text = _ALWAYS_CHARS.sub(_backslashed, text)
+    if _CONTEXTUAL_NEEDS.search(text):
+        text = _CONTEXTUAL.sub(_contextual, text)
+    opener = _BLOCK_START.match(text)  # anchored at the start: only there can it match
+    if opener:
+        text = _escape_block_start(opener) + text[opener.end():]
+    if "#" in text:
+        text = _CLOSING_HASHES.sub(lambda m: m.group().replace("#", "\\#"), text)
+    return text
+
+
+def _backslashed(match: re.Match[str]) -> str:
+    return "\\" + match.group()
 
 
 def _escape_block_start(match: re.Match[str]) -> str:

@@ -46,7 +46,12 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from cards import codes
-from cards.fhir_validation import CallValue, InvalidResource, validate_built, validate_with_model
+from cards.fhir_validation import (
+    CallValue,
+    InvalidResource,
+    strip_and_validate_built,
+    validate_with_model,
+)
 from cards.render import (
     lesion_md,
     lesion_name,
@@ -144,8 +149,9 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
 def stripped_and_validated(resource: dict[str, Any]) -> dict[str, Any]:
     """`strip_empty(resource)`, validated like `validate_resource` (one traversal less:
     `strip_empty`'s output has no empty member by construction; the constant part of a built
-    resource is validated once per process, `cards.fhir_validation`)."""
-    return validate_built(strip_empty(resource))
+    resource is validated once per process, `cards.fhir_validation`; stripping and the
+    template's memo key are one walk)."""
+    return strip_and_validate_built(resource)
 
 
 def suggestion_identifier(suggestion_uuid: str) -> dict[str, str]:

@@ -11,8 +11,11 @@ import os
 def _without_template_memo() -> None:
     import cards.suggestions as suggestions
     from cards.fhir_validation import validate_with_model
+    from cards.render import strip_empty
 
-    suggestions.validate_built = validate_with_model  # every resource through its model
+    # every resource stripped, then through its model
+    suggestions.strip_and_validate_built = lambda resource: validate_with_model(
+        strip_empty(resource))
 
 
 def _without_orjson_provider() -> None:

@@ -45,6 +45,9 @@ def system_key(system: str | None) -> str:
     """Short key of a code system URI; unknown systems keep their URI (never match a table)."""
     if not system:
         return ""
+    known = SYSTEM_KEYS.get(system)  # a URI as written in the table: no stripping needed
+    if known is not None:
+        return known
     return SYSTEM_KEYS.get(system.strip().rstrip("/"), system.strip())
 
 

@@ -11,7 +11,7 @@ remission/inactive still counts when an active metastasis names it as its primar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -59,14 +59,18 @@ def matching_codes(concept: object, code_set: codes.CodeSet) -> list[Code]:
     return [c for c in codings(concept) if code_set.matches(c.system, c.code)]
 
 
-def kinds_of(condition: Json) -> dict[str, list[Code]]:
+def kinds_of(condition: Json, code_codings: Sequence[Code] | None = None) -> dict[str, list[Code]]:
+    """What the Condition is (BREAST, BRAIN, LMD, EXTRACRANIAL) with the codes that say so;
+    `code_codings`: `codings(condition.code)` when the caller has read them already."""
+    if code_codings is None:
+        code_codings = list(codings(condition.get("code")))
     found: dict[str, list[Code]] = {}
     for kind, code_set in KINDS.items():
-        hits = matching_codes(condition.get("code"), code_set)
+        hits = [c for c in code_codings if code_set.matches(c.system, c.code)]
         if hits:
             found[kind] = hits
     if BREAST not in found:
-        general = [c for c in codings(condition.get("code"))
+        general = [c for c in code_codings
                    if c.system == codes.SNOMED and c.code in codes.GENERAL_PRIMARY_CANCER]
         primary = general or has_profile(condition, codes.PRIMARY_CANCER_PROFILE_SUFFIX)
         sites = [c for site in objs(condition.get("bodySite")) for c in codings(site)
@@ -141,10 +145,11 @@ def map_conditions(index: ResourceIndex, notes: Notes) -> ConditionFacts:
 
 def _read_condition(index: ResourceIndex, notes: Notes, condition: Json, tally: _Tally) -> None:
     """One Condition: what it is, whether it counts, and what it adds to `tally`."""
-    found = notes.guard(condition, kinds_of, condition) or {}
+    code_codings = list(codings(condition.get("code")))  # read once: kinds and symptoms
+    found = notes.guard(condition, kinds_of, condition, code_codings) or {}
     if BRAIN in found or LMD in found:
         tally.cns_refs.add(reference_of(condition))
-    symptom_hits = _symptom_codes(condition)
+    symptom_hits = _symptom_codes(code_codings)
     if not found and not symptom_hits:
         return
     void = void_reason(condition)
@@ -229,10 +234,11 @@ def _fact(found: list[tuple[Json, list[Code]]], no_conditions: bool) -> Conditio
     )
 
 
-def _symptom_codes(condition: Json) -> list[tuple[codes.SymptomCode, Code]]:
+def _symptom_codes(code_codings: Sequence[Code]) -> list[tuple[codes.SymptomCode, Code]]:
+    """The neurological symptoms among a Condition's codes (`codings(condition.code)`)."""
     hits = []
     for entry in codes.NEUROLOGICAL_SYMPTOMS:
-        for coding in codings(condition.get("code")):
+        for coding in code_codings:
             if entry.codes.matches(coding.system, coding.code):
                 hits.append((entry, coding))
                 break

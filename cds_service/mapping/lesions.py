@@ -122,6 +122,17 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
         lesion_of_body[ref] = key
         return key
 
+    # (in the brain?, a treated volume?) of each BodyStructure a size Observation names: several
+    # sizes name the same lesion, read once per call. Keyed by id(): the index (or, for a
+    # contained one, its container in the index) holds the body alive for the whole call.
+    placed: dict[int, tuple[bool | None, bool]] = {}
+
+    def placement(body: Json) -> tuple[bool | None, bool]:
+        found = placed.get(id(body))
+        if found is None:
+            found = placed[id(body)] = (in_brain(body, cns_condition_refs), is_volume(body))
+        return found
+
     for body in index.of_type("BodyStructure"):
         if is_volume(body):
             volumes[reference_of(body)] = body
@@ -131,8 +142,8 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
     for observation in index.observations_coded(codes.TUMOR_SIZE_CODE):
         if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
             continue
-        notes.guard(observation, _add_size, observation, index, notes, cns_condition_refs, builders,
-                    lesion_of_body, add_tumor)
+        notes.guard(observation, _add_size, observation, index, notes, builders, lesion_of_body,
+                    add_tumor, placement)
 
     lesions = tuple(_build(b) for b in sorted(builders.values(), key=_order))
     by_identifier: dict[str, set[str]] = defaultdict(set)
@@ -144,8 +155,9 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
 
 
 def _add_size(observation: Json, index: ResourceIndex, notes: Notes,
-              cns_condition_refs: frozenset[str], builders: dict[str, _LesionBuilder],
-              lesion_of_body: dict[str, str], add_tumor: Callable[[Json], str]) -> None:
+              builders: dict[str, _LesionBuilder], lesion_of_body: dict[str, str],
+              add_tumor: Callable[[Json], str],
+              placement: Callable[[Json], tuple[bool | None, bool]]) -> None:
     focus = objs(observation.get("focus"))
     if not focus:
         return  # a size measured on a specimen (pathology), not a tracked brain lesion
@@ -157,8 +169,8 @@ def _add_size(observation: Json, index: ResourceIndex, notes: Notes,
                                 "cannot tell which lesion, or whether it is in the brain")
         return
     body = resolved[0][1]
-    brain = in_brain(body, cns_condition_refs)
-    if brain is False or is_volume(body):
+    brain, volume = placement(body)  # in_brain(body, ...), is_volume(body)
+    if brain is False or volume:
         return  # a tumour outside the brain
     if brain is None:
         notes.skip(observation, f"{reference_of(body)} has no location: cannot tell whether "

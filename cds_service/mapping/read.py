@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.mapping.codes import LOINC, system_key
 
@@ -38,9 +38,8 @@ def objs(value: Any) -> list[Json]:
 
 
 def text(value: Any) -> str | None:
-    if isinstance(value, str):
-        stripped = value.strip()
-        return stripped if stripped else None
+    if type(value) is str or isinstance(value, str):  # exact str first: what JSON parsing gives
+        return value.strip() or None
     return None
 
 
@@ -102,8 +101,10 @@ def has_profile(resource: Json, *suffixes: str) -> bool:
 
 
 # --- Codes ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
+    """One coding. A NamedTuple rather than a frozen dataclass: every mapper builds hundreds per
+    call, and a tuple is built without the dataclass's per-field `object.__setattr__`."""
+
     system: str  # short key (codes.SNOMED, codes.LOINC...) or the URI as sent
     code: str
     display: str | None
@@ -142,7 +143,14 @@ def concept_words(concept: Any) -> str:
 
 
 def has_code(concept: Any, system: str, codes: Any) -> bool:
-    return any(k.system == system and k.code in codes for k in codings(concept))
+    """Whether a coding of `concept` is in `system` with a code in `codes` (`codings()` tested
+    without building a `Code` per coding)."""
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is not None and code in codes and (
+                system_key(text(coding.get("system")) or "") == system):
+            return True
+    return False
 
 
 def status_code(value: Any) -> str | None:

@@ -134,12 +134,14 @@ def new_lesions(record: PatientRecord, by_lesion: dict[str, Anchor] | None = Non
                         if is_new(record, lesion, by_lesion[lesion.id], scans)))
 
 
-def grown_since_anchor(record: PatientRecord, min_growth: Decimal
+def grown_since_anchor(record: PatientRecord, min_growth: Decimal,
+                       by_lesion: dict[str, Anchor] | None = None
                        ) -> dict[str, tuple[Decimal, Decimal]]:
     """Lesions whose latest diameter exceeds their own smallest diameter measured after the
-    therapy that covered them by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}."""
+    therapy that covered them by at least `min_growth` mm: {lesion id: (nadir mm, latest mm)}.
+    `by_lesion`: the anchors when the caller has them already."""
     grown: dict[str, tuple[Decimal, Decimal]] = {}
-    by_lesion = anchors(record)
+    by_lesion = anchors(record) if by_lesion is None else by_lesion
     for lesion in record.lesions:
         lid, day = lesion.id, by_lesion[lesion.id].day
         series = [m for m in lesion.measurements if day is None or m.date > day]

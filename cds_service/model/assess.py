@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cds_service.model.anchoring import anchors
 from cds_service.model.assessment import (
     Assessment,
     Option,
@@ -51,8 +52,10 @@ def assess(record: PatientRecord, on: date, config: ModelConfig = DEFAULT_CONFIG
     """
     view = as_of(record, on)
     performance: PerformanceStatus = performance_status(view, config)
-    rano = assess_rano_bm(view, config)
-    situation, progression = deceased_situation(view, on) or classify(view, rano, config)
+    by_lesion = anchors(view)  # each lesion's anchor, for RANO-BM and the growth since it
+    rano = assess_rano_bm(view, config, by_lesion)
+    situation, progression = deceased_situation(view, on) or classify(view, rano, config,
+                                                                      by_lesion)
     gpa = gpa_for_situation(breast_gpa(view, on, config), situation.code)
     imaging = imaging_age(view, on, config)
 

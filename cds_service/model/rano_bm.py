@@ -298,10 +298,12 @@ def _response(cohorts: list[Cohort], record: PatientRecord, config: ModelConfig,
                 f"{_fmt(shown.baseline_sld)}) nor PD (vs nadir {_fmt(shown.nadir_sld)})"] + notes
 
 
-def assess_rano_bm(record: PatientRecord, config: ModelConfig = DEFAULT_CONFIG) -> RanoBm:
-    """RANO-BM category of `record` (already cut to the assessment date by `facts.as_of`)."""
+def assess_rano_bm(record: PatientRecord, config: ModelConfig = DEFAULT_CONFIG,
+                   by_lesion: dict[str, Anchor] | None = None) -> RanoBm:
+    """RANO-BM category of `record` (already cut to the assessment date by `facts.as_of`);
+    `by_lesion`: the lesions' anchors (`anchoring.anchors`) when the caller has them already."""
     after = reference_date(record)
-    by_lesion = anchors(record)
+    by_lesion = anchors(record) if by_lesion is None else by_lesion
     new = new_lesions(record, by_lesion)
     cohorts = _cohorts(record, by_lesion, new, config)
     if not cohorts and not new:

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cds_service.model.anchoring import first_measured, grown_since_anchor, targets_unknown
+from cds_service.model.anchoring import (
+    Anchor,
+    first_measured,
+    grown_since_anchor,
+    targets_unknown,
+)
 from cds_service.model.assessment import (
     DISSEMINATED_AFTER_LOCAL,
     DISSEMINATED_AFTER_WBRT,
@@ -199,11 +204,12 @@ def _leptomeningeal_evidence(record: PatientRecord, after: date, found: Progress
         found.leptomeningeal = True
 
 
-def _grown_lesions(record: PatientRecord, config: ModelConfig, found: Progression) -> None:
+def _grown_lesions(record: PatientRecord, config: ModelConfig, found: Progression,
+                   by_lesion: dict[str, Anchor] | None) -> None:
     """Once progression is established, add the lesions that grew since the therapy that covered
     them (they count as progressing)."""
-    for lid, (nadir, latest) in grown_since_anchor(record,
-                                                   config.lesion_progression_min_mm).items():
+    grown = grown_since_anchor(record, config.lesion_progression_min_mm, by_lesion)
+    for lid, (nadir, latest) in grown.items():
         found.lesions.add(lid)
         found.imaging_stable = False
         found.notes.append(f"lesion {lid} grew from {cm_text(nadir)} to {cm_text(latest)}")
@@ -216,7 +222,8 @@ def _only_new_lesions_under_immunotherapy(record: PatientRecord, rano: RanoBm,
 
 
 def progression_evidence(record: PatientRecord, rano: RanoBm,
-                         config: ModelConfig = DEFAULT_CONFIG) -> Progression:
+                         config: ModelConfig = DEFAULT_CONFIG,
+                         by_lesion: dict[str, Anchor] | None = None) -> Progression:
     found = Progression()
     after = reference_date(record)
     if after is None:
@@ -230,7 +237,7 @@ def progression_evidence(record: PatientRecord, rano: RanoBm,
     _leptomeningeal_evidence(record, after, found)
     found.to_confirm = _only_new_lesions_under_immunotherapy(record, rano, found)
     if found.established:
-        _grown_lesions(record, config, found)
+        _grown_lesions(record, config, found, by_lesion)
         found.in_field_lesions |= found.lesions & focal_rt_lesions(record)
         found.imaging_stable &= not (found.in_field_volumes or found.leptomeningeal
                                      or any("disease status" in e for e in found.evidence))
@@ -333,9 +340,10 @@ def _label(code: str, position: Position, imaging_stable: bool = False) -> str:
     return SITUATION_LABELS[code]
 
 
-def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_CONFIG
-             ) -> tuple[Situation, Progression]:
-    """The situation of `record` (already cut to the assessment date) and the evidence behind it."""
+def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_CONFIG,
+             by_lesion: dict[str, Anchor] | None = None) -> tuple[Situation, Progression]:
+    """The situation of `record` (already cut to the assessment date) and the evidence behind it;
+    `by_lesion`: the lesions' anchors (`anchoring.anchors`), the ones RANO-BM was judged by."""
     found = Progression()
     if not record.breast_cancer.present:
         return _situation(NOT_APPLICABLE, evidence=("no active breast cancer on record",)), found
@@ -344,7 +352,7 @@ def classify(record: PatientRecord, rano: RanoBm, config: ModelConfig = DEFAULT_
     if not record.treatments:
         return _situation(NOT_SALVAGE, evidence=(
             "no local therapy (surgery, SRS, FSRT, WBRT) of the brain metastases on record",)), found
-    found = progression_evidence(record, rano, config)
+    found = progression_evidence(record, rano, config, by_lesion)
     after = reference_date(record)
     on_therapy = _on_systemic_therapy(record, found)
     symptomatic = bool(record.symptoms_after(after))

@@ -66,6 +66,25 @@ def _first_error(validator: Draft202012Validator, instance: Any) -> ValidationEr
     return errors[0] if errors else None
 
 
+def _with_local_refs_resolved(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """`schema` with each `{"$ref": "#/$defs/NAME"}` replaced by that definition: the same
+    constraints, errors with the same keyword, value and instance path, but no reference to
+    resolve on every request (jsonschema resolves a `$ref` each time it meets one). The
+    definitions do not refer to themselves; a deeper chain is left as a reference."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if (len(schema) == 1 and isinstance(ref, str) and ref.startswith("#/$defs/")
+                and ref.removeprefix("#/$defs/") in defs and depth < _MAX_REF_DEPTH):
+            return _with_local_refs_resolved(defs[ref.removeprefix("#/$defs/")], defs, depth + 1)
+        return {k: _with_local_refs_resolved(v, defs, depth) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_with_local_refs_resolved(v, defs, depth) for v in schema]
+    return schema
+
+
+_MAX_REF_DEPTH = 8
+
+
 @dataclass(frozen=True)
 class RequestValidator:
     request: Draft202012Validator
@@ -80,7 +99,8 @@ class RequestValidator:
         for key in request_schema["$defs"]:
             if key.endswith("-context"):
                 hook = key.removesuffix("-context")
-                sub = {"$ref": f"#/$defs/{key}", "$defs": request_schema["$defs"]}
+                defs = request_schema["$defs"]
+                sub = {**_with_local_refs_resolved(defs[key], defs), "$defs": defs}
                 contexts[hook] = Draft202012Validator(sub)
         feedback_schema = load_schema(FEEDBACK_SCHEMA)
         Draft202012Validator.check_schema(feedback_schema)

@@ -18,12 +18,18 @@ from cards.fhir_validation import (
     PLACEHOLDER,
     CallValue,
     InvalidResource,
+    _from_key,
+    _stripped_and_key,
     _template,
     _template_error,
+    _template_key,
+    strip_and_validate_built,
     validate_built,
     validate_with_model,
 )
+from cards.render import strip_empty
 from cds_service.fhir.gather import gather
+from cds_service.model.vocabulary import OptionCode
 from cds_service.protocol.registry import HookCall
 from cds_service.security.clients import effective_allowlist
 from tests.support.fhir_checks import suggestion_resources
@@ -186,3 +192,61 @@ def test_a_second_call_adds_no_template(app) -> None:
     after = _template_error.cache_info()
     assert after.currsize == before.currsize
     assert after.hits > before.hits
+
+
+# --- one walk: strip_empty and the template's key -------------------------------------------------
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+_LEAVES = (st.none() | st.booleans() | st.integers(-3, 3)
+           | st.sampled_from([0.0, -0.0, 1.0, 2.5, 1e16, float("inf")])
+           | st.sampled_from(["", " ", "x", " y ", PLACEHOLDER, "srs"])
+           | st.sampled_from(["", " ", "z", "Patient/1"]).map(CallValue)
+           | st.sampled_from(list(OptionCode)))
+_JSON = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, max_size=4),
+                     max_leaves=25)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), _JSON, max_size=5))
+def test_one_walk_strips_like_strip_empty_and_keys_the_json_template(value: dict) -> None:
+    values: list[str] = []
+    stripped, key = _stripped_and_key(value, values)
+    expected = strip_empty(value)
+    assert stripped == expected and _as_json(stripped) == _as_json(expected)
+    template_values: list[str] = []
+    template = _template(expected, template_values)
+    assert values == template_values
+    assert _from_key(key) == _as_json(template)
+    assert _template_key(expected, []) == key
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_JSON, _JSON)
+def test_keys_are_equal_exactly_when_the_json_templates_are(a: Any, b: Any) -> None:
+    same_json = json.dumps(_template(a, [])) == json.dumps(_template(b, []))
+    assert (_template_key(a, []) == _template_key(b, [])) == same_json
+
+
+def test_numbers_and_booleans_of_equal_value_are_different_templates() -> None:
+    keys = {_template_key({"valuePositiveInt": v}, []) for v in (1, 1.0, True, -0.0, 0.0)}
+    assert len(keys) == 5
+    assert _from_key(_template_key([-0.0, 1e16], [])) == [-0.0, 1e16]
+
+
+def test_the_one_walk_gives_the_same_errors() -> None:
+    good = {"resourceType": "ServiceRequest", "status": "draft", "intent": "order",
+            "subject": {"reference": CallValue("Patient/p")}, "note": [{"text": " "}],
+            "category": []}
+    assert strip_and_validate_built(good) == validate_built(strip_empty(good))
+    unknown_member = {**good, "noSuchMember": "x"}
+    no_status = {k: v for k, v in good.items() if k != "status"}
+    not_json = {**good, "authoredOn": date(2024, 1, 1)}
+    for resource in (unknown_member, no_status, not_json):
+        with pytest.raises(InvalidResource) as one_walk:
+            strip_and_validate_built(resource)
+        with pytest.raises(InvalidResource) as two_walks:
+            validate_built(strip_empty(resource))
+        assert str(one_walk.value) == str(two_walks.value)

@@ -3,7 +3,18 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
+from cds_service.protocol.validation import (
+    REQUEST_SCHEMA,
+    RequestValidator,
+    _describe,
+    _first_error,
+    error_path,
+    load_schema,
+)
 from tests.support.hook_requests import hook_request
 
 URL = "/cds-services/bcbm-salvage"
@@ -183,3 +194,31 @@ def test_valid_request_with_null_prefetch_is_answered(client) -> None:
     response = client.post(URL, json=valid())
     assert response.status_code == 200
     assert response.get_json()["cards"] == []
+
+
+# --- the hook contexts' validators: references resolved once, the same verdicts ------------------
+_VALUES = st.one_of(st.none(), st.integers(), st.sampled_from(
+    ["", "p1", "Patient/p1", "Practitioner/dr-1", "dr who", "a" * 70, "MedicationRequest/m1",
+     "x/1"]), st.lists(st.sampled_from(["MedicationRequest/m1", "bad", 3]), max_size=2),
+    st.fixed_dictionaries({}, optional={
+        "resourceType": st.sampled_from(["Bundle", "Patient", 1]),
+        "entry": st.lists(st.one_of(st.just({}), st.just({"resource": {}}),
+                                    st.just({"resource": {"resourceType": "X"}})), max_size=2)}))
+_CONTEXTS = st.dictionaries(
+    st.sampled_from(["userId", "patientId", "encounterId", "selections", "draftOrders", "x"]),
+    _VALUES, max_size=6)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_CONTEXTS)
+def test_context_validators_give_the_errors_of_the_schema_as_written(context: dict) -> None:
+    schema = load_schema(REQUEST_SCHEMA)
+    validators = RequestValidator.create().contexts
+    for hook, validator in validators.items():
+        as_written = Draft202012Validator(
+            {"$ref": f"#/$defs/{hook}-context", "$defs": schema["$defs"]})
+        expected, found = _first_error(as_written, context), _first_error(validator, context)
+        assert (expected is None) == (found is None), hook
+        if expected is not None and found is not None:
+            assert (_describe(found), error_path(found)) == (
+                _describe(expected), error_path(expected)), hook
