@@ -59,21 +59,15 @@ def _walk(value: Any, found: list[Json], depth: int) -> None:
         if depth + 1 > MAX_BUNDLE_DEPTH:
             return
         for resource in _bundle_resources(value):
-            if _plain_resource(resource):
-                found.append(resource)  # what _walk would do with it, without the call
+            # A dict resource other than a Bundle (most entries): what _walk would append,
+            # taken without the call and its checks for other shapes
+            rtype = resource.get("resourceType") if type(resource) is dict else None
+            if type(rtype) is str and rtype != "Bundle" and rtype.strip():
+                found.append(resource)
             else:
                 _walk(resource, found, depth + 1)
         return
     found.append(value)
-
-
-def _plain_resource(value: Any) -> bool:
-    """A dict with a resourceType other than Bundle: a resource as `_walk` takes it (most
-    entries of a Bundle), told without `_walk`'s checks for other shapes."""
-    if type(value) is not dict:
-        return False
-    rtype = value.get("resourceType")
-    return type(rtype) is str and rtype != "Bundle" and bool(rtype.strip())
 
 
 def _dump_model(model: Any) -> Any:
@@ -88,7 +82,9 @@ def _bundle_resources(bundle: Json) -> list[Json]:
     aliases: dict[str, str] = {}
     resources: list[Json] = []
     for entry in entries:
-        resource = obj(entry.get("resource"))
+        resource = entry.get("resource")
+        if type(resource) is not dict:  # obj(), its common case inline
+            resource = obj(resource)
         if not resource:
             continue
         full_url = entry.get("fullUrl")
@@ -124,8 +120,11 @@ def _rewrite(value: Any, aliases: Mapping[str, str]) -> Any:
 def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
     kept: dict[tuple[str, str], int] = {}
     out: list[dict[str, Any]] = []
-    for resource in map(_as_dict, found):
-        rid = text(resource.get("id"))
+    for resource in found:
+        if type(resource) is not dict:
+            resource = dict(resource)
+        rid = resource.get("id")
+        rid = (rid.strip() or None) if type(rid) is str else text(rid)  # text(), inline
         if rid is None:
             out.append(resource)
             continue
@@ -140,6 +139,3 @@ def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
             out[index] = resource
     return out
 
-
-def _as_dict(resource: Json) -> dict[str, Any]:
-    return resource if type(resource) is dict else dict(resource)

@@ -4,7 +4,7 @@ missing fields) it collects. Built per call and thrown away: no module-level mut
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import ParamSpec, TypeVar
 
 from cds_service.mapping.codes import LOINC, SYSTEM_KEYS
@@ -57,14 +57,17 @@ class ResourceIndex:
         self.by_ref: dict[str, Json] = {}
         self.by_type: dict[str, list[Json]] = defaultdict(list)
         self._coded: dict[str, list[int]] | None = None  # observations_coded's table, once
+        by_type, by_ref = self.by_type, self.by_ref
         for resource in self.all:
-            rtype = text(resource.get("resourceType"))
+            rtype = resource.get("resourceType")
+            rtype = (rtype.strip() or None) if type(rtype) is str else text(rtype)  # text()'s answer
             if rtype is None:
                 continue
-            self.by_type[rtype].append(resource)
-            rid = text(resource.get("id"))
-            if rid:  # reference_of(resource), its type and id already read
-                self.by_ref.setdefault(f"{rtype}/{rid}", resource)
+            by_type[rtype].append(resource)
+            rid = resource.get("id")
+            rid = (rid.strip() or None) if type(rid) is str else text(rid)
+            if rid and (ref := f"{rtype}/{rid}") not in by_ref:  # reference_of(resource)
+                by_ref[ref] = resource
 
     def of_type(self, rtype: str) -> list[Json]:
         return self.by_type.get(rtype, [])
@@ -88,8 +91,20 @@ class ResourceIndex:
         """Positions in of_type("Observation") by LOINC code (and `_WITH_COMPONENTS`)."""
         coded: dict[str, list[int]] = defaultdict(list)
         for position, observation in enumerate(self.of_type("Observation")):
-            for code in self.loinc(observation):
-                coded[code].append(position)
+            # Not through self.loinc(): its memo would keep a set for every Observation, and
+            # the mappers ask it again only for the few this table gives them.
+            concept = observation.get("code")
+            coding = concept.get("coding") if type(concept) is dict else None
+            item = coding[0] if type(coding) is list and len(coding) == 1 else None
+            system = item.get("system") if type(item) is dict else None
+            key = SYSTEM_KEYS.get(system) if type(system) is str else None
+            if key is not None:  # one coding, its system spelled as in the table: loinc_set's loop
+                code = item.get("code")  # type: ignore[union-attr]
+                if key == LOINC and type(code) is str and (code := code.strip()):
+                    coded[code].append(position)
+            else:
+                for code in loinc_codes_read(concept):
+                    coded[code].append(position)
             if observation.get("component"):
                 coded[_WITH_COMPONENTS].append(position)
         return coded
@@ -128,6 +143,13 @@ def loinc_set(concept: object) -> frozenset[str]:
     """`frozenset(loinc_codes(concept))`, read in one loop when every coding is a dict whose
     system is spelled exactly as in the table of systems (a chart's usual coding); anything
     else goes to `loinc_codes` itself."""
+    found = loinc_codes_read(concept)
+    return found if type(found) is frozenset else frozenset(found)
+
+
+def loinc_codes_read(concept: object) -> Collection[str]:
+    """The LOINC codes of `concept`, as `loinc_set` finds them, without making the set when
+    they are read in its one loop (a list then, which may repeat a code)."""
     coding = concept.get("coding") if type(concept) is dict else None
     if type(coding) is not list:
         return frozenset(loinc_codes(concept))
@@ -144,7 +166,7 @@ def loinc_set(concept: object) -> frozenset[str]:
         code = item.get("code")
         if key == LOINC and type(code) is str and (code := code.strip()):
             found.append(code)
-    return frozenset(found)
+    return found
 
 
 def subject_key(resource: Json) -> str | None:

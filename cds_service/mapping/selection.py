@@ -12,6 +12,8 @@ from cds_service.mapping.read import Json, obj, objs, parse_date, ref_key, refer
 from cds_service.model.patient import Deceased
 
 NOT_PATIENT_DATA = frozenset({"OperationOutcome"})
+# Types never taken by their subject alone: not patient data, or a Patient (its own id decides).
+_NOT_BY_SUBJECT = NOT_PATIENT_DATA | {"Patient"}
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,11 @@ def select(resources: Sequence[Json], patient_id: str | None, notes: Notes
     me = f"Patient/{pid}" if pid else None
     mine = _plain_reference(me)
     for resource in resources:
-        if mine is not None and _subject_is(resource, mine):
+        subject = resource.get("subject") if mine is not None else None
+        if (type(subject) is dict and subject.get("reference") == mine
+                and resource.get("resourceType") not in _NOT_BY_SUBJECT):
             kept.append(resource)  # most of a chart: about the patient, as `me` spells it
-            continue
+            continue  # what subject_key would say (`mine` reads back as itself), unnormalised
         rtype = resource.get("resourceType")
         if rtype in NOT_PATIENT_DATA:
             notes.skip(resource, f"{rtype} (not patient data): {_outcome_text(resource)}")
@@ -66,15 +70,6 @@ def _plain_reference(me: str | None) -> str | None:
     """`me` when a subject reference spelled exactly so is this patient (it reads back as
     itself: no base URL, version or query), else None."""
     return me if me is not None and ref_key(me) == me else None
-
-
-def _subject_is(resource: Json, reference: str) -> bool:
-    """The resource's subject (read before `patient`) is exactly `reference`, which
-    `_plain_reference` vouched for: what subject_key would say, without normalising."""
-    subject = resource.get("subject")
-    return (type(subject) is dict and subject.get("reference") == reference
-            and resource.get("resourceType") not in NOT_PATIENT_DATA
-            and resource.get("resourceType") != "Patient")
 
 
 def _demographics(pid: str | None, patient: Json | None, notes: Notes) -> Demographics:
