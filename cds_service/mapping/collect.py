@@ -118,7 +118,10 @@ def _rewrite(value: Any, aliases: Mapping[str, str]) -> Any:
 
 
 def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
-    kept: dict[tuple[str, str], int] = {}
+    """Keep one resource per (type, id): the copy with the latest meta.lastUpdated, else the first.
+    Keyed by the id alone until an id comes twice (most ids are unique), then by type as well."""
+    by_id: dict[str, int] = {}  # id -> position of the first resource with it
+    by_key: dict[tuple[str, str], int] = {}  # (type, id) -> position, for the ids seen twice
     out: list[dict[str, Any]] = []
     for resource in found:
         if type(resource) is not dict:
@@ -128,14 +131,19 @@ def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
         if rid is None:
             out.append(resource)
             continue
-        key = (str(resource.get("resourceType")), rid)
-        if key not in kept:
-            kept[key] = len(out)
+        position = by_id.setdefault(rid, len(out))
+        if position == len(out):  # a new id
             out.append(resource)
             continue
-        index = kept[key]
+        # The kept copy at `position` may have been replaced, by one of the same type.
+        by_key.setdefault((str(out[position].get("resourceType")), rid), position)
+        key = (str(resource.get("resourceType")), rid)
+        index = by_key.get(key)
+        if index is None:  # the same id, another type
+            by_key[key] = len(out)
+            out.append(resource)
+            continue
         newer, older = last_updated(resource), last_updated(out[index])
         if newer is not None and (older is None or newer > older):
             out[index] = resource
     return out
-
