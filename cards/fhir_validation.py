@@ -197,69 +197,46 @@ def _stripped_and_key(value: Any, call_values: list[str]) -> tuple[Any, Any]:
         for name, item in value.items():
             if type(name) is not str:
                 raise _NotPlainJson
-            item_kind = type(item)
-            if item_kind is str:
-                if item.strip():
-                    out[name] = item
-                    parts.append(name)
-                    parts.append(item)
-            elif item_kind is CallValue:
-                if item.strip():
-                    out[name] = item
-                    call_values.append(item)
-                    parts.append(name)
-                    parts.append(PLACEHOLDER)
-            elif item_kind in _NUMBERS:
-                out[name] = item
+            kept = _stripped_member(item, call_values)
+            if kept is not _DROPPED:
+                out[name] = kept[0]
                 parts.append(name)
-                parts.append(_number_key(item_kind, item))
-            elif item is None:
-                continue
-            elif item_kind is dict or item_kind is list:
-                cleaned, key = _stripped_and_key(item, call_values)
-                if cleaned:
-                    out[name] = cleaned
-                    parts.append(name)
-                    parts.append(key)
-            elif isinstance(item, str):  # a str enum member (a code): JSON writes its text
-                if item.strip():
-                    out[name] = item
-                    parts.append(name)
-                    parts.append(str.__str__(item))
-            else:
-                raise _NotPlainJson
+                parts.append(kept[1])
         return out, tuple(parts)
     if kind is list:
-        kept: list[Any] = []
+        items: list[Any] = []
         keys: list[Any] = [_ARRAY]
         for item in value:
-            item_kind = type(item)
-            if item_kind is str:
-                if item.strip():
-                    kept.append(item)
-                    keys.append(item)
-            elif item_kind is CallValue:
-                if item.strip():
-                    kept.append(item)
-                    call_values.append(item)
-                    keys.append(PLACEHOLDER)
-            elif item_kind in _NUMBERS:
-                kept.append(item)
-                keys.append(_number_key(item_kind, item))
-            elif item is None:
-                continue
-            elif item_kind is dict or item_kind is list:
-                cleaned, key = _stripped_and_key(item, call_values)
-                if cleaned:
-                    kept.append(cleaned)
-                    keys.append(key)
-            elif isinstance(item, str):
-                if item.strip():
-                    kept.append(item)
-                    keys.append(str.__str__(item))
-            else:
-                raise _NotPlainJson
-        return kept, tuple(keys)
+            kept = _stripped_member(item, call_values)
+            if kept is not _DROPPED:
+                items.append(kept[0])
+                keys.append(kept[1])
+        return items, tuple(keys)
+    raise _NotPlainJson
+
+
+_DROPPED = (None, None)  # what `_stripped_member` answers for a member strip_empty drops
+
+
+def _stripped_member(item: Any, call_values: list[str]) -> tuple[Any, Any]:
+    """(the member as strip_empty keeps it, its template key), or `_DROPPED`."""
+    kind = type(item)
+    if kind is str:
+        return (item, item) if item.strip() else _DROPPED
+    if kind is CallValue:
+        if not item.strip():
+            return _DROPPED
+        call_values.append(item)
+        return item, PLACEHOLDER
+    if kind in _NUMBERS:
+        return item, _number_key(kind, item)
+    if item is None:
+        return _DROPPED
+    if kind is dict or kind is list:
+        cleaned, key = _stripped_and_key(item, call_values)
+        return (cleaned, key) if cleaned else _DROPPED
+    if isinstance(item, str):  # a str enum member (a code): JSON writes its text
+        return (item, str.__str__(item)) if item.strip() else _DROPPED
     raise _NotPlainJson
 
 
