@@ -98,16 +98,21 @@ def strip_and_validate_built(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _checked(resource: dict[str, Any], key: tuple[Any, ...], call_values: list[str]
              ) -> dict[str, Any]:
+    _check_call_values(resource, call_values)
+    error = _template_error(key)
+    if error is not None:
+        raise InvalidResource(f"{resource.get('resourceType')}: {error}")
+    return resource
+
+
+def _check_call_values(resource: dict[str, Any], call_values: list[str]) -> None:
+    """Each value that came from the call (not from the template) is a valid FHIR string."""
     for value in call_values:
         try:
             _FHIR_STRING.validate_python(str(value))
         except ValidationError:
             raise InvalidResource(
                 f"{resource.get('resourceType')}: a value is not a valid FHIR string") from None
-    error = _template_error(key)
-    if error is not None:
-        raise InvalidResource(f"{resource.get('resourceType')}: {error}")
-    return resource
 
 
 def _validate_built_slowly(resource: dict[str, Any]) -> dict[str, Any]:
@@ -115,12 +120,7 @@ def _validate_built_slowly(resource: dict[str, Any]) -> dict[str, Any]:
     (builders never send one): the template as JSON, its verdict not memoised."""
     call_values: list[str] = []
     template = _template(resource, call_values)
-    for value in call_values:
-        try:
-            _FHIR_STRING.validate_python(str(value))
-        except ValidationError:
-            raise InvalidResource(
-                f"{resource.get('resourceType')}: a value is not a valid FHIR string") from None
+    _check_call_values(resource, call_values)
     try:
         text = json.dumps(template, separators=(",", ":"))
     except (TypeError, ValueError) as exc:  # a value no JSON can hold (a date, a NaN...)
