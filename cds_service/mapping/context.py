@@ -93,18 +93,8 @@ class ResourceIndex:
         for position, observation in enumerate(self.of_type("Observation")):
             # Not through self.loinc(): its memo would keep a set for every Observation, and
             # the mappers ask it again only for the few this table gives them.
-            concept = observation.get("code")
-            coding = concept.get("coding") if type(concept) is dict else None
-            item = coding[0] if type(coding) is list and len(coding) == 1 else None
-            system = item.get("system") if type(item) is dict else None
-            key = SYSTEM_KEYS.get(system) if type(system) is str else None
-            if key is not None:  # one coding, its system spelled as in the table: loinc_set's loop
-                code = item.get("code")  # type: ignore[union-attr]
-                if key == LOINC and type(code) is str and (code := code.strip()):
-                    coded[code].append(position)
-            else:
-                for code in loinc_codes_read(concept):
-                    coded[code].append(position)
+            for code in loinc_codes_read(observation.get("code")):
+                coded[code].append(position)
             if observation.get("component"):
                 coded[_WITH_COMPONENTS].append(position)
         return coded
