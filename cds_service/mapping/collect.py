@@ -126,8 +126,7 @@ def _dedupe(found: Iterable[Json]) -> list[dict[str, Any]]:
     for resource in found:
         if type(resource) is not dict:
             resource = dict(resource)
-        rid = resource.get("id")
-        rid = (rid.strip() or None) if type(rid) is str else text(rid)  # text(), inline
+        rid = text(resource.get("id"))
         if rid is None:
             out.append(resource)
             continue

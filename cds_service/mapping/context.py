@@ -59,13 +59,11 @@ class ResourceIndex:
         self._coded: dict[str, list[int]] | None = None  # observations_coded's table, once
         by_type, by_ref = self.by_type, self.by_ref
         for resource in self.all:
-            rtype = resource.get("resourceType")
-            rtype = (rtype.strip() or None) if type(rtype) is str else text(rtype)  # text()'s answer
+            rtype = text(resource.get("resourceType"))
             if rtype is None:
                 continue
             by_type[rtype].append(resource)
-            rid = resource.get("id")
-            rid = (rid.strip() or None) if type(rid) is str else text(rid)
+            rid = text(resource.get("id"))
             if rid and (ref := f"{rtype}/{rid}") not in by_ref:  # reference_of(resource)
                 by_ref[ref] = resource
 
