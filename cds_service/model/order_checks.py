@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cds_service.model.anchoring import anchors
 from cds_service.model.assessment import (
     LOCAL_AFTER_SURGERY,
     OrderCorrection,
@@ -236,7 +237,8 @@ def check_orders(record: PatientRecord, drafts: DraftOrders, on: date,
     view = as_of(record, on)
     if not in_scope(view):
         return ()
-    situation, _ = classify(view, assess_rano_bm(view, config), config)
+    by_lesion = anchors(view)  # once, for RANO-BM and the growth since each anchor (as assess)
+    situation, _ = classify(view, assess_rano_bm(view, config, by_lesion), config, by_lesion)
     findings: list[OrderFinding] = []
     for order in drafts.radiotherapy:
         findings += check_radiotherapy(view, situation, order)
