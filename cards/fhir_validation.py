@@ -221,23 +221,12 @@ _DROPPED = (None, None)  # what `_stripped_member` answers for a member strip_em
 def _stripped_member(item: Any, call_values: list[str]) -> tuple[Any, Any]:
     """(the member as strip_empty keeps it, its template key), or `_DROPPED`."""
     kind = type(item)
-    if kind is str:
-        return (item, item) if item.strip() else _DROPPED
-    if kind is CallValue:
-        if not item.strip():
-            return _DROPPED
-        call_values.append(item)
-        return item, PLACEHOLDER
-    if kind in _NUMBERS:
-        return item, _number_key(kind, item)
-    if item is None:
-        return _DROPPED
     if kind is dict or kind is list:
         cleaned, key = _stripped_and_key(item, call_values)
         return (cleaned, key) if cleaned else _DROPPED
-    if isinstance(item, str):  # a str enum member (a code): JSON writes its text
-        return (item, str.__str__(item)) if item.strip() else _DROPPED
-    raise _NotPlainJson
+    if item is None or (isinstance(item, str) and not item.strip()):
+        return _DROPPED
+    return item, _template_key(item, call_values)
 
 
 def _number_key(kind: type, value: Any) -> tuple[type, Any]:
