@@ -63,6 +63,7 @@ from tests.support.processes import (  # noqa: E402
 )
 
 RESULTS = ROOT / "bench" / "results"
+DEFAULT_OUTPUT = RESULTS / "latest.json"
 FHIR_DELAY_MS = 50  # issue 6: "an added 50 ms delay per FHIR request"
 WARM_UP = 20  # unmeasured requests per client first, so every gunicorn worker has served a few
 
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke check)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     part = parser.add_mutually_exclusive_group()
     part.add_argument("--scaling-only", action="store_true", help="only the scaling/floor part")
     part.add_argument("--no-scaling", action="store_true", help="skip the scaling/floor part")
@@ -351,8 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_only:
         return _memory_main(args)
     scale = 0.2 if args.quick else 1.0
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    _fresh_results()
 
     resources = realistic_patient()
     pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
@@ -427,31 +427,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(checks.values()) and scaling_met else 1
 
 
+def _fresh_results() -> None:
+    """The results folder, without the service database of an earlier run."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+
+
+def _output(args: argparse.Namespace, part_file: str) -> Path:
+    """Where a part run alone writes: --output when given, else its own file in RESULTS."""
+    return args.output if args.output != DEFAULT_OUTPUT else RESULTS / part_file
+
+
 def _scaling_main(args: argparse.Namespace) -> int:
     from bench.scaling import print_report, run_scaling
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    _fresh_results()
     report = {"command": "python -m bench.run --scaling-only",
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "platform": platform.platform()},
               "gunicorn_workers": args.workers or default_workers(),
               "scaling": run_scaling(args.workers)}
-    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "scaling.json"
+    output = _output(args, "scaling.json")
     output.write_text(json.dumps(report, indent=2) + "\n")
     print_report(report["scaling"])
     print(f"\nwritten to {output}")
     return 0 if all(c["met"] for c in report["scaling"]["checks"].values()) else 1
 
 
-
 def _memory_main(args: argparse.Namespace) -> int:
     from bench.scaling import print_memory, run_memory
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    _fresh_results()
     report = {"command": "python -m bench.run --memory-only", "memory": run_memory()}
-    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "memory.json"
+    output = _output(args, "memory.json")
     output.write_text(json.dumps(report, indent=2) + "\n")
     print_memory(report["memory"])
     print(f"\nwritten to {output}")
@@ -468,8 +476,7 @@ def _machinery_main(args: argparse.Namespace) -> int:
         summarise,
     )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench.sqlite3").unlink(missing_ok=True)
+    _fresh_results()
     resources = realistic_patient()
     pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
     pv_full = json.dumps(hook_request(pid, prefetch=full_prefetch(resources))).encode()
@@ -500,7 +507,7 @@ def _machinery_main(args: argparse.Namespace) -> int:
             rows += summarise(compare(pool, args.workers, pieces, no_prefetch, rounds), pieces)
     finally:
         fhir.stop()
-    output = args.output if args.output != RESULTS / "latest.json" else RESULTS / "machinery.json"
+    output = _output(args, "machinery.json")
     output.write_text(json.dumps({"command": "python -m bench.run --machinery", "rounds": rounds,
                                   "pieces": rows}, indent=2, default=str) + "\n")
     print_summary(rows)
