@@ -98,6 +98,16 @@ def slots_of(app: Flask) -> http_json.LargeBodySlots:
     return app.extensions["salvage_cds"].large_bodies
 
 
+def post_while_the_slot_is_taken(app: Flask, body: bytes | CountingStream, **options: Any) -> Any:
+    """`post` while another large call holds the only slot (given back however the call ends)."""
+    slots = slots_of(app)
+    slots.take()
+    try:
+        return post(app, body, **options)
+    finally:
+        slots.give_back()
+
+
 def assert_all_slots_free(app: Flask) -> None:
     """Exactly `limit` slots can be taken at once, no more: none leaked, none given back twice."""
     slots = slots_of(app)
@@ -257,14 +267,9 @@ def test_more_large_calls_at_once_when_the_setting_allows(
 def test_no_slot_within_the_budget_is_a_503_with_retry_after(
         make_app: Callable[..., Flask], path: str) -> None:
     app = make_app(request_budget_s=0.05)
-    slots = slots_of(app)
     refused_before = large_bodies_counted("refused")
-    slots.take()  # another large call holds the only slot
-    try:
-        body = CountingStream(LARGE)
-        response = post(app, body, path=path)
-    finally:
-        slots.give_back()
+    body = CountingStream(LARGE)
+    response = post_while_the_slot_is_taken(app, body, path=path)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(http_json.BUSY_RETRY_AFTER_S)
     answer = response.get_json()
@@ -280,12 +285,8 @@ def test_no_slot_within_the_budget_is_a_503_with_retry_after(
 @pytest.mark.parametrize("chunked", [False, True], ids=["Content-Length", "chunked"])
 def test_small_calls_never_wait(make_app: Callable[..., Flask], chunked: bool) -> None:
     app = make_app(request_budget_s=0.05)
-    slots = slots_of(app)
-    slots.take()  # every slot taken: a small call that waited would get the 503
-    try:
-        response = post(app, SMALL, chunked=chunked)
-    finally:
-        slots.give_back()
+    # every slot taken: a small call that waited would get the 503
+    response = post_while_the_slot_is_taken(app, SMALL, chunked=chunked)
     assert response.status_code == 200
     assert_all_slots_free(app)
 
@@ -301,13 +302,8 @@ def test_a_large_chunked_body_is_answered_and_gives_its_slot_back(
 def test_a_large_chunked_body_waits_with_no_more_than_the_large_size_read(
         make_app: Callable[..., Flask]) -> None:
     app = make_app(request_budget_s=0.05)
-    slots = slots_of(app)
-    slots.take()
-    try:
-        body = CountingStream(LARGE)
-        response = post(app, body, chunked=True)
-    finally:
-        slots.give_back()
+    body = CountingStream(LARGE)
+    response = post_while_the_slot_is_taken(app, body, chunked=True)
     assert response.status_code == 503
     assert body.bytes_read == http_json.RELEASE_AFTER_BYTES  # read to learn it is large, no more
     assert_all_slots_free(app)
