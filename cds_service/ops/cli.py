@@ -55,19 +55,34 @@ def freeze_startup_objects() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-# glibc malloc arenas per worker (its default: 8 per core). Each of a worker's threads otherwise
-# gets an arena of its own, and the freed memory of a large call stays spread over all of them.
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number for the arena cap (malloc.h)
+# How a worker's glibc malloc keeps the large blocks of a big request body (its bytes and text,
+# the server's read buffers) — beyond the review: glibc's mallopt(3), chosen by measurement
+# (docs/performance.md, fourth and sixth rounds):
+# - one arena for all of the worker's threads (glibc's default: 8 per core). malloc_trim gives
+#   back the free top of the main arena only, so blocks freed in a thread's own arena stayed
+#   with the process;
+# - blocks up to 32 MiB (glibc's own ceiling for its adaptive threshold) from that arena rather
+#   than mapped one by one, and freed memory never trimmed on the spot: the next large call
+#   reuses it instead of the kernel mapping and zeroing fresh pages (about 1,700 page faults a
+#   call at 1.3 MiB). The worker gives it all back itself once its large calls stop
+#   (`cds_service.web.http_json.IdleRelease`).
+MALLOC_ARENAS = 1
+MALLOC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
+MALLOC_TRIM_THRESHOLD_BYTES = 2**31 - 1  # the largest the int parameter takes: trim never
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt's parameters (malloc.h)
 
 
-def limit_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas (`MALLOC_ARENAS`) before the worker's threads start; nothing
-    on another C library, and never a failure to start."""
+def tune_malloc() -> bool:
+    """Set glibc's malloc for a worker (above) before its threads start: True when it took every
+    setting. Nothing on another C library, and never a failure to start."""
     try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
-        pass
+        return False
+    taken = [mallopt(_M_ARENA_MAX, MALLOC_ARENAS),
+             mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES),
+             mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)]
+    return all(result == 1 for result in taken)  # mallopt: 1 taken, 0 refused
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,7 +279,7 @@ def serve(args: argparse.Namespace) -> int:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            limit_malloc_arenas()
+            tune_malloc()
             app = create_app(config)
             freeze_startup_objects()
             return app

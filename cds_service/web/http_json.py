@@ -7,8 +7,9 @@ paused: parsing builds only new containers that hold no cycle, so the collector'
 them (most of a large body's parse time) could never free anything. A large body
 (`RELEASE_AFTER_BYTES`) keeps it paused until the view has returned: the parsed body lives for the
 whole call, and passes over it during the mapping grew with its size (`CollectorPause`); its
-freed memory is then handed back to the system. A worker reads, parses and answers only so many
-large bodies at once (`LargeBodySlots`); the others wait for their turn before their body is read.
+freed memory is handed back to the system once the worker's large calls have stopped for a
+moment (`IdleRelease`). A worker reads, parses and answers only so many large bodies at once
+(`LargeBodySlots`); the others wait for their turn before their body is read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from flask import Request, Response, after_this_request
@@ -197,8 +199,14 @@ COLLECTOR_PAUSE = CollectorPause()
 
 # Bodies from this size on are large: at most `LargeBodySlots.limit` of them are read, parsed and
 # answered at once by one worker; the collector stays paused for the call (module doc), and their
-# memory goes back to the system once the response is sent.
+# memory goes back to the system once the worker's large calls have stopped (`IdleRelease`).
 RELEASE_AFTER_BYTES = 1024 * 1024
+
+# Seconds without a large call before the memory they freed goes back to the system (beyond the
+# review: long enough that a burst of large calls reuses one another's buffers instead of having
+# the kernel hand out and zero fresh pages for each — docs/performance.md, sixth round — short
+# enough that a worker is back to its resting size within a second).
+RELEASE_WHEN_IDLE_S = 0.5
 
 # Seconds a refused large call is told to wait before retrying (beyond the review: by then the
 # worker's large calls have moved on, or the retry reaches another worker).
@@ -217,14 +225,62 @@ _MALLOC_TRIM = _load_malloc_trim()
 
 
 def _release_freed_memory() -> None:
-    """Give the pages freed by a large call back to the system. CPython's small-object arenas
-    are returned when they empty; the larger blocks a parsed body also holds (strings, dict
-    tables) come from malloc, which keeps freed pages for reuse until told otherwise."""
+    """Give the pages freed by large calls back to the system. CPython's small-object arenas
+    are returned when they empty; the larger blocks a parsed body also holds (the body's bytes
+    and text, the server's read buffers, dict tables) come from malloc, which a worker tells to
+    keep freed pages for reuse (`cds_service.ops.cli.tune_malloc`) until this trim."""
     if _MALLOC_TRIM is not None:
         try:
             _MALLOC_TRIM(0)
         except Exception:  # noqa: BLE001 - only memory held longer; never the call's failure
             pass
+
+
+class IdleRelease:
+    """Runs `release` once no large call has been running for `idle_s` seconds, on a thread of
+    its own: after a burst of large calls, once, rather than after each call. Calls report
+    `began` and `ended` (exactly once each); the thread starts with the first call that ends
+    (in the process that runs the calls: a gunicorn worker, after the fork)."""
+
+    def __init__(self, idle_s: float, release: Callable[[], None]) -> None:
+        self.idle_s = idle_s
+        self._release = release
+        self._changed = threading.Condition()
+        self._running = 0
+        self._due: float | None = None  # when to release, if no call begins before
+        self._thread: threading.Thread | None = None
+
+    def began(self) -> None:
+        with self._changed:
+            self._running += 1
+
+    def ended(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._due = time.monotonic() + self.idle_s
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._release_when_idle,
+                                                name="memory release", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _release_when_idle(self) -> None:
+        while True:
+            with self._changed:
+                while self._due is None or self._running:
+                    self._changed.wait()
+                wait = self._due - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue  # a call may have begun or ended meanwhile
+                self._due = None
+            try:  # outside the lock: calls that begin meanwhile never wait for it
+                self._release()
+            except Exception:  # memory held longer, never the end of the thread
+                log.warning("giving freed memory back to the system failed", exc_info=True)
+
+
+MEMORY_RELEASE = IdleRelease(RELEASE_WHEN_IDLE_S, lambda: _release_freed_memory())
 
 
 class LargeBodySlots:
@@ -307,12 +363,14 @@ class _LargeCall:
             self._has_slot = True
             metrics.count_large_body(outcome)
         COLLECTOR_PAUSE.pause()
+        MEMORY_RELEASE.began()
         self._paused = True
 
     def end(self, response: Response) -> Response:
         """Once the view has returned (its body freed): the collector resumes, the slot is free
-        for the next large body, and the freed memory goes back to the system after the response
-        is sent. Idempotent: Flask runs these callbacks again if a later one fails."""
+        for the next large body, and the freed memory goes back to the system once no large call
+        has run for a moment. Idempotent: Flask runs these callbacks again if a later one
+        fails."""
         if self._ended:
             return response
         self._ended = True
@@ -320,7 +378,7 @@ class _LargeCall:
             self._slots.give_back()
         if self._paused:  # else refused before its body was read: nothing to hand back
             COLLECTOR_PAUSE.resume()
-            response.call_on_close(_release_freed_memory)
+            MEMORY_RELEASE.ended()
         return response
 
 

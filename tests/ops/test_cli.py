@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cds_service import __version__
+from cds_service.ops import cli
 from cds_service.ops.cli import derived_base_url, main
 from cds_service.storage.feedback_store import FeedbackStore
 from tests.conftest import ROOT
@@ -95,3 +96,35 @@ def test_license_file_matches_the_declared_licence() -> None:
 
 def test_changelog_names_this_version() -> None:
     assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text("utf-8")
+
+
+class _FakeLibc:
+    def __init__(self) -> None:
+        self.settings: list[tuple[int, int]] = []
+
+    def mallopt(self, parameter: int, value: int) -> int:
+        self.settings.append((parameter, value))
+        return 1
+
+
+def test_a_worker_keeps_large_blocks_in_one_untrimmed_arena(monkeypatch) -> None:
+    libc = _FakeLibc()
+    monkeypatch.setattr(cli.ctypes, "CDLL", lambda name: libc)
+    assert cli.tune_malloc()
+    assert libc.settings == [(-8, 1), (-3, 32 * 1024 * 1024), (-1, 2**31 - 1)]  # malloc.h
+
+
+def test_without_glibc_a_worker_starts_untuned(monkeypatch) -> None:
+    def no_glibc(name: str) -> None:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(cli.ctypes, "CDLL", no_glibc)
+    assert cli.tune_malloc() is False  # and no error
+
+
+def test_glibc_takes_the_workers_malloc_settings() -> None:
+    # in a process of its own: the settings would otherwise stay with the test runner
+    answer = subprocess.run(
+        [sys.executable, "-c", "from cds_service.ops.cli import tune_malloc; print(tune_malloc())"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert answer.stdout.strip() == "True", answer.stderr

@@ -1,10 +1,14 @@
-"""A large request body hands its freed memory back once the response is sent (glibc's
-malloc_trim), and that step can never fail the call."""
+"""A large request body's freed memory goes back to the system (glibc's malloc_trim) once the
+worker's large calls have stopped for a moment — once after a burst, not after each call — and
+that step can never fail a call."""
 
 from __future__ import annotations
 
 import gc
 import json
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,24 +26,115 @@ def _body_of_at_least(size: int) -> bytes:
     return json.dumps(request).encode()
 
 
+IDLE_S = 0.05  # the tests' idle time before a release (the service's: RELEASE_WHEN_IDLE_S)
+WAIT_S = 5.0  # the longest a test waits for a release that should come
+
+
 @pytest.fixture
 def trims(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     monkeypatch.setattr(http_json, "_MALLOC_TRIM", lambda pad: calls.append(pad) or 1)
+    monkeypatch.setattr(http_json, "MEMORY_RELEASE",
+                        http_json.IdleRelease(IDLE_S, http_json._release_freed_memory))
     return calls
 
 
-def test_a_large_body_is_released_after_the_response(client: Any, trims: list[int]) -> None:
+def _soon(condition: Any) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_large_body_is_released_once_the_calls_stop(client: Any, trims: list[int]) -> None:
     response = client.post(URL, data=_body_of_at_least(http_json.RELEASE_AFTER_BYTES),
                            content_type="application/json")
-    response.close()  # the WSGI server closes the response once it is sent
-    assert trims == [0]
+    response.close()
+    assert _soon(lambda: trims == [0])
+    time.sleep(4 * IDLE_S)
+    assert trims == [0]  # once
 
 
 def test_a_small_body_is_not(client: Any, trims: list[int]) -> None:
     response = client.post(URL, data=_body_of_at_least(10), content_type="application/json")
     response.close()
+    time.sleep(4 * IDLE_S)
     assert trims == []
+
+
+# -- the release once the large calls stop -------------------------------------------------------
+@pytest.fixture
+def released() -> Iterator[tuple[http_json.IdleRelease, list[float]]]:
+    times: list[float] = []
+    yield http_json.IdleRelease(IDLE_S, lambda: times.append(time.monotonic())), times
+
+
+def test_a_burst_of_calls_is_released_once_after_the_last(
+        released: tuple[http_json.IdleRelease, list[float]]) -> None:
+    release, times = released
+    for _ in range(5):  # back to back, closer than the idle time
+        release.began()
+        time.sleep(IDLE_S / 5)
+        release.ended()
+    last_ended = time.monotonic()
+    assert _soon(lambda: len(times) == 1)
+    assert times[0] >= last_ended + IDLE_S * 0.9
+    time.sleep(4 * IDLE_S)
+    assert len(times) == 1
+
+
+def test_nothing_is_released_while_a_call_runs(
+        released: tuple[http_json.IdleRelease, list[float]]) -> None:
+    release, times = released
+    release.began()
+    release.ended()
+    release.began()  # the next call began before the idle time passed
+    time.sleep(6 * IDLE_S)
+    assert times == []
+    release.ended()
+    assert _soon(lambda: len(times) == 1)
+
+
+def test_calls_overlapping_on_threads_are_released_after_the_last_ends(
+        released: tuple[http_json.IdleRelease, list[float]]) -> None:
+    release, times = released
+    both_began = threading.Barrier(2)
+
+    def call(seconds: float) -> None:
+        release.began()
+        both_began.wait()
+        time.sleep(seconds)
+        release.ended()
+
+    threads = [threading.Thread(target=call, args=(s,)) for s in (IDLE_S / 5, 6 * IDLE_S)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    last_ended = time.monotonic()
+    assert _soon(lambda: len(times) == 1)
+    assert times[0] >= last_ended + IDLE_S * 0.9
+
+
+def test_a_release_that_failed_does_not_stop_later_ones(caplog: pytest.LogCaptureFixture
+                                                        ) -> None:
+    outcomes: list[str] = []
+
+    def flaky() -> None:
+        outcomes.append("called")
+        if len(outcomes) == 1:
+            raise OSError("first release failed")
+
+    release = http_json.IdleRelease(IDLE_S, flaky)
+    release.began()
+    release.ended()
+    assert _soon(lambda: len(outcomes) == 1)
+    release.began()
+    release.ended()
+    assert _soon(lambda: len(outcomes) == 2)
+    assert "giving freed memory back to the system failed" in caplog.text
 
 
 def _answer(client: Any) -> tuple[int, Any]:
