@@ -38,6 +38,7 @@ validation can check the constant part once per process (`cards.fhir_validation`
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -336,9 +337,11 @@ def unconfirmed(triples: Iterable[tuple[str, str, str]]) -> list[str]:
             if not terminology.confirmed(system, code)]
 
 
+@functools.lru_cache(maxsize=64)  # a handful of option codes (OptionCode)
 def option_not_orderable(option_code: str) -> str | None:
     """Why the option's order is not offered (a code it would carry is not confirmed against a
-    published source); None when it can be offered."""
+    published source); None when it can be offered. Kept per option code: the order codes and
+    the terminology table are module constants (a test that changes the table clears it)."""
     missing = unconfirmed(OPTION_ORDER_CODES.get(option_code, ()))
     if not missing:
         return None

@@ -14,7 +14,12 @@ import pytest
 
 from cards import codes as card_codes
 from cards.main_card import main_card
-from cards.suggestions import OPTION_ORDER_CODES, OrderContext, option_suggestion
+from cards.suggestions import (
+    OPTION_ORDER_CODES,
+    OrderContext,
+    option_not_orderable,
+    option_suggestion,
+)
 from cds_service.assessment.queries import PATIENT_DATA_PREFETCH
 from cds_service.mapping import codes, rxnorm, terminology
 from cds_service.model.assessment import Option
@@ -162,15 +167,19 @@ def test_every_standard_code_a_built_order_carries_is_listed(option_code: str) -
     assert carried and carried <= {(s, c) for s, c, _ in OPTION_ORDER_CODES[option_code]}
 
 
-def _unconfirm(monkeypatch, code: str) -> None:
+def _unconfirm(request, monkeypatch, code: str) -> None:
+    """The table as if `code` were not confirmed (its answers kept by `option_not_orderable`
+    forgotten now and again after the test)."""
     entry = terminology.lookup(codes.SNOMED, code)
     monkeypatch.setitem(terminology.BY_KEY, entry.key, terminology.TermCode(
         entry.system, entry.code, entry.display, (), "UNCONFIRMED: test"))
+    option_not_orderable.cache_clear()
+    request.addfinalizer(option_not_orderable.cache_clear)
 
 
-def test_an_order_with_an_unconfirmed_code_is_not_offered_and_the_card_says_why(monkeypatch
-                                                                                 ) -> None:
-    _unconfirm(monkeypatch, "70586009")  # Operation on brain, on the surgery order
+def test_an_order_with_an_unconfirmed_code_is_not_offered_and_the_card_says_why(
+        request, monkeypatch) -> None:
+    _unconfirm(request, monkeypatch, "70586009")  # Operation on brain, on the surgery order
     assert option_suggestion(Option("surgery", 1, "Surgery", "r", (82,)), CTX,
                              recommended=True) is None
     card = main_card(srs_in_field(), CTX, public_base_url="http://cds.example",
