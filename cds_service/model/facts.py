@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from cds_service.model.constants import MEASUREMENT_QUANTUM_MM
 from cds_service.model.patient import (
     ConditionFact,
     Lesion,
@@ -33,12 +32,6 @@ from cds_service.model.series import (
 )
 
 FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
-
-
-def mm(value: float | int | Decimal) -> Decimal:
-    """A diameter as an exact decimal, rounded to 0.01 mm, so that 1.1 cm is exactly 11 mm and a
-    20 % boundary is not lost to binary floating point."""
-    return Decimal(repr(float(value))).quantize(MEASUREMENT_QUANTUM_MM)
 
 
 def as_float(value: Decimal | None) -> float | None:
@@ -64,7 +57,8 @@ def as_of(record: PatientRecord, on: date) -> PatientRecord:
         kept = tuple(m for m in lesion.measurements if m.date <= on)
         if not kept and lesion.first_seen is not None and lesion.first_seen > on:
             continue
-        lesions.append(replace(lesion, measurements=kept))
+        lesions.append(lesion if len(kept) == len(lesion.measurements)
+                       else replace(lesion, measurements=kept))
     steroids = steroids_as_of(record.steroids, on)
     return replace(
         record,
@@ -156,7 +150,7 @@ def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
 
 
 def latest_diameter(lesion: Lesion) -> Decimal | None:
-    return mm(lesion.latest.longest_diameter_mm) if lesion.latest else None
+    return lesion.latest.diameter if lesion.latest else None
 
 
 def lesion_by_id(record: PatientRecord) -> dict[str, Lesion]:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from cds_service.model.classify import TreatmentKind, classify_radiotherapy
+from cds_service.model.constants import MEASUREMENT_QUANTUM_MM
 
 
 class Presence(StrEnum):
@@ -123,6 +126,12 @@ class PerformanceScore:
         return self.start or self.date
 
 
+def mm(value: float | int | Decimal) -> Decimal:
+    """A diameter as an exact decimal, rounded to 0.01 mm, so that 1.1 cm is exactly 11 mm and a
+    20 % boundary is not lost to binary floating point."""
+    return Decimal(repr(float(value))).quantize(MEASUREMENT_QUANTUM_MM)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One longest-diameter measurement of one lesion, always in millimetres."""
@@ -130,6 +139,12 @@ class Measurement:
     date: date
     longest_diameter_mm: float
     source: str
+
+    @cached_property
+    def diameter(self) -> Decimal:
+        """The diameter as `mm` reads it, once per measurement: several rules compare the same
+        series (RANO-BM, the growth since each anchor, the SRS dose by diameter)."""
+        return mm(self.longest_diameter_mm)
 
 
 @dataclass(frozen=True)
@@ -296,7 +311,7 @@ class PatientRecord:
             years -= 1
         return years
 
-    @property
+    @cached_property  # several rules ask; a record is never changed (`as_of` makes a new one)
     def last_local_treatment(self) -> LocalTreatment | None:
         latest = max(((t.date, t) for t in self.treatments if t.date is not None),
                      key=lambda dated: dated[0], default=None)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from cds_service.model.assessment import Option, PerformanceStatus, Situation, Warning
 from cds_service.model.constants import (
     PRN_CRUDE_MEDIAN_PERCENT,
@@ -22,6 +24,7 @@ from cds_service.model.vocabulary import OptionCode, Severity, WarningCode
 FOCAL_OPTIONS = (OptionCode.SRS, OptionCode.FSRT)
 
 
+@cache  # the review's figures (constants): worded once
 def composite_dose_figures() -> tuple[str, str]:
     volumes = " / ".join(f"{v:g}" for v, _ in V40GY_PRN_PROBABILITY)
     risks = " / ".join(f"{p}" for _, p in V40GY_PRN_PROBABILITY)
