@@ -11,6 +11,9 @@ from datetime import date
 from decimal import Decimal
 
 from cds_service.model.patient import (
+    FOCAL_RT_KINDS as FOCAL_RT_KINDS,  # re-exported: the rules import it from here
+)
+from cds_service.model.patient import (
     ConditionFact,
     Lesion,
     LocalTreatment,
@@ -30,8 +33,6 @@ from cds_service.model.series import (
     steroids_as_of,
     systemic_as_of,
 )
-
-FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
 
 
 def as_float(value: Decimal | None) -> float | None:
@@ -136,13 +137,18 @@ def has_prior(record: PatientRecord, *kinds: TreatmentKind) -> bool:
     return bool(treatments_of(record, *kinds))
 
 
+def focal_rt_courses(record: PatientRecord) -> tuple[LocalTreatment, ...]:
+    """`treatments_of(record, *FOCAL_RT_KINDS)`, computed once per record."""
+    return record.focal_rt_courses
+
+
 def focal_rt_lesions(record: PatientRecord) -> frozenset[str]:
     """Lesions inside a previously irradiated focal volume (SRS, FSRT or other focal RT)."""
-    return frozenset(lid for t in treatments_of(record, *FOCAL_RT_KINDS) for lid in t.lesion_ids)
+    return record.focal_rt_lesions
 
 
 def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
-    return frozenset(v for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids)
+    return frozenset(v for t in record.focal_rt_courses for v in t.volume_ids)
 
 
 

@@ -162,6 +162,9 @@ class Lesion:
         return self.measurements[-1] if self.measurements else None
 
 
+FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
+
+
 @dataclass(frozen=True)
 class LocalTreatment:
     """One completed (or running) local therapy of the brain: surgery or a radiotherapy course."""
@@ -310,6 +313,16 @@ class PatientRecord:
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return years
+
+    @cached_property  # many rules ask, once per record: SRS/FSRT courses decide re-irradiation
+    def focal_rt_courses(self) -> tuple[LocalTreatment, ...]:
+        """The focal radiotherapy courses (SRS, FSRT, other focal RT), in record order."""
+        return tuple(t for t in self.treatments if t.kind in FOCAL_RT_KINDS)
+
+    @cached_property
+    def focal_rt_lesions(self) -> frozenset[str]:
+        """Lesions inside a previously irradiated focal volume (SRS, FSRT or other focal RT)."""
+        return frozenset(lid for t in self.focal_rt_courses for lid in t.lesion_ids)
 
     @cached_property  # several rules ask; a record is never changed (`as_of` makes a new one)
     def last_local_treatment(self) -> LocalTreatment | None:
