@@ -48,9 +48,13 @@ def scan_dates(record: PatientRecord) -> tuple[date, ...]:
 
 
 def first_measured(lesion: Lesion) -> date | None:
-    dates = [d for d in (lesion.first_seen,
-                         lesion.measurements[0].date if lesion.measurements else None) if d]
-    return min(dates) if dates else None
+    """The earlier of its first-seen date and its first measurement (asked for every lesion
+    against every therapy: no list built)."""
+    seen = lesion.first_seen
+    measured = lesion.measurements[0].date if lesion.measurements else None
+    if seen is None or measured is None:
+        return seen or measured
+    return min(seen, measured)
 
 
 def _dated(record: PatientRecord) -> list[LocalTreatment]:

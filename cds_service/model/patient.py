@@ -139,12 +139,12 @@ class Measurement:
     date: date
     longest_diameter_mm: float
     source: str
+    # the diameter as `mm` reads it, once per measurement: several rules compare the same series
+    # (RANO-BM, the growth since each anchor, the SRS dose by diameter)
+    diameter: Decimal = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def diameter(self) -> Decimal:
-        """The diameter as `mm` reads it, once per measurement: several rules compare the same
-        series (RANO-BM, the growth since each anchor, the SRS dose by diameter)."""
-        return mm(self.longest_diameter_mm)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "diameter", mm(self.longest_diameter_mm))  # (frozen)
 
 
 @dataclass(frozen=True)
