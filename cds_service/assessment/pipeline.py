@@ -22,7 +22,7 @@ from cds_service.config import ServiceConfig
 from cds_service.fhir.truncation import Truncation
 from cds_service.mapping import collect_resources, map_draft_orders, map_patient
 from cds_service.model.assess import assess
-from cds_service.model.assessment import NOT_APPLICABLE, Assessment, OrderFinding
+from cds_service.model.assessment import NOT_APPLICABLE, Assessment, OrderFinding, Situation
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.order_checks import check_orders
 from cds_service.model.patient import PatientRecord
@@ -107,7 +107,8 @@ def order_findings(result: PatientAssessment, draft_orders: Mapping[str, Any] | 
     about the selected orders — unless no selection names a draft order, then all of them."""
     draft_bundle = draft_orders or {}
     drafts = map_draft_orders(draft_bundle, context_resources=list(result.resources))
-    findings = tuple(check_orders(result.record, drafts, on, result.settings))
+    findings = tuple(check_orders(result.record, drafts, on, result.settings,
+                                  situation=_assessed_situation(result, on)))
     if selections:
         draft_ids = {f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}"
                      for e in draft_bundle.get("entry") or []
@@ -116,3 +117,10 @@ def order_findings(result: PatientAssessment, draft_orders: Mapping[str, Any] | 
         if chosen:
             findings = tuple(f for f in findings if f.resource_id in chosen)
     return findings
+
+
+def _assessed_situation(result: PatientAssessment, on: date) -> Situation | None:
+    """The situation the assessment found, for the order checks, when it was made on `on` (with
+    `result.settings`, always): the checks do not classify the patient a second time."""
+    assessment = result.assessment
+    return assessment.situation if assessment.assessment_date == on else None

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from cds_service.model.facts import mm
 from cds_service.model.patient import Lesion, LocalTreatment, PatientRecord, TreatmentKind
 
 
@@ -49,9 +48,13 @@ def scan_dates(record: PatientRecord) -> tuple[date, ...]:
 
 
 def first_measured(lesion: Lesion) -> date | None:
-    dates = [d for d in (lesion.first_seen,
-                         lesion.measurements[0].date if lesion.measurements else None) if d]
-    return min(dates) if dates else None
+    """The earlier of its first-seen date and its first measurement (asked for every lesion
+    against every therapy: no list built)."""
+    seen = lesion.first_seen
+    measured = lesion.measurements[0].date if lesion.measurements else None
+    if seen is None or measured is None:
+        return seen or measured
+    return min(seen, measured)
 
 
 def _dated(record: PatientRecord) -> list[LocalTreatment]:
@@ -93,10 +96,11 @@ def covers(treatment: LocalTreatment, lesion: Lesion, scans: tuple[date, ...]) -
     return _may_have_been_present(lesion, treatment.date, scans)
 
 
-def anchor_of(record: PatientRecord, lesion: Lesion,
-              scans: tuple[date, ...] | None = None) -> Anchor:
+def anchor_of(record: PatientRecord, lesion: Lesion, scans: tuple[date, ...] | None = None,
+              dated: list[LocalTreatment] | None = None) -> Anchor:
+    """`scans`, `dated`: the record's scan dates and dated therapies, when the caller has them."""
     scans = scan_dates(record) if scans is None else scans
-    dated = _dated(record)
+    dated = _dated(record) if dated is None else dated
     covering = [t for t in dated if covers(t, lesion, scans)]
     if covering:
         return Anchor(lesion.id, covering[-1], covered=True)
@@ -104,8 +108,8 @@ def anchor_of(record: PatientRecord, lesion: Lesion,
 
 
 def anchors(record: PatientRecord) -> dict[str, Anchor]:
-    scans = scan_dates(record)
-    return {lesion.id: anchor_of(record, lesion, scans) for lesion in record.lesions}
+    scans, dated = scan_dates(record), _dated(record)
+    return {lesion.id: anchor_of(record, lesion, scans, dated) for lesion in record.lesions}
 
 
 def absent_on_earlier_scan(lesion: Lesion, scans: tuple[date, ...]) -> date | None:
@@ -147,8 +151,8 @@ def grown_since_anchor(record: PatientRecord, min_growth: Decimal,
         series = [m for m in lesion.measurements if day is None or m.date > day]
         if len(series) <= 1:  # a change needs two measurements
             continue
-        nadir = min(mm(m.longest_diameter_mm) for m in series[:-1])
-        latest = mm(series[-1].longest_diameter_mm)
+        nadir = min(m.diameter for m in series[:-1])
+        latest = series[-1].diameter
         if latest - nadir >= min_growth:
             grown[lid] = (nadir, latest)
     return grown

@@ -18,6 +18,7 @@ finding cites references through `cite()`, which refuses a number this registry 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -485,6 +486,7 @@ def reference(number: int) -> Reference:
     return REFERENCES[number]
 
 
+@lru_cache(maxsize=512)  # numbers written in the rules (or a regimen's): the same few per call
 def cite(*numbers: int) -> tuple[int, ...]:
     """Validated, de-duplicated, ascending reference numbers for an option or a warning."""
     unknown = [n for n in numbers if n not in REFERENCES]

@@ -10,7 +10,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from cds_service.model.constants import MEASUREMENT_QUANTUM_MM
+from cds_service.model.patient import (
+    FOCAL_RT_KINDS as FOCAL_RT_KINDS,  # re-exported: the rules import it from here
+)
 from cds_service.model.patient import (
     ConditionFact,
     Lesion,
@@ -31,14 +33,6 @@ from cds_service.model.series import (
     steroids_as_of,
     systemic_as_of,
 )
-
-FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
-
-
-def mm(value: float | int | Decimal) -> Decimal:
-    """A diameter as an exact decimal, rounded to 0.01 mm, so that 1.1 cm is exactly 11 mm and a
-    20 % boundary is not lost to binary floating point."""
-    return Decimal(repr(float(value))).quantize(MEASUREMENT_QUANTUM_MM)
 
 
 def as_float(value: Decimal | None) -> float | None:
@@ -64,7 +58,8 @@ def as_of(record: PatientRecord, on: date) -> PatientRecord:
         kept = tuple(m for m in lesion.measurements if m.date <= on)
         if not kept and lesion.first_seen is not None and lesion.first_seen > on:
             continue
-        lesions.append(replace(lesion, measurements=kept))
+        lesions.append(lesion if len(kept) == len(lesion.measurements)
+                       else replace(lesion, measurements=kept))
     steroids = steroids_as_of(record.steroids, on)
     return replace(
         record,
@@ -142,13 +137,18 @@ def has_prior(record: PatientRecord, *kinds: TreatmentKind) -> bool:
     return bool(treatments_of(record, *kinds))
 
 
+def focal_rt_courses(record: PatientRecord) -> tuple[LocalTreatment, ...]:
+    """`treatments_of(record, *FOCAL_RT_KINDS)`, computed once per record."""
+    return record.focal_rt_courses
+
+
 def focal_rt_lesions(record: PatientRecord) -> frozenset[str]:
     """Lesions inside a previously irradiated focal volume (SRS, FSRT or other focal RT)."""
-    return frozenset(lid for t in treatments_of(record, *FOCAL_RT_KINDS) for lid in t.lesion_ids)
+    return record.focal_rt_lesions
 
 
 def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
-    return frozenset(v for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids)
+    return frozenset(v for t in record.focal_rt_courses for v in t.volume_ids)
 
 
 
@@ -156,7 +156,7 @@ def focal_rt_volumes(record: PatientRecord) -> frozenset[str]:
 
 
 def latest_diameter(lesion: Lesion) -> Decimal | None:
-    return mm(lesion.latest.longest_diameter_mm) if lesion.latest else None
+    return lesion.latest.diameter if lesion.latest else None
 
 
 def lesion_by_id(record: PatientRecord) -> dict[str, Lesion]:

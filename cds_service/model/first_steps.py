@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cds_service.model.assessment import FirstStep, Situation
 from cds_service.model.evidence import cite, span
-from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
+from cds_service.model.facts import FOCAL_RT_KINDS, focal_rt_courses, has_prior
 from cds_service.model.patient import PatientRecord, TreatmentKind
 
 RADIONECROSIS_WORK_UP = "radionecrosis-work-up"
@@ -25,7 +25,7 @@ def radionecrosis_work_up(record: PatientRecord, situation: Situation) -> FirstS
     post-radiation change (a choice: with no lesion grown there is no target to treat yet)."""
     if not (situation.imaging_stable and has_prior(record, TreatmentKind.WBRT, *FOCAL_RT_KINDS)):
         return None
-    cause = ("post-radiation necrosis or oedema" if has_prior(record, *FOCAL_RT_KINDS)
+    cause = ("post-radiation necrosis or oedema" if focal_rt_courses(record)
              else "oedema or post-radiation change")
     return FirstStep(
         code=RADIONECROSIS_WORK_UP,

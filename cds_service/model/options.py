@@ -46,10 +46,10 @@ from cds_service.model.evidence import cite, span
 from cds_service.model.facts import (
     FOCAL_RT_KINDS,
     cm_text,
+    focal_rt_courses,
     has_prior,
     latest_diameter,
     lesion_by_id,
-    treatments_of,
 )
 from cds_service.model.patient import PatientRecord, TreatmentKind
 from cds_service.model.regimens import fsrt_regimens, re_wbrt_regimens, srs_plan, wbrt_regimens
@@ -95,7 +95,7 @@ class _Build:
         every prior volume are first-course SRS/FSRT (review §4.2 [36])."""
         if self.prior_wbrt:
             return True
-        focal = treatments_of(self.record, *FOCAL_RT_KINDS)
+        focal = focal_rt_courses(self.record)
         if not focal:
             return False
         if not lesions:
@@ -448,6 +448,12 @@ def _gate(option: Option, performance: PerformanceStatus, b: _Build) -> Option:
     return option
 
 
+def _ranked(option: Option, rank: int) -> Option:
+    """`replace(option, rank=rank)` without `dataclasses.replace`'s walk over the field
+    definitions, for every option of every call (an Option's fields are all `__init__` fields)."""
+    return Option(**{**vars(option), "rank": rank})
+
+
 def build_options(record: PatientRecord, situation: Situation, performance: PerformanceStatus,
                   regimens: tuple[SystemicRegimen, ...],
                   config: ModelConfig = DEFAULT_CONFIG) -> OptionSet:
@@ -473,5 +479,5 @@ def build_options(record: PatientRecord, situation: Situation, performance: Perf
         else:
             ordered.append(bsc)
     ordered.append(_tumor_board())
-    ranked = tuple(replace(o, rank=i) for i, o in enumerate(ordered, start=1))
+    ranked = tuple(_ranked(o, i) for i, o in enumerate(ordered, start=1))
     return OptionSet(ranked, tuple(b.warnings), tuple(dict.fromkeys(b.missing)))

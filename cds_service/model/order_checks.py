@@ -22,6 +22,7 @@ from datetime import date
 from cds_service.model.anchoring import anchors
 from cds_service.model.assessment import (
     LOCAL_AFTER_SURGERY,
+    NOT_APPLICABLE,
     OrderCorrection,
     OrderFinding,
     Situation,
@@ -232,15 +233,27 @@ def check_hormonal_alone(record: PatientRecord, situation: Situation,
 
 
 def check_orders(record: PatientRecord, drafts: DraftOrders, on: date,
-                 config: ModelConfig = DEFAULT_CONFIG) -> tuple[OrderFinding, ...]:
-    """Findings for the draft orders of one patient on `on`; () outside the population."""
+                 config: ModelConfig = DEFAULT_CONFIG, *,
+                 situation: Situation | None = None) -> tuple[OrderFinding, ...]:
+    """Findings for the draft orders of one patient on `on`; () outside the population.
+
+    situation: the one `assess(record, on, config)` found, when the caller has it (the order
+    hooks assess first, for the cards): it is not classified a second time. A deceased patient's
+    orders are checked as a living patient's — the not-applicable situation `assess` gives them
+    says nothing about their lesions — so that situation is classified again here."""
     view = as_of(record, on)
     if not in_scope(view):
         return ()
-    by_lesion = anchors(view)  # once, for RANO-BM and the growth since each anchor (as assess)
-    situation, _ = classify(view, assess_rano_bm(view, config, by_lesion), config, by_lesion)
+    if situation is None or situation.code == NOT_APPLICABLE:  # (in scope: only the deceased)
+        situation = _classify(view, config)
     findings: list[OrderFinding] = []
     for order in drafts.radiotherapy:
         findings += check_radiotherapy(view, situation, order)
     findings += check_hormonal_alone(view, situation, drafts.medications)
     return tuple(findings)
+
+
+def _classify(view: PatientRecord, config: ModelConfig) -> Situation:
+    """The situation of `view` (cut to the date) as `assess` classifies a living patient."""
+    by_lesion = anchors(view)  # once, for RANO-BM and the growth since each anchor (as assess)
+    return classify(view, assess_rano_bm(view, config, by_lesion), config, by_lesion)[0]

@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from cds_service.model.classify import TreatmentKind, classify_radiotherapy
+from cds_service.model.constants import MEASUREMENT_QUANTUM_MM
 
 
 class Presence(StrEnum):
@@ -123,6 +126,12 @@ class PerformanceScore:
         return self.start or self.date
 
 
+def mm(value: float | int | Decimal) -> Decimal:
+    """A diameter as an exact decimal, rounded to 0.01 mm, so that 1.1 cm is exactly 11 mm and a
+    20 % boundary is not lost to binary floating point."""
+    return Decimal(repr(float(value))).quantize(MEASUREMENT_QUANTUM_MM)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One longest-diameter measurement of one lesion, always in millimetres."""
@@ -130,6 +139,12 @@ class Measurement:
     date: date
     longest_diameter_mm: float
     source: str
+    # the diameter as `mm` reads it, once per measurement: several rules compare the same series
+    # (RANO-BM, the growth since each anchor, the SRS dose by diameter)
+    diameter: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "diameter", mm(self.longest_diameter_mm))  # (frozen)
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,9 @@ class Lesion:
     @property
     def latest(self) -> Measurement | None:
         return self.measurements[-1] if self.measurements else None
+
+
+FOCAL_RT_KINDS = (TreatmentKind.SRS, TreatmentKind.FSRT, TreatmentKind.OTHER_RT)
 
 
 @dataclass(frozen=True)
@@ -296,7 +314,17 @@ class PatientRecord:
             years -= 1
         return years
 
-    @property
+    @cached_property  # many rules ask, once per record: SRS/FSRT courses decide re-irradiation
+    def focal_rt_courses(self) -> tuple[LocalTreatment, ...]:
+        """The focal radiotherapy courses (SRS, FSRT, other focal RT), in record order."""
+        return tuple(t for t in self.treatments if t.kind in FOCAL_RT_KINDS)
+
+    @cached_property
+    def focal_rt_lesions(self) -> frozenset[str]:
+        """Lesions inside a previously irradiated focal volume (SRS, FSRT or other focal RT)."""
+        return frozenset(lid for t in self.focal_rt_courses for lid in t.lesion_ids)
+
+    @cached_property  # several rules ask; a record is never changed (`as_of` makes a new one)
     def last_local_treatment(self) -> LocalTreatment | None:
         latest = max(((t.date, t) for t in self.treatments if t.date is not None),
                      key=lambda dated: dated[0], default=None)

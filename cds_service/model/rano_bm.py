@@ -29,7 +29,7 @@ from decimal import Decimal
 from cds_service.model.anchoring import Anchor, anchors, first_measured, new_lesions
 from cds_service.model.assessment import LesionResponse, RanoBm
 from cds_service.model.constants import DEFAULT_CONFIG, RANO_CONFIRMATION_DAYS, ModelConfig
-from cds_service.model.facts import as_float, mm, on_immunotherapy, reference_date
+from cds_service.model.facts import as_float, on_immunotherapy, reference_date
 from cds_service.model.patient import Lesion, PatientRecord, SteroidTrend
 from cds_service.model.vocabulary import RanoCategory
 
@@ -57,7 +57,7 @@ def _series_after(lesion: Lesion, after: date | None) -> Sizes:
     sizes: Sizes = {}
     for m in lesion.measurements:
         if after is None or m.date > after:
-            sizes[m.date] = mm(m.longest_diameter_mm)  # the later entry of a duplicated date wins
+            sizes[m.date] = m.diameter  # the later entry of a duplicated date wins
     return sizes
 
 
@@ -89,8 +89,8 @@ class Cohort:
     pd_reasons: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.baseline = min(d for s in self.series.values() for d in s)
-        self.latest_scan = max(d for s in self.series.values() for d in s)
+        scans = sorted({d for s in self.series.values() for d in s})
+        self.baseline, self.latest_scan = scans[0], scans[-1]
         at_baseline = {lid: s[self.baseline] for lid, s in self.series.items()
                        if self.baseline in s and s[self.baseline] >= self.config.rano_measurable_min_mm}
         ranked = sorted(at_baseline, key=lambda lid: (-at_baseline[lid], lid))
@@ -100,7 +100,6 @@ class Cohort:
         if len(ranked) > len(self.targets):
             self.reasons.append(f"{len(ranked)} measurable lesions: the {len(self.targets)} "
                                 "largest are targets")
-        scans = sorted({d for s in self.series.values() for d in s})
         complete = [d for d in scans if all(d in self.series[t] for t in self.targets)]
         self.sld = {d: sum((self.series[t][d] for t in self.targets), Decimal(0)) for d in complete}
         self.current_date = complete[-1] if complete else self.baseline

@@ -9,6 +9,8 @@ either way) and name the missing receptor otherwise.
 
 from __future__ import annotations
 
+from functools import cache
+
 from cds_service.model.patient import PatientRecord, ReceptorStatus
 from cds_service.model.vocabulary import SubtypeCode
 
@@ -32,6 +34,7 @@ def _subtype(her2: bool, er: bool, pr: bool) -> SubtypeCode:
     return SubtypeCode.LUMINAL_A if er or pr else SubtypeCode.TRIPLE_NEGATIVE
 
 
+@cache  # a pure function of three statuses (a few dozen combinations): each computed once
 def possible_subtypes(her2: ReceptorStatus | str, er: ReceptorStatus | str,
                       pr: ReceptorStatus | str) -> frozenset[SubtypeCode]:
     """Every subtype the known results allow, trying each value an unsettled receptor could take."""

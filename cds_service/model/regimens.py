@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from cds_service.model.assessment import Regimen
 from cds_service.model.constants import (
@@ -51,6 +52,7 @@ class SrsPlan:
     unknown_size: tuple[str, ...]  # lesions without a diameter on record
 
 
+@cache  # constants of Table 1 / §4: built once, shared (a tuple of frozen values)
 def srs_table_regimens() -> tuple[Regimen, ...]:
     """The whole table, not mapped to a lesion (when no diameter is known)."""
     out = []
@@ -84,6 +86,7 @@ def srs_plan(diameters: dict[str, Decimal | None]) -> SrsPlan:
     return SrsPlan(tuple(regimens), tuple(dosed), tuple(too_large), tuple(unknown))
 
 
+@cache  # constants of Table 1 / §4: built once, shared (a tuple of frozen values)
 def fsrt_regimens() -> tuple[Regimen, ...]:
     """5 x 6 Gy (review Figure 1) first, then the ends of 3 x 7-9 Gy and 5 x 5-7 Gy."""
     total, fractions = FSRT_FIGURE_1_REGIMEN
@@ -94,10 +97,12 @@ def fsrt_regimens() -> tuple[Regimen, ...]:
     return tuple(out)
 
 
+@cache  # constants of Table 1 / §4: built once, shared (a tuple of frozen values)
 def wbrt_regimens() -> tuple[Regimen, ...]:
     return tuple(Regimen(t, f, note=f"{f} x {t / f:g} Gy") for t, f in WBRT_REGIMENS)
 
 
+@cache  # constants of Table 1 / §4: built once, shared (a tuple of frozen values)
 def re_wbrt_regimens() -> tuple[Regimen, ...]:
     total, fractions = RE_WBRT_REGIMEN
     return (Regimen(total, fractions, note=f"{fractions} x {total / fractions:g} Gy, "

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from cds_service.model.assessment import Option, PerformanceStatus, Situation, Warning
 from cds_service.model.constants import (
     PRN_CRUDE_MEDIAN_PERCENT,
@@ -12,7 +14,7 @@ from cds_service.model.constants import (
     V40GY_PRN_PROBABILITY,
 )
 from cds_service.model.evidence import cite, span
-from cds_service.model.facts import FOCAL_RT_KINDS, focal_rt_lesions, has_prior
+from cds_service.model.facts import focal_rt_courses, focal_rt_lesions
 from cds_service.model.patient import PatientRecord
 from cds_service.model.performance import choose_score
 from cds_service.model.situation import Progression
@@ -22,6 +24,7 @@ from cds_service.model.vocabulary import OptionCode, Severity, WarningCode
 FOCAL_OPTIONS = (OptionCode.SRS, OptionCode.FSRT)
 
 
+@cache  # the review's figures (constants): worded once
 def composite_dose_figures() -> tuple[str, str]:
     volumes = " / ".join(f"{v:g}" for v, _ in V40GY_PRN_PROBABILITY)
     risks = " / ".join(f"{p}" for _, p in V40GY_PRN_PROBABILITY)
@@ -49,7 +52,7 @@ def _possibly_in_field(record: PatientRecord, situation: Situation,
                        progression: Progression) -> bool:
     """Progression inside a prior SRS/FSRT volume, or whose position relative to one is not
     established (clinical-model §10: the safe reading)."""
-    if not has_prior(record, *FOCAL_RT_KINDS):
+    if not focal_rt_courses(record):
         return False
     return bool(in_field_lesions(record, situation, progression)
                 or progression.in_field_volumes or situation.position_unknown)
@@ -73,7 +76,7 @@ def radionecrosis_risk(record: PatientRecord, situation: Situation, progression:
     if not any(o.code in FOCAL_OPTIONS and o.reirradiation for o in options):
         return None
     v40, crude = composite_dose_figures()
-    if has_prior(record, *FOCAL_RT_KINDS):
+    if focal_rt_courses(record):
         where = (f"Repeat SRS/FSRT of {_where(record, situation, progression)} carries"
                  if _possibly_in_field(record, situation, progression) else
                  "Where a new SRS/FSRT target overlaps a prior SRS/FSRT volume, re-irradiation "

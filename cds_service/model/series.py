@@ -52,16 +52,21 @@ def score_as_of(scores: Sequence[PerformanceScore], on: date, higher_is_better: 
 
 
 # --- Receptors -----------------------------------------------------------------------------------
+def _reading_day(reading: ReceptorReading) -> date:
+    """`_sort_day(reading.when)` in one call (every receptor is re-read on every assessment)."""
+    return reading.start or reading.date or date.min
+
+
 def receptor_from(results: Sequence[ReceptorReading]) -> tuple[Receptor, bool]:
     """(receptor, conflict) from every result of one marker: the latest result; on the same day a
     definitive result beats an equivocal one, and two definitive results that disagree leave the
     status unknown (conflict True). `readings` keeps every definitive result, oldest first."""
-    ordered = tuple(sorted(results, key=lambda r: _sort_day(r.when)))
+    ordered = tuple(sorted(results, key=_reading_day))
     readings = tuple(r for r in ordered if r.status is not ReceptorStatus.EQUIVOCAL)
     if not ordered:
         return Receptor(ReceptorStatus.UNKNOWN, results=ordered), False
-    last_day = _sort_day(ordered[-1].when)
-    same_day = [r for r in ordered if _sort_day(r.when) == last_day]
+    last_day = _reading_day(ordered[-1])
+    same_day = [r for r in ordered if _reading_day(r) == last_day]
     winners = [r for r in same_day if r.status is not ReceptorStatus.EQUIVOCAL] or same_day
     outcomes = {r.status for r in winners}
     conflict = len(outcomes) > 1

@@ -39,14 +39,13 @@ from cds_service.model.assessment import (
 )
 from cds_service.model.constants import DEFAULT_CONFIG, ModelConfig
 from cds_service.model.facts import (
-    FOCAL_RT_KINDS,
     cm_text,
+    focal_rt_courses,
     focal_rt_lesions,
     has_prior,
     in_scope,
     on_immunotherapy,
     reference_date,
-    treatments_of,
 )
 from cds_service.model.patient import (
     DiseaseStatus,
@@ -129,7 +128,7 @@ def _about_the_brain(record: PatientRecord, status: DiseaseStatus) -> bool:
 
 
 def _status_evidence(record: PatientRecord, after: date, found: Progression) -> None:
-    focal_volumes = {v: t for t in treatments_of(record, *FOCAL_RT_KINDS) for v in t.volume_ids}
+    focal_volumes = {v: t for t in focal_rt_courses(record) for v in t.volume_ids}
     for status in record.disease_statuses:
         if status.trend is not Trend.WORSENED:
             continue
@@ -266,7 +265,7 @@ class Position:
 
 
 def _focal_courses_text(record: PatientRecord) -> str:
-    courses = [t for t in treatments_of(record, *FOCAL_RT_KINDS) if targets_unknown(t)]
+    courses = [t for t in focal_rt_courses(record) if targets_unknown(t)]
     return ", ".join(dict.fromkeys(
         f"{t.kind.value.upper()} {t.date.isoformat() if t.date else 'undated'}" for t in courses))
 
@@ -276,7 +275,7 @@ def localise(record: PatientRecord, found: Progression) -> Position:
     Outside: a new lesion, a lesion named by a *distant* status, or — when every SRS/FSRT course
     names its targets — a lesion none of them names. Anything else is not established: never
     "outside" by default; the missing link is named (clinical-model §10)."""
-    if not has_prior(record, *FOCAL_RT_KINDS):
+    if not focal_rt_courses(record):
         return Position(outside=tuple(sorted(found.lesions)))
     on_record = {lesion.id for lesion in record.lesions}
     if (not found.lesions and not found.in_field_volumes and not found.distant and on_record
@@ -315,7 +314,7 @@ def _progressive_code(record: PatientRecord, found: Progression, position: Posit
     if (position.inside or found.in_field_volumes or position.unknown
             or position.every_lesion_in_field):
         return LOCAL_AFTER_SRS_IN_FIELD
-    if has_prior(record, *FOCAL_RT_KINDS):
+    if focal_rt_courses(record):
         return LOCAL_AFTER_SRS_OUT_OF_FIELD
     if prior_wbrt:
         return LOCAL_AFTER_WBRT

@@ -136,6 +136,11 @@ EVIDENCE_RANKING: tuple[tuple[str, str], ...] = (
      "[65]"),
 )
 
+# What each rule offers: constants, built once (a regimen's entry never depends on the patient).
+OFFERED: dict[str, SystemicRegimen] = {
+    r.code: SystemicRegimen(code=r.code, title=r.title, references=r.references,
+                            investigational=r.investigational, note=r.note) for r in REGIMENS}
+
 HER2_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is her2_positive)
 CDK46_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is _hr_positive_her2_negative)
 TRIPLE_NEGATIVE_REGIMENS = frozenset(r.code for r in REGIMENS if r.applies is _triple_negative)
@@ -168,8 +173,7 @@ def systemic_regimens(record: PatientRecord, situation: Situation
             continue
         if failing_line and rule.drugs and frozenset(rule.drugs) <= current:
             continue
-        out.append(SystemicRegimen(code=rule.code, title=rule.title, references=rule.references,
-                                   investigational=rule.investigational, note=rule.note))
+        out.append(OFFERED[rule.code])
     return tuple(out), tuple(missing)
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.model.facts import mm
+from cds_service.model.patient import mm
 from cds_service.model.regimens import (
     fsrt_regimens,
     re_wbrt_regimens,
