@@ -143,11 +143,20 @@ def _parse(text: str, max_depth: int) -> Any:
     return body
 
 
+def _not_a_json_number(literal: str) -> Any:
+    raise ValueError(f"{literal} is not a JSON number (RFC 8259)")
+
+
+# Python's parser takes NaN, Infinity and -Infinity, which JSON has no place for: a NaN reaching
+# the model made every comparison fail (a 500), an infinity a size no scan ever measured.
+_DECODER = json.JSONDecoder(parse_constant=_not_a_json_number)
+
+
 def _loads_uncollected(text: str) -> Any:
-    """json.loads with the collector paused (module doc)."""
+    """The JSON text parsed with the collector paused (module doc)."""
     COLLECTOR_PAUSE.pause()
     try:
-        return json.loads(text)
+        return _DECODER.decode(text)
     finally:
         COLLECTOR_PAUSE.resume()
 
