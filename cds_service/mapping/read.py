@@ -34,7 +34,11 @@ def items(value: Any) -> list[Any]:
 
 
 def objs(value: Any) -> list[Json]:
-    return [v for v in items(value) if type(v) is dict or isinstance(v, Mapping)]
+    if not isinstance(value, list):  # items(value), without the call
+        if value is None:
+            return []
+        value = [value]
+    return [v for v in value if type(v) is dict or isinstance(v, Mapping)]
 
 
 def text(value: Any) -> str | None:
@@ -73,12 +77,19 @@ _HISTORY = re.compile(r"/_history/[^/]*$")
 
 def ref_key(reference: Any) -> str | None:
     """Normalise a Reference (or its .reference string) to "Type/id", "#id" or "urn:uuid:..."."""
-    value = text(obj(reference).get("reference")) if isinstance(reference, Mapping) else text(
-        reference)
+    if type(reference) is dict:  # the common case, without the Mapping ABC check
+        value = text(reference.get("reference"))
+    elif isinstance(reference, Mapping):
+        value = text(obj(reference).get("reference"))
+    else:
+        value = text(reference)
     if value is None:
         return None
     if value.startswith("#") or value.startswith("urn:"):
         return value
+    if value.count("/") == 1 and "?" not in value:
+        # "Type/id", the usual reference: nothing to cut, it is its own key when both are given
+        return value if value[0] != "/" and value[-1] != "/" else None
     value = value.split("?", 1)[0].rstrip("/")
     if "/_history/" in value:
         value = _HISTORY.sub("", value)
@@ -190,9 +201,10 @@ def value_of(element: Json, *kinds: str) -> Any:
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(T.*)?$")
 
 
-@dataclass(frozen=True)
-class FhirDate:
-    """A FHIR date/dateTime with its precision; `start` is the first day it can mean."""
+class FhirDate(NamedTuple):
+    """A FHIR date/dateTime with its precision; `start` is the first day it can mean. A
+    NamedTuple rather than a frozen dataclass, as `Code`: every mapper reads dates, and a tuple is
+    built without the dataclass's per-field `object.__setattr__`."""
 
     start: date
     precision: str  # "year" | "month" | "day"
@@ -210,6 +222,18 @@ def parse_date(value: Any) -> FhirDate | None:
     raw = text(value)
     if raw is None:
         return None
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
+        # A date with a day and no time, the usual value: `date.fromisoformat` reads it in C. It
+        # takes only ASCII digits there, so anything it refuses goes the general way below.
+        try:
+            return FhirDate(date.fromisoformat(raw), "day", raw)
+        except ValueError:
+            pass
+    return _parse_date(raw)
+
+
+def _parse_date(raw: str) -> FhirDate | None:
+    """`parse_date` of a stripped, non-empty string, by the pattern of FHIR's date types."""
     match = _DATE.match(raw)
     if not match:
         return None
