@@ -41,10 +41,6 @@ def is_volume(body: Json) -> bool:
         body.get("morphology"), codes.SNOMED, codes.VOLUME_MORPHOLOGY)
 
 
-def is_tumor_profile(body: Json) -> bool:
-    return has_profile(body, codes.TUMOR_PROFILE_SUFFIX) and not is_volume(body)
-
-
 def in_brain(body: Json, cns_condition_refs: frozenset[str] = frozenset()) -> bool | None:
     """True/False from the location code; a Tumor whose related Condition is a brain metastasis
     is in the brain too. None when nothing tells (no location we know, no such Condition)."""
@@ -136,8 +132,11 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
     for body in index.of_type("BodyStructure"):
         if is_volume(body):
             volumes[reference_of(body)] = body
-        elif is_tumor_profile(body) and in_brain(body, cns_condition_refs):
-            add_tumor(body)
+        elif has_profile(body, codes.TUMOR_PROFILE_SUFFIX):  # a Tumor (and not a volume)
+            brain = in_brain(body, cns_condition_refs)
+            placed[id(body)] = (brain, False)  # placement(body), for the sizes that name it
+            if brain:
+                add_tumor(body)
 
     for observation in index.observations_coded(codes.TUMOR_SIZE_CODE):
         if codes.TUMOR_SIZE_CODE not in index.loinc(observation):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping import codes
-from cds_service.mapping.context import Notes, ResourceIndex
+from cds_service.mapping.context import Notes, ResourceIndex, loinc_codes_read
 from cds_service.mapping.read import (
     FhirDate,
     Json,
@@ -68,8 +68,8 @@ def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     results: list[ReceptorResult] = []
     for observation in index.observations_coded(*codes.RECEPTOR_RESULT_CODES,
                                                 *codes.RECEPTOR_PERCENT_CODES, with_components=True):
-        if not (observation.get("component") or _is_receptor(index.loinc(observation))):
-            continue  # neither a receptor result nor a panel (the LOINC codes read once a call)
+        if not (_is_receptor(index.loinc(observation)) or _has_receptor_component(observation)):
+            continue  # neither a receptor result nor a receptor panel: a tumour size, say
         found = notes.guard(observation, _receptor_result_list, observation, notes)
         results.extend(found or ())
     chosen = {m: receptor_from([_reading(r) for r in results if r.marker == m])
@@ -116,9 +116,18 @@ def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResul
                              specimen_of(observation))
 
 
+_RECEPTOR_CODES = frozenset({*codes.RECEPTOR_RESULT_CODES, *codes.RECEPTOR_PERCENT_CODES})
+
+
 def _is_receptor(loincs: Iterable[str]) -> bool:
-    return any(c in codes.RECEPTOR_RESULT_CODES or c in codes.RECEPTOR_PERCENT_CODES
-               for c in loincs)
+    return not _RECEPTOR_CODES.isdisjoint(loincs)
+
+
+def _has_receptor_component(observation: Json) -> bool:
+    """Whether a component is a receptor result, as `_receptor_results` reads the components
+    (which it then reads again, with their codes in order, for the few that are)."""
+    return any(_is_receptor(loinc_codes_read(c.get("code")))
+               for c in objs(observation.get("component")))
 
 
 def _read_result(element: Json, loincs: list[str]) -> tuple[str, str | None, str]:

@@ -9,8 +9,7 @@ path) keeps a 60-resource patient in the low milliseconds; see docs/fhir-mapping
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -67,8 +66,10 @@ def integer(value: Any) -> int | None:
 # --- Identity and references ---------------------------------------------------------------------
 def reference_of(resource: Json) -> str:
     """"Type/id" of a resource (the provenance string of every fact)."""
-    rtype = text(resource.get("resourceType")) or "Resource"
-    rid = text(resource.get("id"))
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    # text() of each, inline for exact strings (every mapper names its sources this way)
+    rtype = (rtype.strip() if type(rtype) is str else text(rtype)) or "Resource"
+    rid = rid.strip() if type(rid) is str else text(rid)
     return f"{rtype}/{rid}" if rid else f"{rtype}/(no id)"
 
 
@@ -126,13 +127,26 @@ class Code(NamedTuple):
         return f"{self.system_uri}|{self.code}"
 
 
-def codings(concept: Any) -> Iterator[Code]:
+def codings(concept: Any) -> list[Code]:
+    """The codings of a CodeableConcept that have a code, as `Code`s (a list: every caller reads
+    them all, or the first, of a concept's few codings)."""
+    found = []
     for coding in objs(obj(concept).get("coding")):
         code = text(coding.get("code"))
         if code is None:
             continue
         uri = text(coding.get("system")) or ""
-        yield Code(system_key(uri), code, text(coding.get("display")), uri)
+        found.append(Code(system_key(uri), code, text(coding.get("display")), uri))
+    return found
+
+
+def _first_code(concept: Any) -> str | None:
+    """`codings(concept)[0].code` (None without one), without building the `Code`s."""
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is not None:
+            return code
+    return None
 
 
 def loinc_codes(concept: object) -> list[str]:
@@ -149,7 +163,10 @@ def loinc_codes(concept: object) -> list[str]:
 def concept_words(concept: Any) -> str:
     """Text and displays of a CodeableConcept, for name matching."""
     c = obj(concept)
-    parts = [text(c.get("text"))] + [k.display for k in codings(c)]
+    parts = [text(c.get("text"))]
+    for coding in objs(c.get("coding")):  # the displays of `codings(c)`, without their `Code`s
+        if text(coding.get("code")) is not None:
+            parts.append(text(coding.get("display")))
     return " ".join(p for p in parts if p)
 
 
@@ -168,9 +185,8 @@ def status_code(value: Any) -> str | None:
     """A code element (status) or the first code of a CodeableConcept (clinicalStatus)."""
     if isinstance(value, str):
         return value.strip().lower() or None
-    for coding in codings(value):
-        return coding.code.lower()
-    return None
+    code = _first_code(value)
+    return code.lower() if code is not None else None
 
 
 # --- Extensions ----------------------------------------------------------------------------------
@@ -284,8 +300,9 @@ def last_updated(resource: Json) -> datetime | None:
 
 
 # --- Quantities ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
+    """A NamedTuple, as `FhirDate`: built for every size and dose read."""
+
     value: float
     unit: str | None  # UCUM code when given, else the unit text (lower-cased)
 

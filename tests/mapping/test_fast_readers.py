@@ -12,9 +12,44 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service.mapping.read import FhirDate, _parse_date, items, objs, parse_date, ref_key, text
+from cds_service.mapping import codes
+from cds_service.mapping.context import Notes
+from cds_service.mapping.observations import (
+    _has_receptor_component,
+    _is_receptor,
+    _receptor_result_list,
+)
+from cds_service.mapping.read import (
+    FhirDate,
+    _parse_date,
+    codings,
+    concept_words,
+    items,
+    loinc_codes,
+    obj,
+    objs,
+    parse_date,
+    ref_key,
+    status_code,
+    text,
+)
+from tests.mapping.test_unread_resources import CONCEPTS, LOINC_URI
 
 _HISTORY = re.compile(r"/_history/[^/]*$")
+CONCEPTS_WITH_TEXT = st.one_of(
+    CONCEPTS,
+    st.builds(lambda c, t, d: {**c, "text": t, "coding": [{**k, "display": d} for k in c["coding"]]},
+              st.builds(lambda cs: {"coding": cs}, st.lists(
+                  st.fixed_dictionaries({"code": st.sampled_from(["A", " b ", "", None, 5])}),
+                  max_size=3)),
+              st.sampled_from(["Text", " ", None, 3]), st.sampled_from(["Shown", "", None, 2])),
+)
+RECEPTOR_CONCEPTS = st.builds(
+    lambda cs: {"coding": [{"system": s, "code": c} for s, c in cs]},
+    st.lists(st.tuples(st.sampled_from([LOINC_URI, "http://loinc.org/", "http://snomed.info/sct"]),
+                       st.sampled_from([*sorted(codes.RECEPTOR_RESULT_CODES),
+                                        *sorted(codes.RECEPTOR_PERCENT_CODES), "21889-1",
+                                        "33728-7"])), max_size=2))
 
 DATE_CHARS = st.sampled_from(list("0123456789-T:Z+W ./") + ["٢", "５", "\n"])
 DATES = st.one_of(
@@ -92,3 +127,41 @@ def test_ref_key_is_the_general_reading(reference):
                        st.sampled_from([{}, {"a": 1}, MappingProxyType({"c": 3})])))
 def test_objs_is_items_filtered(value):
     assert objs(value) == [v for v in items(value) if isinstance(v, (dict, MappingProxyType))]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(concept=CONCEPTS_WITH_TEXT)
+def test_status_code_and_concept_words_read_as_codings(concept):
+    """Both read a concept's codings without building `Code`s: the answers `codings()` gives."""
+    found = codings(concept)
+    if not isinstance(concept, str):  # a string is a code element, read as itself
+        assert status_code(concept) == (found[0].code.lower() if found else None)
+    parts = [text(obj(concept).get("text")), *(c.display for c in found)]
+    assert concept_words(concept) == " ".join(p for p in parts if p)
+
+
+@st.composite
+def receptor_observations(draw: st.DrawFn) -> dict[str, Any]:
+    observation: dict[str, Any] = {"resourceType": "Observation", "id": "o1",
+                                   "status": draw(st.sampled_from(["final", "cancelled"])),
+                                   "code": draw(RECEPTOR_CONCEPTS)}
+    component = draw(st.one_of(
+        st.lists(st.builds(lambda c, v: {"code": c, **v}, RECEPTOR_CONCEPTS,
+                           st.sampled_from([{}, {"valueString": "positive"}])), max_size=3),
+        st.sampled_from([None, [], "x", {}, [None], {"code": {"coding": [
+            {"system": LOINC_URI, "code": "48676-1"}]}}])))
+    if component is not None:
+        observation["component"] = component
+    return observation
+
+
+@settings(max_examples=1000, deadline=None)
+@given(observation=receptor_observations())
+def test_an_observation_passed_over_has_no_receptor_result(observation):
+    """`map_receptors` reads only the Observations coded as a receptor result or with a component
+    that is one: any other would give no result and no note."""
+    notes = Notes()
+    results = _receptor_result_list(observation, notes)
+    read = _is_receptor(loinc_codes(observation["code"])) or _has_receptor_component(observation)
+    if not read:
+        assert results == [] and notes.skipped == ()
