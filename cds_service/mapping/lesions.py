@@ -139,8 +139,6 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
                 add_tumor(body)
 
     for observation in index.observations_coded(codes.TUMOR_SIZE_CODE):
-        if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
-            continue
         notes.guard(observation, _add_size, observation, index, notes, builders, lesion_of_body,
                     add_tumor, placement)
 

@@ -36,6 +36,7 @@ _STATUS = {
     codes.NEGATIVE: ReceptorStatus.NEGATIVE,
     codes.EQUIVOCAL: ReceptorStatus.EQUIVOCAL,
 }
+_RECEPTOR_CODES = frozenset({*codes.RECEPTOR_RESULT_CODES, *codes.RECEPTOR_PERCENT_CODES})
 
 
 def usable(observation: Json, notes: Notes) -> bool:
@@ -66,9 +67,9 @@ class Receptors:
 
 def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     results: list[ReceptorResult] = []
-    for observation in index.observations_coded(*codes.RECEPTOR_RESULT_CODES,
-                                                *codes.RECEPTOR_PERCENT_CODES, with_components=True):
-        if not (_is_receptor(index.loinc(observation)) or _has_receptor_component(observation)):
+    coded = {id(o) for o in index.observations_coded(*_RECEPTOR_CODES)}  # a receptor result
+    for observation in index.observations_coded(*_RECEPTOR_CODES, with_components=True):
+        if not (id(observation) in coded or _has_receptor_component(observation)):
             continue  # neither a receptor result nor a receptor panel: a tumour size, say
         found = notes.guard(observation, _receptor_result_list, observation, notes)
         results.extend(found or ())
@@ -114,9 +115,6 @@ def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResul
             continue
         yield ReceptorResult(marker, result, when, reference_of(observation),
                              specimen_of(observation))
-
-
-_RECEPTOR_CODES = frozenset({*codes.RECEPTOR_RESULT_CODES, *codes.RECEPTOR_PERCENT_CODES})
 
 
 def _is_receptor(loincs: Iterable[str]) -> bool:
@@ -204,8 +202,6 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale
     """Every usable score, oldest first (`series.latest_score` picks the one that counts)."""
     scores: list[PerformanceScore] = []
     for observation in index.observations_coded(scale.loinc):
-        if scale.loinc not in index.loinc(observation):
-            continue
         if not usable(observation, notes):
             continue
         value = notes.guard(observation, _score, observation, scale)
