@@ -58,11 +58,13 @@ class ResourceIndex:
         self._coded: dict[str, list[int]] | None = None  # observations_coded's table, once
         by_type, by_ref = self.by_type, self.by_ref
         for resource in self.all:
-            rtype = text(resource.get("resourceType"))
+            rtype = resource.get("resourceType")  # text() of it, inline for an exact string
+            rtype = (rtype.strip() or None) if type(rtype) is str else text(rtype)
             if rtype is None:
                 continue
             by_type[rtype].append(resource)
-            rid = text(resource.get("id"))
+            rid = resource.get("id")
+            rid = rid.strip() if type(rid) is str else text(rid)  # text(), as its truth
             if rid and (ref := f"{rtype}/{rid}") not in by_ref:  # reference_of(resource)
                 by_ref[ref] = resource
 
