@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cds_service.mapping import codes
-from cds_service.mapping.context import Notes, ResourceIndex
-from cds_service.mapping.observations import loinc_codes, usable
+from cds_service.mapping.context import Notes, ResourceIndex, loinc_codes_read
+from cds_service.mapping.observations import usable
 from cds_service.mapping.read import (
     Json,
     codings,
@@ -201,7 +201,7 @@ def _add_size(observation: Json, index: ResourceIndex, notes: Notes,
 
 def _longest_diameter_mm(observation: Json) -> tuple[float | None, str]:
     component = next((c for c in objs(observation.get("component"))
-                      if codes.LONGEST_DIMENSION_CODE in loinc_codes(c.get("code"))), None)
+                      if codes.LONGEST_DIMENSION_CODE in loinc_codes_read(c.get("code"))), None)
     # mCODE puts the size in component 33728-7; some senders use value[x] of 21889-1 itself
     source = component if component is not None else observation
     if "valueQuantity" not in source:

@@ -23,6 +23,8 @@ EMPTY: Json = {}
 def obj(value: Any) -> Json:
     if type(value) is dict:  # the common case, without the Mapping ABC check
         return value
+    if value is None:  # an absent element (as common): the ABC check is the slow part
+        return EMPTY
     return value if isinstance(value, Mapping) else EMPTY
 
 

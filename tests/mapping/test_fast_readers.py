@@ -21,6 +21,7 @@ from cds_service.mapping.observations import (
     _receptor_result_list,
 )
 from cds_service.mapping.read import (
+    EMPTY,
     Code,
     FhirDate,
     _parse_date,
@@ -130,6 +131,7 @@ def test_ref_key_is_the_general_reading(reference):
                        st.sampled_from([{}, {"a": 1}, MappingProxyType({"c": 3})])))
 def test_objs_is_items_filtered(value):
     assert objs(value) == [v for v in items(value) if isinstance(v, (dict, MappingProxyType))]
+    assert obj(value) is (value if isinstance(value, (dict, MappingProxyType)) else EMPTY)
 
 
 @settings(max_examples=1000, deadline=None)
