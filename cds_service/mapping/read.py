@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from cds_service.mapping.codes import LOINC, SYSTEM_KEYS, system_key
+from cds_service.mapping.codes import LOINC, system_key
 
 Json = Mapping[str, Any]
-_new_tuple = tuple.__new__
 EMPTY: Json = {}
 
 
@@ -135,15 +134,11 @@ def codings(concept: Any) -> list[Code]:
     them all, or the first, of a concept's few codings)."""
     found = []
     for coding in objs(obj(concept).get("coding")):
-        code, uri, display = coding.get("code"), coding.get("system"), coding.get("display")
-        # text() of each, inline for exact strings
-        code = (code.strip() or None) if type(code) is str else text(code)
+        code = text(coding.get("code"))
         if code is None:
             continue
-        uri = uri.strip() if type(uri) is str else (text(uri) or "")
-        display = (display.strip() or None) if type(display) is str else text(display)
-        found.append(_new_tuple(Code, (SYSTEM_KEYS.get(uri) or system_key(uri), code, display,
-                                       uri)))  # Code(...), without its Python-level __new__
+        uri = text(coding.get("system")) or ""
+        found.append(Code(system_key(uri), code, text(coding.get("display")), uri))
     return found
 
 
@@ -198,12 +193,8 @@ def status_code(value: Any) -> str | None:
 
 # --- Extensions ----------------------------------------------------------------------------------
 def extensions(element: Any, url_suffix: str) -> list[Json]:
-    found = []
-    for extension in objs(obj(element).get("extension")):
-        url = extension.get("url")  # text() of it, inline for an exact string
-        if (url.strip() if type(url) is str else (text(url) or "")).endswith(url_suffix):
-            found.append(extension)
-    return found
+    return [e for e in objs(obj(element).get("extension"))
+            if (text(e.get("url")) or "").endswith(url_suffix)]
 
 
 def sub_extension(extension: Json, name: str) -> Json | None:

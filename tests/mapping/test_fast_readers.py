@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.mapping import codes
-from cds_service.mapping.codes import system_key
 from cds_service.mapping.context import Notes
 from cds_service.mapping.observations import (
     _has_receptor_component,
@@ -22,12 +21,10 @@ from cds_service.mapping.observations import (
 )
 from cds_service.mapping.read import (
     EMPTY,
-    Code,
     FhirDate,
     _parse_date,
     codings,
     concept_words,
-    extensions,
     items,
     loinc_codes,
     obj,
@@ -171,39 +168,3 @@ def test_an_observation_passed_over_has_no_receptor_result(observation):
     if not read:
         assert results == [] and notes.skipped == ()
 
-
-class Text(str):
-    """A str subclass: read through text(), not the exact-str path."""
-
-
-FIELD_TEXT = st.sampled_from(["A", " b ", "", "  ", None, 5, Text(" c "), Text(""),
-                              "http://loinc.org", " http://snomed.info/sct/", Text("http://loinc.org"),
-                              "urn:oid:2.16.840.1.113883.6.96", "http://example.org"])
-
-
-@st.composite
-def coded_elements(draw: st.DrawFn) -> Any:
-    codings_ = []
-    for _ in range(draw(st.integers(0, 3))):
-        coding = {k: v for k in ("code", "system", "display")
-                  if (v := draw(FIELD_TEXT)) is not None}
-        codings_.append(MappingProxyType(coding) if draw(st.integers(0, 5)) == 0 else coding)
-    extension = [{"url": draw(FIELD_TEXT)} for _ in range(draw(st.integers(0, 2)))]
-    return draw(st.sampled_from([
-        {"coding": codings_, "extension": extension},
-        MappingProxyType({"coding": codings_, "extension": extension}),
-        {"coding": codings_[0] if codings_ else None, "extension": "x"},
-        None, "x"]))
-
-
-@settings(max_examples=1000, deadline=None)
-@given(element=coded_elements(), suffix=st.sampled_from(["", "org", "c", "sct/"]))
-def test_codings_and_extensions_are_the_general_reading(element, suffix):
-    general = [Code(system_key(text(c.get("system")) or ""), code, text(c.get("display")),
-                    text(c.get("system")) or "")
-               for c in objs(obj(element).get("coding")) if (code := text(c.get("code")))]
-    assert codings(element) == general
-    assert all(type(c) is Code for c in codings(element))
-    assert extensions(element, suffix) == [
-        e for e in objs(obj(element).get("extension"))
-        if (text(e.get("url")) or "").endswith(suffix)]
