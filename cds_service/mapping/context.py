@@ -53,17 +53,18 @@ class ResourceIndex:
 
     def __init__(self, resources: Iterable[Json]) -> None:
         self.all: list[Json] = list(resources)
-        self._loinc: dict[int, frozenset[str]] = {}  # id(resource) -> LOINC codes of its `code`
         self.by_ref: dict[str, Json] = {}
         self.by_type: dict[str, list[Json]] = defaultdict(list)
         self._coded: dict[str, list[int]] | None = None  # observations_coded's table, once
         by_type, by_ref = self.by_type, self.by_ref
         for resource in self.all:
-            rtype = text(resource.get("resourceType"))
+            rtype = resource.get("resourceType")  # text() of it, inline for an exact string
+            rtype = (rtype.strip() or None) if type(rtype) is str else text(rtype)
             if rtype is None:
                 continue
             by_type[rtype].append(resource)
-            rid = text(resource.get("id"))
+            rid = resource.get("id")
+            rid = rid.strip() if type(rid) is str else text(rid)  # text(), as its truth
             if rid and (ref := f"{rtype}/{rid}") not in by_ref:  # reference_of(resource)
                 by_ref[ref] = resource
 
@@ -74,7 +75,8 @@ class ResourceIndex:
         """The Observations whose `code` holds one of the LOINC codes `loinc` — with
         `with_components`, also every Observation with a (truthy) `component` — in the order of
         `of_type("Observation")`: what a mapper filtering every Observation by its LOINC codes
-        reads, without walking the others (a chart's labs, vital signs...) once per mapper."""
+        reads, without walking the others (a chart's labs, vital signs...) once per mapper.
+        Exactly those: `loinc_set(o.get("code"))` meets `loinc` for each one returned."""
         if self._coded is None:
             self._coded = self._observations_by_loinc()
         positions: set[int] = set()
@@ -89,22 +91,13 @@ class ResourceIndex:
         """Positions in of_type("Observation") by LOINC code (and `_WITH_COMPONENTS`)."""
         coded: dict[str, list[int]] = defaultdict(list)
         for position, observation in enumerate(self.of_type("Observation")):
-            # Not through self.loinc(): its memo would keep a set for every Observation, and
-            # the mappers ask it again only for the few this table gives them.
+            # No set kept per Observation: the table is the whole answer (a mapper does not
+            # read an Observation's codes again to check it).
             for code in loinc_codes_read(observation.get("code")):
                 coded[code].append(position)
             if observation.get("component"):
                 coded[_WITH_COMPONENTS].append(position)
         return coded
-
-    def loinc(self, resource: Json) -> frozenset[str]:
-        """The LOINC codes of `resource.code`, read once per mapping call (every mapper filters
-        every Observation by them). Keyed by id(): the index holds the resources alive."""
-        key = id(resource)
-        found = self._loinc.get(key)
-        if found is None:
-            found = self._loinc[key] = loinc_set(resource.get("code"))
-        return found
 
     def resolve(self, reference: object, container: Json | None = None) -> Json | None:
         """The resource a Reference points to: "#id" in `container`, else "Type/id" here."""

@@ -55,11 +55,12 @@ def medication_info(resource: Json, index: ResourceIndex) -> MedicationInfo:
     """Drugs of medication[x]: the CodeableConcept, or the referenced (or contained) Medication
     with its code and ingredients."""
     concepts = [obj(resource.get("medicationCodeableConcept"))]
-    medication = index.resolve(obj(resource.get("medicationReference")), resource)
-    if medication is not None and medication.get("resourceType") == "Medication":
-        concepts.append(obj(medication.get("code")))
-        concepts += [obj(i.get("itemCodeableConcept")) for i in objs(medication.get("ingredient"))]
-    if "medicationReference" in resource:
+    if "medicationReference" in resource:  # (without one, nothing to resolve)
+        medication = index.resolve(obj(resource.get("medicationReference")), resource)
+        if medication is not None and medication.get("resourceType") == "Medication":
+            concepts.append(obj(medication.get("code")))
+            concepts += [obj(i.get("itemCodeableConcept"))
+                         for i in objs(medication.get("ingredient"))]
         display = text(obj(resource.get("medicationReference")).get("display"))
         if display:
             concepts.append({"text": display})

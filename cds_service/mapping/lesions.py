@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cds_service.mapping import codes
-from cds_service.mapping.context import Notes, ResourceIndex
-from cds_service.mapping.observations import loinc_codes, usable
+from cds_service.mapping.context import Notes, ResourceIndex, loinc_codes_read
+from cds_service.mapping.observations import usable
 from cds_service.mapping.read import (
     Json,
     codings,
@@ -39,10 +39,6 @@ from cds_service.model.patient import Lesion, Measurement
 def is_volume(body: Json) -> bool:
     return has_profile(body, codes.VOLUME_PROFILE_SUFFIX) or has_code(
         body.get("morphology"), codes.SNOMED, codes.VOLUME_MORPHOLOGY)
-
-
-def is_tumor_profile(body: Json) -> bool:
-    return has_profile(body, codes.TUMOR_PROFILE_SUFFIX) and not is_volume(body)
 
 
 def in_brain(body: Json, cns_condition_refs: frozenset[str] = frozenset()) -> bool | None:
@@ -136,12 +132,13 @@ def map_lesions(index: ResourceIndex, notes: Notes, cns_condition_refs: frozense
     for body in index.of_type("BodyStructure"):
         if is_volume(body):
             volumes[reference_of(body)] = body
-        elif is_tumor_profile(body) and in_brain(body, cns_condition_refs):
-            add_tumor(body)
+        elif has_profile(body, codes.TUMOR_PROFILE_SUFFIX):  # a Tumor (and not a volume)
+            brain = in_brain(body, cns_condition_refs)
+            placed[id(body)] = (brain, False)  # placement(body), for the sizes that name it
+            if brain:
+                add_tumor(body)
 
     for observation in index.observations_coded(codes.TUMOR_SIZE_CODE):
-        if codes.TUMOR_SIZE_CODE not in index.loinc(observation):
-            continue
         notes.guard(observation, _add_size, observation, index, notes, builders, lesion_of_body,
                     add_tumor, placement)
 
@@ -204,7 +201,7 @@ def _add_size(observation: Json, index: ResourceIndex, notes: Notes,
 
 def _longest_diameter_mm(observation: Json) -> tuple[float | None, str]:
     component = next((c for c in objs(observation.get("component"))
-                      if codes.LONGEST_DIMENSION_CODE in loinc_codes(c.get("code"))), None)
+                      if codes.LONGEST_DIMENSION_CODE in loinc_codes_read(c.get("code"))), None)
     # mCODE puts the size in component 33728-7; some senders use value[x] of 21889-1 itself
     source = component if component is not None else observation
     if "valueQuantity" not in source:

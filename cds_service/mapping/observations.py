@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cds_service.mapping import codes
-from cds_service.mapping.context import Notes, ResourceIndex
+from cds_service.mapping.context import Notes, ResourceIndex, loinc_codes_read
 from cds_service.mapping.read import (
     FhirDate,
     Json,
@@ -36,6 +36,7 @@ _STATUS = {
     codes.NEGATIVE: ReceptorStatus.NEGATIVE,
     codes.EQUIVOCAL: ReceptorStatus.EQUIVOCAL,
 }
+_RECEPTOR_CODES = frozenset({*codes.RECEPTOR_RESULT_CODES, *codes.RECEPTOR_PERCENT_CODES})
 
 
 def usable(observation: Json, notes: Notes) -> bool:
@@ -66,10 +67,10 @@ class Receptors:
 
 def map_receptors(index: ResourceIndex, notes: Notes) -> Receptors:
     results: list[ReceptorResult] = []
-    for observation in index.observations_coded(*codes.RECEPTOR_RESULT_CODES,
-                                                *codes.RECEPTOR_PERCENT_CODES, with_components=True):
-        if not (observation.get("component") or _is_receptor(index.loinc(observation))):
-            continue  # neither a receptor result nor a panel (the LOINC codes read once a call)
+    coded = {id(o) for o in index.observations_coded(*_RECEPTOR_CODES)}  # a receptor result
+    for observation in index.observations_coded(*_RECEPTOR_CODES, with_components=True):
+        if not (id(observation) in coded or _has_receptor_component(observation)):
+            continue  # neither a receptor result nor a receptor panel: a tumour size, say
         found = notes.guard(observation, _receptor_result_list, observation, notes)
         results.extend(found or ())
     chosen = {m: receptor_from([_reading(r) for r in results if r.marker == m])
@@ -117,8 +118,14 @@ def _receptor_results(observation: Json, notes: Notes) -> Iterator[ReceptorResul
 
 
 def _is_receptor(loincs: Iterable[str]) -> bool:
-    return any(c in codes.RECEPTOR_RESULT_CODES or c in codes.RECEPTOR_PERCENT_CODES
-               for c in loincs)
+    return not _RECEPTOR_CODES.isdisjoint(loincs)
+
+
+def _has_receptor_component(observation: Json) -> bool:
+    """Whether a component is a receptor result, as `_receptor_results` reads the components
+    (which it then reads again, with their codes in order, for the few that are)."""
+    return any(_is_receptor(loinc_codes_read(c.get("code")))
+               for c in objs(observation.get("component")))
 
 
 def _read_result(element: Json, loincs: list[str]) -> tuple[str, str | None, str]:
@@ -195,8 +202,6 @@ def map_performance(index: ResourceIndex, notes: Notes, scale: _Scale
     """Every usable score, oldest first (`series.latest_score` picks the one that counts)."""
     scores: list[PerformanceScore] = []
     for observation in index.observations_coded(scale.loinc):
-        if scale.loinc not in index.loinc(observation):
-            continue
         if not usable(observation, notes):
             continue
         value = notes.guard(observation, _score, observation, scale)

@@ -9,8 +9,7 @@ path) keeps a 60-resource patient in the low milliseconds; see docs/fhir-mapping
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -23,6 +22,8 @@ EMPTY: Json = {}
 def obj(value: Any) -> Json:
     if type(value) is dict:  # the common case, without the Mapping ABC check
         return value
+    if value is None:  # an absent element (as common): the ABC check is the slow part
+        return EMPTY
     return value if isinstance(value, Mapping) else EMPTY
 
 
@@ -34,7 +35,11 @@ def items(value: Any) -> list[Any]:
 
 
 def objs(value: Any) -> list[Json]:
-    return [v for v in items(value) if type(v) is dict or isinstance(v, Mapping)]
+    if not isinstance(value, list):  # items(value), without the call
+        if value is None:
+            return []
+        value = [value]
+    return [v for v in value if type(v) is dict or isinstance(v, Mapping)]
 
 
 def text(value: Any) -> str | None:
@@ -63,8 +68,10 @@ def integer(value: Any) -> int | None:
 # --- Identity and references ---------------------------------------------------------------------
 def reference_of(resource: Json) -> str:
     """"Type/id" of a resource (the provenance string of every fact)."""
-    rtype = text(resource.get("resourceType")) or "Resource"
-    rid = text(resource.get("id"))
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    # text() of each, inline for exact strings (every mapper names its sources this way)
+    rtype = (rtype.strip() if type(rtype) is str else text(rtype)) or "Resource"
+    rid = rid.strip() if type(rid) is str else text(rid)
     return f"{rtype}/{rid}" if rid else f"{rtype}/(no id)"
 
 
@@ -73,12 +80,19 @@ _HISTORY = re.compile(r"/_history/[^/]*$")
 
 def ref_key(reference: Any) -> str | None:
     """Normalise a Reference (or its .reference string) to "Type/id", "#id" or "urn:uuid:..."."""
-    value = text(obj(reference).get("reference")) if isinstance(reference, Mapping) else text(
-        reference)
+    if type(reference) is dict:  # the common case, without the Mapping ABC check
+        value = text(reference.get("reference"))
+    elif isinstance(reference, Mapping):
+        value = text(obj(reference).get("reference"))
+    else:
+        value = text(reference)
     if value is None:
         return None
     if value.startswith("#") or value.startswith("urn:"):
         return value
+    if value.count("/") == 1 and "?" not in value:
+        # "Type/id", the usual reference: nothing to cut, it is its own key when both are given
+        return value if value[0] != "/" and value[-1] != "/" else None
     value = value.split("?", 1)[0].rstrip("/")
     if "/_history/" in value:
         value = _HISTORY.sub("", value)
@@ -115,13 +129,26 @@ class Code(NamedTuple):
         return f"{self.system_uri}|{self.code}"
 
 
-def codings(concept: Any) -> Iterator[Code]:
+def codings(concept: Any) -> list[Code]:
+    """The codings of a CodeableConcept that have a code, as `Code`s (a list: every caller reads
+    them all, or the first, of a concept's few codings)."""
+    found = []
     for coding in objs(obj(concept).get("coding")):
         code = text(coding.get("code"))
         if code is None:
             continue
         uri = text(coding.get("system")) or ""
-        yield Code(system_key(uri), code, text(coding.get("display")), uri)
+        found.append(Code(system_key(uri), code, text(coding.get("display")), uri))
+    return found
+
+
+def _first_code(concept: Any) -> str | None:
+    """`codings(concept)[0].code` (None without one), without building the `Code`s."""
+    for coding in objs(obj(concept).get("coding")):
+        code = text(coding.get("code"))
+        if code is not None:
+            return code
+    return None
 
 
 def loinc_codes(concept: object) -> list[str]:
@@ -138,7 +165,10 @@ def loinc_codes(concept: object) -> list[str]:
 def concept_words(concept: Any) -> str:
     """Text and displays of a CodeableConcept, for name matching."""
     c = obj(concept)
-    parts = [text(c.get("text"))] + [k.display for k in codings(c)]
+    parts = [text(c.get("text"))]
+    for coding in objs(c.get("coding")):  # the displays of `codings(c)`, without their `Code`s
+        if text(coding.get("code")) is not None:
+            parts.append(text(coding.get("display")))
     return " ".join(p for p in parts if p)
 
 
@@ -157,9 +187,8 @@ def status_code(value: Any) -> str | None:
     """A code element (status) or the first code of a CodeableConcept (clinicalStatus)."""
     if isinstance(value, str):
         return value.strip().lower() or None
-    for coding in codings(value):
-        return coding.code.lower()
-    return None
+    code = _first_code(value)
+    return code.lower() if code is not None else None
 
 
 # --- Extensions ----------------------------------------------------------------------------------
@@ -190,9 +219,10 @@ def value_of(element: Json, *kinds: str) -> Any:
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(T.*)?$")
 
 
-@dataclass(frozen=True)
-class FhirDate:
-    """A FHIR date/dateTime with its precision; `start` is the first day it can mean."""
+class FhirDate(NamedTuple):
+    """A FHIR date/dateTime with its precision; `start` is the first day it can mean. A
+    NamedTuple rather than a frozen dataclass, as `Code`: every mapper reads dates, and a tuple is
+    built without the dataclass's per-field `object.__setattr__`."""
 
     start: date
     precision: str  # "year" | "month" | "day"
@@ -210,6 +240,18 @@ def parse_date(value: Any) -> FhirDate | None:
     raw = text(value)
     if raw is None:
         return None
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
+        # A date with a day and no time, the usual value: `date.fromisoformat` reads it in C. It
+        # takes only ASCII digits there, so anything it refuses goes the general way below.
+        try:
+            return FhirDate(date.fromisoformat(raw), "day", raw)
+        except ValueError:
+            pass
+    return _parse_date(raw)
+
+
+def _parse_date(raw: str) -> FhirDate | None:
+    """`parse_date` of a stripped, non-empty string, by the pattern of FHIR's date types."""
     match = _DATE.match(raw)
     if not match:
         return None
@@ -260,8 +302,9 @@ def last_updated(resource: Json) -> datetime | None:
 
 
 # --- Quantities ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
+    """A NamedTuple, as `FhirDate`: built for every size and dose read."""
+
     value: float
     unit: str | None  # UCUM code when given, else the unit text (lower-cased)
 

@@ -34,8 +34,6 @@ def map_disease_statuses(index: ResourceIndex, notes: Notes, bodies: BodyMap
                          ) -> tuple[DiseaseStatus, ...]:
     statuses: list[DiseaseStatus] = []
     for observation in index.observations_coded(*codes.DISEASE_STATUS_CODES):
-        if codes.DISEASE_STATUS_CODES.isdisjoint(index.loinc(observation)):
-            continue
         if not usable(observation, notes):
             continue
         status = notes.guard(observation, _status, observation, index, notes, bodies)

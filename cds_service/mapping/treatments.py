@@ -156,7 +156,8 @@ def one_version_per_course(courses: list[Json], notes: Notes) -> list[Json]:
         groups.append((keys, [course] + [c for g in joined for c in g[1]]))
     kept_ids = set()
     for _, versions in groups:
-        kept, *others = sorted(versions, key=_version_rank)
+        # a course with one version (the usual case) is kept without reading its rank
+        kept, *others = sorted(versions, key=_version_rank) if len(versions) > 1 else versions
         kept_ids.add(id(kept))
         for other in others:
             notes.skip(other, f"another version of the course {reference_of(kept)} (same "
@@ -210,10 +211,11 @@ def map_treatments(index: ResourceIndex, notes: Notes, bodies: BodyMap,
     cover = coverage_from_statuses(statuses)
     treatments: list[LocalTreatment] = []
     procedures = index.of_type("Procedure")
-    counted = {id(c) for c in one_version_per_course(
-        [p for p in procedures if is_rt_course(p)], notes)}
+    courses = [p for p in procedures if is_rt_course(p)]
+    course_ids = {id(c) for c in courses}  # is_rt_course, read once per Procedure
+    counted = {id(c) for c in one_version_per_course(courses, notes)}
     for procedure in procedures:
-        if is_rt_course(procedure):
+        if id(procedure) in course_ids:
             if id(procedure) not in counted:
                 continue  # another version of a course already counted
             found = notes.guard(procedure, _courses, procedure, index, notes, bodies,
