@@ -8,6 +8,7 @@ path) keeps a 60-resource patient in the low milliseconds; see docs/fhir-mapping
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -49,9 +50,15 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any) -> float | None:
+    """A finite number, else None: a bool, a string, an infinity (JSON's 1e400 is read as one) or
+    an integer too large for a float is no size or dose anybody measured."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
 
 
 def integer(value: Any) -> int | None:

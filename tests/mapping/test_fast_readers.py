@@ -9,6 +9,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from cds_service.mapping.read import (
     concept_words,
     items,
     loinc_codes,
+    number,
     obj,
     objs,
     parse_date,
@@ -168,3 +170,16 @@ def test_an_observation_passed_over_has_no_receptor_result(observation):
     if not read:
         assert results == [] and notes.skipped == ()
 
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 10**400, -(10**400),
+                                   True, False, "12", None, [12]])
+def test_a_number_nobody_measured_is_no_number(value: object) -> None:
+    assert number(value) is None
+
+
+@given(st.one_of(st.integers(-(10**300), 10**300), st.floats(allow_nan=False,
+                                                               allow_infinity=False)))
+def test_a_finite_number_is_read_as_its_float(value: float) -> None:
+    assert number(value) == float(value)

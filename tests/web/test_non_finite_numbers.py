@@ -33,3 +33,18 @@ def test_a_non_json_number_literal_is_malformed_json(client: Any, literal: str) 
     response = client.post(URL, data=raw, content_type="application/json")
     assert response.status_code == 400
     assert f"{literal} is not a JSON number" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400])
+def test_a_size_too_large_for_a_float_is_unreadable_not_a_measurement(client: Any,
+                                                                      number: str) -> None:
+    body, size = _patient_view_body()
+    size["component"][0]["valueQuantity"]["value"] = "PLACEHOLDER"
+    raw = json.dumps(body).replace('"PLACEHOLDER"', number)
+    response = client.post(URL, data=raw, content_type="application/json")
+    assert response.status_code == 200
+    detail = response.get_json()["cards"][0]["detail"]
+    # named among what was not used, with why — and not read as a size
+    assert ("Not used — Observation/size-tumor-lesion-A-2024-02-01: longest dimension has no "
+            "numeric value") in detail
+    assert "(2024-02-01)" not in detail
