@@ -100,6 +100,12 @@ def ref_key(reference: Any) -> str | None:
     if value.count("/") == 1 and "?" not in value:
         # "Type/id", the usual reference: nothing to cut, it is its own key when both are given
         return value if value[0] != "/" and value[-1] != "/" else None
+    return key_of_path(value)
+
+
+def key_of_path(value: str) -> str | None:
+    """ "Type/id" from the last two segments of a reference's path (absolute URL, query and
+    `_history/n` cut off), or None when it has no two."""
     value = value.split("?", 1)[0].rstrip("/")
     if "/_history/" in value:
         value = _HISTORY.sub("", value)

@@ -4,7 +4,6 @@ call to `items`. For any input their answers must be those of the general way.""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +26,7 @@ from cds_service.mapping.read import (
     codings,
     concept_words,
     items,
+    key_of_path,
     loinc_codes,
     number,
     obj,
@@ -38,7 +38,6 @@ from cds_service.mapping.read import (
 )
 from tests.mapping.test_unread_resources import CONCEPTS, LOINC_URI
 
-_HISTORY = re.compile(r"/_history/[^/]*$")
 CONCEPTS_WITH_TEXT = st.one_of(
     CONCEPTS,
     st.builds(lambda c, t, d: {**c, "text": t, "coding": [{**k, "display": d} for k in c["coding"]]},
@@ -93,13 +92,7 @@ def general_ref_key(reference: Any) -> str | None:
         return None
     if value.startswith("#") or value.startswith("urn:"):
         return value
-    value = value.split("?", 1)[0].rstrip("/")
-    if "/_history/" in value:
-        value = _HISTORY.sub("", value)
-    parts = value.split("/")
-    if len(parts) >= 2 and parts[-2] and parts[-1]:
-        return f"{parts[-2]}/{parts[-1]}"
-    return None
+    return key_of_path(value)  # every path through the general reading
 
 
 REFERENCE_TEXT = st.one_of(
