@@ -87,10 +87,8 @@ _HISTORY = re.compile(r"/_history/[^/]*$")
 
 def ref_key(reference: Any) -> str | None:
     """Normalise a Reference (or its .reference string) to "Type/id", "#id" or "urn:uuid:..."."""
-    if type(reference) is dict:  # the common case, without the Mapping ABC check
+    if type(reference) is dict or isinstance(reference, Mapping):  # exact dict first: no ABC check
         value = text(reference.get("reference"))
-    elif isinstance(reference, Mapping):
-        value = text(obj(reference).get("reference"))
     else:
         value = text(reference)
     if value is None:

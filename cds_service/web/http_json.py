@@ -289,7 +289,7 @@ class IdleRelease:
                 log.warning("giving freed memory back to the system failed", exc_info=True)
 
 
-MEMORY_RELEASE = IdleRelease(RELEASE_WHEN_IDLE_S, lambda: _release_freed_memory())
+MEMORY_RELEASE = IdleRelease(RELEASE_WHEN_IDLE_S, _release_freed_memory)
 
 
 class LargeBodySlots:
