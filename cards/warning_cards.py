@@ -20,7 +20,7 @@ from cards.prior_courses import course_text, reaches
 from cards.render import card, lesion_md, md, render
 from cds_service.model.anchoring import targets_unknown
 from cds_service.model.assessment import Assessment, Warning
-from cds_service.model.facts import FOCAL_RT_KINDS, has_prior
+from cds_service.model.facts import focal_rt_courses
 from cds_service.model.patient import PatientRecord, TherapyClass, TreatmentKind
 from cds_service.model.vocabulary import NOT_ON_RECORD, SubtypeCode, WarningCode
 
@@ -102,9 +102,7 @@ def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tu
     composite dose starts and what may be necrosis."""
     progressing = assessment.situation.progressing_lesions
     out = []
-    for t in (record.treatments if record else ()):
-        if t.kind not in FOCAL_RT_KINDS:
-            continue
+    for t in (focal_rt_courses(record) if record else ()):
         lesions = [x for x in progressing if reaches(t, x)] or (
             list(t.lesion_ids) if not progressing else [])
         if lesions:
@@ -114,8 +112,7 @@ def _irradiated(assessment: Assessment, record: PatientRecord | None) -> list[tu
 
 def _unlinked_focal(record: PatientRecord) -> list[str]:
     """Focal courses whose targets are not on record: the progression may lie in their volume."""
-    return [course_text(t, None) for t in record.treatments
-            if t.kind in FOCAL_RT_KINDS and targets_unknown(t)]
+    return [course_text(t, None) for t in focal_rt_courses(record) if targets_unknown(t)]
 
 
 def _whole_brain(record: PatientRecord) -> list[str]:
@@ -197,7 +194,7 @@ SUMMARY_AFTER_WBRT_ONLY = ("SRS/FSRT after WBRT re-irradiates the brain: account
 
 
 def _after_wbrt_only(record: PatientRecord | None) -> bool:
-    return record is not None and not has_prior(record, *FOCAL_RT_KINDS)
+    return record is not None and not focal_rt_courses(record)
 
 
 def _summary(warning: Warning, record: PatientRecord | None) -> str:
